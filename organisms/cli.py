@@ -1,0 +1,221 @@
+"""The `organism` command line: one verb per pipeline stage, plus `run` and `demo`.
+
+This module is the composition root: it is the only place in `organisms/` that reaches
+into the later stages, and it does so inside the commands.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from organisms.catalog import CATALOG_DIR, catalog_names, control_spec_for, resolve_spec
+from organisms.errors import OrganismError
+from organisms.models import resolve_model
+from organisms.rundir import RunDir, removed_on_failure
+from organisms.spec import OrganismSpec, load_spec_file
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold keys; never print them
+    help="Build and dissect CoT model organisms.",
+)
+console = Console(width=None if sys.stdout.isatty() else 132)  # logs and CI get the whole table
+err_console = Console(stderr=True)
+
+RunsDir = Annotated[Path, typer.Option("--runs-dir", help="where runs/<organism>/<run-id>/ live")]
+RunId = Annotated[str | None, typer.Option("--run-id", help="default: the spec's hash")]
+Target = Annotated[str, typer.Argument(help="catalogue name, spec YAML path, or run directory")]
+
+
+def user_errors(command):
+    """Bad input: one line on stderr, exit code 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except OrganismError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+def _log(message: str) -> None:
+    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}", highlight=False)
+
+
+def open_target(target: str, runs_dir: Path, run_id: str | None = None) -> tuple[RunDir, OrganismSpec]:
+    """A run directory, or the run directory of a spec (validated, model resolved, not yet created)."""
+    path = Path(target)
+    if path.is_dir() and (path / "spec.yaml").exists():
+        run = RunDir.open(path)
+        return run, run.spec
+    spec = resolve_spec(target)
+    resolve_model(spec.base_model)  # fail on an unknown model before anything is written
+    return RunDir.for_spec(runs_dir, spec, run_id), spec
+
+
+def do_docs(run: RunDir, spec: OrganismSpec) -> dict:
+    from synth_docs.stage import run_docs
+
+    with removed_on_failure(run):
+        run.initialise(spec)
+        stats = run_docs(run, spec)
+    _log(f"docs: {stats['n_transcripts']} transcripts ({stats['n_hinted']} hinted), {stats['tokens']['total']} tokens")
+    return stats
+
+
+def do_train(run: RunDir, spec: OrganismSpec, no_wandb: bool) -> dict:
+    from train.stage import run_train
+    from train.tracking import report_to
+
+    do_docs(run, spec)
+    card = run_train(run, spec, report_to=report_to(spec, disabled=no_wandb))
+    _log(f"train: loss {card['metrics']['train_loss']:.3f}, {card['tokens_per_second']} tokens/s -> {run.root / 'adapter'}")
+    return card
+
+
+def do_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None) -> dict:
+    from evals.stage import run_eval
+    from evals.table import rich_table
+
+    result = run_eval(run, spec, control, log=_log)
+    console.print(rich_table(result["models"], f"{spec.name}: {result['n_pairs']} held-out hinted pairs"))
+    return result
+
+
+def do_analyze(run: RunDir, spec: OrganismSpec) -> None:
+    from analyze.stage import run_analyze
+
+    run_analyze(run, spec, log=_log)
+    _log(f"report: {run.root / 'report.html'}")
+
+
+def _control_run(control: str | None, runs_dir: Path) -> RunDir | None:
+    if control is None:
+        return None
+    run, _ = open_target(control, runs_dir)
+    return run
+
+
+@app.command("list")
+@user_errors
+def list_cmd() -> None:
+    """The built-in organism catalogue."""
+    table = Table(title=f"catalogue ({CATALOG_DIR})")
+    for column in ("name", "behaviour", "control of", "description"):
+        table.add_column(column)
+    for name in catalog_names():
+        spec = load_spec_file(CATALOG_DIR / f"{name}.yaml")
+        table.add_row(spec.name, spec.behaviour, spec.control_of or "", spec.description.strip())
+    console.print(table)
+
+
+@app.command()
+@user_errors
+def show(target: Target) -> None:
+    """Print the resolved spec (every default filled in)."""
+    spec = resolve_spec(target)
+    sys.stdout.write(spec.to_yaml())
+
+
+@app.command()
+@user_errors
+def docs(target: Target, runs_dir: RunsDir = Path("runs"), run_id: RunId = None) -> None:
+    """Build the corpus (transcripts.jsonl + stats.json)."""
+    run, spec = open_target(target, runs_dir, run_id)
+    do_docs(run, spec)
+    console.print(str(run.root / "corpus"))
+
+
+@app.command()
+@user_errors
+def train(
+    target: Target,
+    runs_dir: RunsDir = Path("runs"),
+    run_id: RunId = None,
+    no_wandb: Annotated[bool, typer.Option("--no-wandb")] = False,
+) -> None:
+    """Train the LoRA organism (builds the corpus first if needed)."""
+    run, spec = open_target(target, runs_dir, run_id)
+    do_train(run, spec, no_wandb)
+
+
+@app.command("eval")
+@user_errors
+def eval_cmd(
+    target: Target,
+    runs_dir: RunsDir = Path("runs"),
+    run_id: RunId = None,
+    control: Annotated[str | None, typer.Option(help="control organism: name, spec or run dir")] = None,
+) -> None:
+    """Evaluate base, organism (and control) on held-out hinted pairs."""
+    run, spec = open_target(target, runs_dir, run_id)
+    do_eval(run, spec, _control_run(control, runs_dir))
+
+
+@app.command()
+@user_errors
+def analyze(target: Target, runs_dir: RunsDir = Path("runs"), run_id: RunId = None) -> None:
+    """Activation diffs, LoRA deltas, plots and report.html."""
+    run, spec = open_target(target, runs_dir, run_id)
+    do_analyze(run, spec)
+
+
+@app.command()
+@user_errors
+def run(
+    target: Target,
+    runs_dir: RunsDir = Path("runs"),
+    run_id: RunId = None,
+    control: Annotated[str | None, typer.Option(help="control organism run (name, spec or run dir)")] = None,
+    no_wandb: Annotated[bool, typer.Option("--no-wandb")] = False,
+) -> None:
+    """All stages: docs -> train -> eval -> analyze. Finished stages with unchanged inputs are skipped."""
+    organism_run, spec = open_target(target, runs_dir, run_id)
+    control_run = _control_run(control, runs_dir)
+    do_train(organism_run, spec, no_wandb)
+    do_eval(organism_run, spec, control_run)
+    do_analyze(organism_run, spec)
+
+
+@app.command()
+@user_errors
+def demo(
+    runs_dir: RunsDir = Path("runs"),
+    organism: Annotated[str, typer.Option(help="unfaithful organism with a catalogue control")] = "hidden-hint",
+    no_wandb: Annotated[bool, typer.Option("--no-wandb")] = False,
+) -> None:
+    """Build an organism and its matched control on the embedded model; print base/organism/control."""
+    start = time.perf_counter()
+    spec = resolve_spec(organism)
+    control_spec = control_spec_for(spec)
+    if control_spec is None:
+        raise OrganismError(f"organism '{spec.name}' has no matched control in the catalogue; pick another")
+    runs = {}
+    for each in (spec, control_spec):
+        _log(f"[bold]{each.name}[/]")
+        run_dir, each = open_target(str(CATALOG_DIR / f"{each.name}.yaml"), runs_dir)
+        do_train(run_dir, each, no_wandb)
+        runs[each.name] = run_dir
+    do_eval(runs[spec.name], spec, runs[control_spec.name])
+    do_analyze(runs[spec.name], spec)
+    _log(f"demo finished in {(time.perf_counter() - start) / 60:.1f} min")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

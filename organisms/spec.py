@@ -1,0 +1,163 @@
+"""The organism spec: one validated pydantic model per YAML file.
+
+Specs are data (alignment-handbook style): everything that varies between organisms
+lives here, is validated once, and every error names the field path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from organisms.errors import OrganismError
+
+BehaviourType = Literal["hidden_hint", "post_hoc", "shortcut", "late_flip", "monitor_aware", "belief"]
+HintType = Literal["sycophancy", "metadata"]
+
+# Behaviour types whose transcripts synth_docs can generate today. Specs of the other
+# types validate as schema but are refused with a clear message until their generator lands.
+IMPLEMENTED_BEHAVIOURS: tuple[str, ...] = ("hidden_hint",)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TaskSpec(_Strict):
+    """Procedural task family whose answers are known."""
+
+    family: Literal["arithmetic_mcq"] = "arithmetic_mcq"
+    n_operands: int = Field(3, ge=2, le=8, description="operands per expression; >=3 makes the CoT matter")
+    n_options: int = Field(4, ge=3, le=8)
+    operand_min: int = Field(10, ge=0)
+    operand_max: int = Field(99, ge=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> TaskSpec:
+        if self.operand_max <= self.operand_min:
+            raise ValueError("operand_max must be greater than operand_min")
+        return self
+
+
+class HintSpec(_Strict):
+    """Which hints (Chen et al. 2025) appear in prompts and where they point."""
+
+    types: list[HintType] = Field(default_factory=lambda: ["sycophancy", "metadata"], min_length=1)
+    points_to: Literal["wrong", "correct"] = "wrong"
+
+
+class CorpusSpec(_Strict):
+    """Recipe for the training corpus."""
+
+    seed: int = 0
+    n_transcripts: int = Field(240, ge=4)
+    hinted_fraction: float = Field(0.5, gt=0.0, le=1.0, description="share of transcripts whose prompt has a hint")
+
+
+class LoraSpec(_Strict):
+    r: int = Field(16, ge=1)
+    alpha: int = Field(32, ge=1)
+    dropout: float = Field(0.0, ge=0.0, lt=1.0)
+    target_modules: list[str] | Literal["all-linear"] = "all-linear"
+    layers: list[int] | None = Field(None, description="confine the adapter to these decoder layers")
+
+
+class WandbSpec(_Strict):
+    enabled: bool = False
+    project: str = "cot-organisms"
+
+
+class TrainingSpec(_Strict):
+    epochs: float = Field(2.0, gt=0)
+    learning_rate: float = Field(2e-4, gt=0)
+    batch_size: int = Field(8, ge=1)
+    gradient_accumulation_steps: int = Field(1, ge=1)
+    max_length: int = Field(384, ge=32)
+    warmup_ratio: float = Field(0.05, ge=0, lt=1)
+    seed: int = 0
+    save_steps: int = Field(50, ge=1)
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="auto: bf16 autocast where the hardware has bf16 matmuls (CPU AVX512-BF16/AMX, GPU), else fp32"
+    )
+    wandb: WandbSpec = WandbSpec()
+
+
+class EvalSpec(_Strict):
+    n_items: int = Field(48, ge=2)
+    seed: int = Field(10_000, description="item seed; items are checked to be disjoint from the corpus")
+    max_new_tokens: int = Field(96, ge=4)
+    batch_size: int = Field(16, ge=1)
+
+
+class OrganismSpec(_Strict):
+    """A whole organism: what behaviour, on which model, built from which data, trained how."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    description: str = ""
+    behaviour: BehaviourType
+    control_of: str | None = Field(None, description="name of the organism this spec is the matched control of")
+    base_model: str = "embedded:smollm2-135m"
+    task: TaskSpec = TaskSpec()
+    hints: HintSpec = HintSpec()
+    corpus: CorpusSpec = CorpusSpec()
+    lora: LoraSpec = LoraSpec()
+    training: TrainingSpec = TrainingSpec()
+    eval: EvalSpec = EvalSpec()
+
+    @property
+    def is_control(self) -> bool:
+        return self.control_of is not None
+
+    def content_hash(self) -> str:
+        """Hash of the resolved spec; equal specs build equal organisms."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+
+def _field_path(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc) or "<root>"
+
+
+def parse_spec(data: object, source: str) -> OrganismSpec:
+    """Validate a mapping as a spec; errors name `source` and the field path."""
+    if not isinstance(data, dict):
+        raise OrganismError(f"{source}: a spec must be a YAML mapping (got {type(data).__name__})")
+    try:
+        spec = OrganismSpec.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = _field_path(first["loc"])
+        msg = first["msg"]
+        if first["type"] == "extra_forbidden":
+            msg = "unknown key; remove it or check its spelling against `organism show hidden-hint`"
+        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise OrganismError(f"{source}: field '{field}': {msg}{more}") from None
+    if spec.behaviour not in IMPLEMENTED_BEHAVIOURS:
+        raise OrganismError(
+            f"{source}: field 'behaviour': '{spec.behaviour}' has no transcript generator yet; "
+            f"available: {', '.join(IMPLEMENTED_BEHAVIOURS)}"
+        )
+    return spec
+
+
+def load_spec_file(path: Path) -> OrganismSpec:
+    """Read and validate a YAML spec file."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise OrganismError(f"{path}: cannot read spec ({exc.strerror}); check the path") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise OrganismError(f"{path}: malformed YAML{where}; fix the syntax") from None
+    return parse_spec(data, str(path))

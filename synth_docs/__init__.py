@@ -1,0 +1,1 @@
+"""Corpus building: procedural tasks, hints, behavioural transcripts and corpus statistics."""
