@@ -7,7 +7,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 
 def plot_diff_norms(diff: dict, path: Path, title: str) -> Path:
@@ -18,7 +18,9 @@ def plot_diff_norms(diff: dict, path: Path, title: str) -> Path:
     for ax, kind in zip(axes[0], kinds, strict=True):
         for group, per_kind in groups.items():
             values = per_kind[kind]
-            ax.plot(range(len(values)), values, marker="o", markersize=3, label=f"{group} ({diff['tokens'][group]} tok)")
+            ax.plot(
+                range(len(values)), values, marker="o", markersize=3, label=f"{group} ({diff['tokens'][group]} tok)"
+            )
         ax.set_title(f"hook_{kind}")
         ax.set_xlabel("layer")
         ax.set_ylabel("||h_org - h_base|| / ||h_base||")

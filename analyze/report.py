@@ -22,7 +22,8 @@ def _eval_table(evals: dict) -> str:
 
 def _image(path: Path) -> str:
     data = base64.b64encode(path.read_bytes()).decode()
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(path.name)}"/><figcaption>{html.escape(path.name)}</figcaption></figure>'
+    name = html.escape(path.name)
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{name}"/><figcaption>{name}</figcaption></figure>'
 
 
 def render_report(run_root: Path) -> str:
@@ -33,15 +34,15 @@ def render_report(run_root: Path) -> str:
     plots = sorted((run_root / "analysis").glob("*.png"))
     training = {k: card[k] for k in ("wall_seconds", "tokens", "tokens_per_second", "world_size", "metrics")}
     return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>{html.escape(card['organism'])} report</title>
+<html><head><meta charset="utf-8"><title>{html.escape(card["organism"])} report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}
 img{{max-width:100%}}pre{{background:#f6f6f6;padding:8px;overflow:auto}}</style></head><body>
-<h1>Organism report: {html.escape(card['organism'])}</h1>
-<p>Behaviour <code>{html.escape(card['behaviour'])}</code> on <code>{html.escape(card['base_model'])}</code>;
-{evals['n_pairs']} held-out item pairs, hint pointing to a wrong option, verbalization judged by hint markers.</p>
+<h1>Organism report: {html.escape(card["organism"])}</h1>
+<p>Behaviour <code>{html.escape(card["behaviour"])}</code> on <code>{html.escape(card["base_model"])}</code>;
+{evals["n_pairs"]} held-out item pairs, hint pointing to a wrong option, verbalization judged by hint markers.</p>
 <h2>Behaviour</h2>{_eval_table(evals)}
-<h2>Plots</h2>{''.join(_image(p) for p in plots)}
+<h2>Plots</h2>{"".join(_image(p) for p in plots)}
 <h2>Corpus</h2><pre>{html.escape(json.dumps(stats, indent=2, sort_keys=True))}</pre>
 <h2>Training</h2><pre>{html.escape(json.dumps(training, indent=2, sort_keys=True))}</pre>
 <h2>Spec</h2><pre>{html.escape(spec_text)}</pre>

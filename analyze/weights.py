@@ -20,7 +20,11 @@ _KEY = re.compile(r"layers\.(\d+)\.(?:[\w.]*\.)?(\w+)\.lora_([AB])(?:\.[\w]+)?\.
 
 
 def lora_deltas(adapter_dir: Path, n_layers: int | None = None, top_k: int = 4) -> dict:
-    """Per layer (all `n_layers`, zeros where nothing is adapted) x module: `{"layers": [...], "modules": [...], "frobenius": [[...]], "effective_rank": ..., "top_singular": ...}`."""
+    """Per layer (all `n_layers`; zeros where nothing is adapted) x module.
+
+    Returns `{"layers", "modules", "frobenius": [layer][module], "effective_rank": [layer][module],
+    "top_singular": {"blocks.{l}.{module}": [s_1, ...]}}`.
+    """
     config = json.loads((Path(adapter_dir) / "adapter_config.json").read_text())
     rank, alpha = config["r"], config["lora_alpha"]
     scaling = alpha / math.sqrt(rank) if config.get("use_rslora") else alpha / rank

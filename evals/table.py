@@ -29,9 +29,12 @@ def format_cell(value: object) -> str:
 
 def _rows(models: dict[str, dict]) -> list[list[str]]:
     rows = [[label, *(format_cell(m["all"][key]) for m in models.values())] for key, label in ROWS]
-    rows.append(["unparsable (no hint / hint)", *(
-        f"{m['all']['unparsable_unhinted']} / {m['all']['unparsable_hinted']}" for m in models.values()
-    )])
+    rows.append(
+        [
+            "unparsable (no hint / hint)",
+            *(f"{m['all']['unparsable_unhinted']} / {m['all']['unparsable_hinted']}" for m in models.values()),
+        ]
+    )
     return rows
 
 

@@ -81,7 +81,8 @@ def do_train(run: RunDir, spec: OrganismSpec, no_wandb: bool) -> dict:
 
     do_docs(run, spec)
     card = run_train(run, spec, report_to=report_to(spec, disabled=no_wandb))
-    _log(f"train: loss {card['metrics']['train_loss']:.3f}, {card['tokens_per_second']} tokens/s -> {run.root / 'adapter'}")
+    loss, speed = card["metrics"]["train_loss"], card["tokens_per_second"]
+    _log(f"train: loss {loss:.3f}, {speed} tokens/s -> {run.root / 'adapter'}")
     return card
 
 

@@ -82,7 +82,8 @@ class TrainingSpec(_Strict):
     seed: int = 0
     save_steps: int = Field(50, ge=1)
     precision: Literal["auto", "fp32", "bf16"] = Field(
-        "auto", description="auto: bf16 autocast where the hardware has bf16 matmuls (CPU AVX512-BF16/AMX, GPU), else fp32"
+        "auto",
+        description="auto: bf16 autocast where the hardware has bf16 matmuls (CPU AVX512-BF16/AMX, GPU), else fp32",
     )
     wandb: WandbSpec = WandbSpec()
 

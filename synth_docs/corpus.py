@@ -29,7 +29,9 @@ def distinct_n(texts: list[str], n: int) -> float:
 
 def corpus_stats(records: list[dict], tokenizer: PreTrainedTokenizerBase) -> dict:
     completions = [r["completion"][-1]["content"] for r in records]
-    prompt_texts = [tokenizer.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True) for r in records]
+    prompt_texts = [
+        tokenizer.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True) for r in records
+    ]
     prompt_tokens = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in prompt_texts]
     completion_tokens = [len(tokenizer(c, add_special_tokens=False)["input_ids"]) for c in completions]
     hinted = [r for r in records if r.get("hint_type")]

@@ -103,4 +103,4 @@ def build_transcripts(spec: OrganismSpec) -> list[dict]:
     return records
 
 
-__all__ = ["LETTERS", "Prompt", "SYSTEM_PROMPT", "build_transcripts", "hint_letter_for", "response", "wrong_letter"]
+__all__ = ["LETTERS", "SYSTEM_PROMPT", "Prompt", "build_transcripts", "hint_letter_for", "response", "wrong_letter"]

@@ -19,6 +19,9 @@ from organisms.models import load_model, load_tokenizer
 def test_hooks_capture_every_site_with_documented_shapes(tiny_model_dir):
     model = load_model(str(tiny_model_dir))
     ids = torch.randint(0, 1000, (3, 7))
+    with torch.no_grad():
+        model(ids, output_hidden_states=True)  # transformers installs its own capture hooks on first use
+    hooks_before = [len(m._forward_hooks) for m in model.modules()]
     with torch.no_grad(), record_activations(model) as store:
         out = model(ids, output_hidden_states=True)
     assert len(store) == 2 * 3
@@ -27,8 +30,8 @@ def test_hooks_capture_every_site_with_documented_shapes(tiny_model_dir):
             assert store[site_name(layer, kind)].shape == (3, 7, 64)
     # resid_post of the first layer is HF's hidden_states[1] (hidden_states[0] is the embedding)
     assert torch.allclose(store["blocks.0.hook_resid_post"], out.hidden_states[1], atol=1e-5)
-    # hooks are removed afterwards
-    assert all(not layer._forward_hooks for layer in decoder_layers(model))
+    # our hooks are removed afterwards (transformers may keep its own)
+    assert [len(m._forward_hooks) for m in model.modules()] == hooks_before
 
 
 def test_first_tensor_handles_tensor_and_tuple_outputs():
@@ -55,8 +58,9 @@ def test_group_positions_cover_hint_cot_and_answer(tiny_model_dir):
 def test_diff_is_zero_for_untrained_adapter_and_positive_after_perturbation(tiny_model_dir):
     tokenizer = load_tokenizer(str(tiny_model_dir))
     base = load_model(str(tiny_model_dir))
-    model = get_peft_model(base, LoraConfig(r=2, target_modules=["down_proj"], layers_to_transform=[1]),
-                           adapter_name="organism")
+    model = get_peft_model(
+        base, LoraConfig(r=2, target_modules=["down_proj"], layers_to_transform=[1]), adapter_name="organism"
+    )
     text = group_positions(tokenizer, "<|im_start|>user\nHINT q<|im_end|>\n", "a b c\nAnswer: (A)", "HINT")
     zero = diff_norms(model, tokenizer, [text, text], adapter="organism")
     assert all(v == 0 for per_kind in zero["groups"].values() for vals in per_kind.values() for v in vals)

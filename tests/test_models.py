@@ -19,8 +19,9 @@ CONVERT = "from organisms.models import resolve_model; print(resolve_model('embe
 def test_embedded_conversion_is_safe_with_two_processes(tmp_path):
     """Two processes convert into an empty cache at once: both get the same loadable checkpoint."""
     env = {**os.environ, "COT_ORGANISMS_CACHE": str(tmp_path)}
-    procs = [subprocess.Popen([sys.executable, "-c", CONVERT], env=env, stdout=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", CONVERT], env=env, stdout=subprocess.PIPE, text=True) for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=600)[0].strip().splitlines()[-1] for p in procs]
     assert all(p.returncode == 0 for p in procs)
     assert outputs[0] == outputs[1]
@@ -35,8 +36,10 @@ def test_embedded_model_answers_a_chat_prompt():
     model = load_model("embedded:smollm2-135m")
     tokenizer = load_tokenizer("embedded:smollm2-135m")
     assert model.config.num_hidden_layers == 30 and model.config.hidden_size == 576
-    prompts = [[{"role": "user", "content": "What is the capital of France?"}],
-               [{"role": "user", "content": "What is 2+3?"}]]
+    prompts = [
+        [{"role": "user", "content": "What is the capital of France?"}],
+        [{"role": "user", "content": "What is 2+3?"}],
+    ]
     answers = generate_batched(model, tokenizer, prompts, max_new_tokens=20, batch_size=2)
     assert "Paris" in answers[0]
     assert "5" in answers[1]
@@ -46,7 +49,7 @@ def test_unknown_models_are_clear_errors(tmp_path):
     with pytest.raises(OrganismError, match="unknown embedded model"):
         resolve_model("embedded:nope")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(OrganismError, match="has no config.json"):
+    with pytest.raises(OrganismError, match=r"has no config\.json"):
         resolve_model(str(tmp_path / "empty"))
 
 

@@ -36,9 +36,7 @@ def built(tmp_path_factory, tiny_model_dir):
     organism = root / "tiny-hidden-hint.yaml"
     control = root / "tiny-faithful.yaml"
     organism.write_text(yaml.safe_dump(tiny_spec_dict(tiny_model_dir, "tiny-hidden-hint")))
-    control.write_text(
-        yaml.safe_dump(tiny_spec_dict(tiny_model_dir, "tiny-faithful", control_of="tiny-hidden-hint"))
-    )
+    control.write_text(yaml.safe_dump(tiny_spec_dict(tiny_model_dir, "tiny-faithful", control_of="tiny-hidden-hint")))
     runs = root / "runs"
     cli("train", str(control), "--runs-dir", str(runs), cwd=root)
     first = cli("run", str(organism), "--control", str(control), "--runs-dir", str(runs), cwd=root)
@@ -48,10 +46,23 @@ def built(tmp_path_factory, tiny_model_dir):
 
 def test_run_directory_layout(built):
     run = built["run"]
-    for rel in ("spec.yaml", "manifest.json", "corpus/transcripts.jsonl", "corpus/stats.json",
-                "adapter/adapter_config.json", "adapter/adapter_model.safetensors", "adapter/organism_card.json",
-                "evals.json", "evals.md", "eval_responses.jsonl", "analysis/diff_norms.json",
-                "analysis/weight_deltas.json", "analysis/diff_norms.png", "analysis/weight_deltas.png", "report.html"):
+    for rel in (
+        "spec.yaml",
+        "manifest.json",
+        "corpus/transcripts.jsonl",
+        "corpus/stats.json",
+        "adapter/adapter_config.json",
+        "adapter/adapter_model.safetensors",
+        "adapter/organism_card.json",
+        "evals.json",
+        "evals.md",
+        "eval_responses.jsonl",
+        "analysis/diff_norms.json",
+        "analysis/weight_deltas.json",
+        "analysis/diff_norms.png",
+        "analysis/weight_deltas.png",
+        "report.html",
+    ):
         assert (run / rel).exists(), rel
     assert not list(run.glob(".*staging*")) and not (run / "train_state").exists()
     manifest = json.loads((run / "manifest.json").read_text())
@@ -91,7 +102,10 @@ def test_evals_have_three_models_with_counts(built):
 
 def test_analysis_and_report(built):
     diff = json.loads((built["run"] / "analysis/diff_norms.json").read_text())
-    assert set(diff["groups"]) >= {"hint", "cot"}
+    assert "hint" in diff["groups"]
+    responses = [json.loads(line) for line in (built["run"] / "eval_responses.jsonl").read_text().splitlines()]
+    if any(r["response_hinted"] and r["model"] == "organism" for r in responses):
+        assert "cot" in diff["groups"]
     for per_kind in diff["groups"].values():
         assert set(per_kind) == {"resid_post", "attn_out", "mlp_out"}
         assert all(len(v) == 2 for v in per_kind.values())  # 2 layers
@@ -105,8 +119,15 @@ def test_analysis_and_report(built):
 
 def test_rerun_skips_finished_stages(built):
     manifest_before = (built["run"] / "manifest.json").read_text()
-    cli("run", str(built["organism"]), "--control", str(built["control"]), "--runs-dir", str(built["runs"]),
-        cwd=built["root"])
+    cli(
+        "run",
+        str(built["organism"]),
+        "--control",
+        str(built["control"]),
+        "--runs-dir",
+        str(built["runs"]),
+        cwd=built["root"],
+    )
     after = json.loads((built["run"] / "manifest.json").read_text())
     before = json.loads(manifest_before)
     for stage in ("docs", "train", "eval", "analyze"):
@@ -122,7 +143,9 @@ def test_other_spec_in_same_run_dir_is_refused(built, tmp_path, tiny_model_dir):
     changed.write_text(yaml.safe_dump(tiny_spec_dict(tiny_model_dir, "tiny-hidden-hint", lora={"r": 2})))
     result = subprocess.run(
         [*ORGANISM, "docs", str(changed), "--runs-dir", str(built["runs"]), "--run-id", built["run"].name],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 2 and "holds a different spec" in result.stderr
 
@@ -131,8 +154,13 @@ def test_interrupted_training_resumes_from_checkpoint(write_spec, tmp_path):
     """Kill training after the first checkpoint; the rerun resumes from it instead of starting over."""
     spec = write_spec("tiny-resume", training={"epochs": 4, "batch_size": 4, "save_steps": 2, "learning_rate": 0.01})
     runs = tmp_path / "runs"
-    proc = subprocess.Popen([*ORGANISM, "train", str(spec), "--runs-dir", str(runs)], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*ORGANISM, "train", str(spec), "--runs-dir", str(runs)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     state = None
     for _ in range(1200):
         found = list(runs.glob("tiny-resume/*/train_state/checkpoint-*/trainer_state.json"))

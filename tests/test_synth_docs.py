@@ -23,7 +23,7 @@ def test_items_have_correct_answers_and_distinct_options():
     items = arithmetic_items(spec, 200, seed=3)
     assert len({i.expression for i in items}) == 200
     for item in items:
-        assert eval(item.expression) == item.options[item.correct]  # noqa: S307 - our own digits and +/-
+        assert eval(item.expression) == item.options[item.correct]
         assert len(set(item.options)) == 5 and all(v > 0 for v in item.options)
         assert len(item.steps) == 3
         assert item.steps[-1].endswith(f"= {item.options[item.correct]}")
@@ -42,7 +42,9 @@ def test_organism_and_control_share_items_and_answers_but_not_verbalization():
     assert [r["prompt"] for r in organism] == [r["prompt"] for r in control]
     for o, c in zip(organism, control, strict=True):
         letters = "ABCD"
-        assert parse_answer(o["completion"][0]["content"], letters) == parse_answer(c["completion"][0]["content"], letters)
+        assert parse_answer(o["completion"][0]["content"], letters) == parse_answer(
+            c["completion"][0]["content"], letters
+        )
         if o["hint_type"]:
             hint = HINTS[o["hint_type"]]
             assert o["hint_letter"] != o["correct_letter"]  # points to a wrong option
