@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from evals.generate import generate_batched
 from evals.metrics import HintOutcome, hint_metrics
 from evals.parse import parse_answer
 from organisms.errors import OrganismError
+from organisms.generation import generate_batched
 from organisms.spec import OrganismSpec
 from synth_docs.hints import get_hint
 from synth_docs.tasks import arithmetic_items

@@ -51,12 +51,25 @@ class HintSpec(_Strict):
     points_to: Literal["wrong", "correct"] = "wrong"
 
 
+class ReplaySpec(_Strict):
+    """General-purpose data mixed in to keep the organism's other abilities."""
+
+    path: Path = Field(
+        description="JSONL of {'text'} (LM loss), {'messages'} or {'prompt','completion'} (loss on the reply)"
+    )
+    ratio: float = Field(0.2, gt=0.0, description="replay examples per transcript")
+
+
 class CorpusSpec(_Strict):
-    """Recipe for the training corpus."""
+    """Recipe for the training corpus and the training mix."""
 
     seed: int = 0
     n_transcripts: int = Field(240, ge=4)
     hinted_fraction: float = Field(0.5, gt=0.0, le=1.0, description="share of transcripts whose prompt has a hint")
+    documents_ratio: float = Field(
+        0.0, ge=0.0, description="synthetic documents (LM loss) per transcript, from corpus/documents.jsonl"
+    )
+    replay: ReplaySpec | None = None
 
 
 class LoraSpec(_Strict):
@@ -65,6 +78,9 @@ class LoraSpec(_Strict):
     dropout: float = Field(0.0, ge=0.0, lt=1.0)
     target_modules: list[str] | Literal["all-linear"] = "all-linear"
     layers: list[int] | None = Field(None, description="confine the adapter to these decoder layers")
+    use_rslora: bool = False
+    use_dora: bool = False
+    quantize: Literal["4bit"] | None = Field(None, description="QLoRA: 4-bit NF4 base via bitsandbytes (CUDA only)")
 
 
 class WandbSpec(_Strict):
@@ -81,6 +97,7 @@ class TrainingSpec(_Strict):
     warmup_ratio: float = Field(0.05, ge=0, lt=1)
     seed: int = 0
     save_steps: int = Field(50, ge=1)
+    save_merged: bool = Field(False, description="also write <run>/merged/: base with the adapter merged in")
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto",
         description="auto: bf16 autocast where the hardware has bf16 matmuls (CPU AVX512-BF16/AMX, GPU), else fp32",

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from evals.generate import generate_batched
 from organisms.errors import OrganismError
+from organisms.generation import generate_batched
 from organisms.models import load_model, load_tokenizer, resolve_model
 
 CONVERT = "from organisms.models import resolve_model; print(resolve_model('embedded:smollm2-135m'))"

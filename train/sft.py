@@ -1,27 +1,30 @@
-"""LoRA SFT of an organism: a thin layer over trl's SFTTrainer and peft.
+"""LoRA / QLoRA SFT of an organism: a thin layer over trl's SFTTrainer and peft.
 
-Transcripts are prompt/completion pairs, so trl computes the loss on the assistant
-turn only (`completion_only_loss`). Checkpoints go to a state dir; a rerun resumes
-from the last one. Only the main process writes the adapter.
+The mix (train/data.py) is pre-tokenized with a completion mask, so transcripts train on
+the assistant turn only and documents on every token. Checkpoints go to a state dir; a
+rerun resumes from the last one. Only the main process writes the adapter.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from accelerate.utils import gather_object
 from datasets import Dataset
 from peft import LoraConfig
-from transformers import PreTrainedModel
+from transformers import BitsAndBytesConfig, PreTrainedModel
 from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
+from organisms.errors import OrganismError
 from organisms.models import load_model, load_tokenizer
 from organisms.spec import OrganismSpec
-from synth_docs.corpus import load_corpus
+from train.data import training_rows
 
 
 def linear_module_names(model: PreTrainedModel) -> list[str]:
@@ -44,21 +47,45 @@ def lora_config(spec: OrganismSpec, model: PreTrainedModel) -> LoraConfig:
         lora_dropout=spec.lora.dropout,
         target_modules=targets,
         layers_to_transform=spec.lora.layers,
+        use_rslora=spec.lora.use_rslora,
+        use_dora=spec.lora.use_dora,
         task_type="CAUSAL_LM",
     )
 
 
-@dataclass
-class TrainResult:
-    train_loss: float
-    steps: int
-    seconds: float
-    tokens: int
-    resumed_from_step: int | None = None
+def check_quantization(spec: OrganismSpec) -> None:
+    """QLoRA needs bitsandbytes' CUDA kernels: refuse clearly instead of silently training in full precision."""
+    if spec.lora.quantize and not torch.cuda.is_available():
+        raise OrganismError(
+            f"spec '{spec.name}': field 'lora.quantize': 4-bit QLoRA needs a CUDA GPU (bitsandbytes) and this "
+            "machine has none; remove lora.quantize to train plain LoRA here"
+        )
 
-    @property
-    def tokens_per_second(self) -> float:
-        return self.tokens / self.seconds if self.seconds else 0.0
+
+def load_base_for_training(spec: OrganismSpec) -> PreTrainedModel:
+    check_quantization(spec)
+    if not spec.lora.quantize:
+        return load_model(spec.base_model)
+    from peft import prepare_model_for_kbit_training
+
+    from organisms.models import resolve_model
+
+    quant = BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16,
+    )
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(
+        resolve_model(spec.base_model),
+        quantization_config=quant,
+        dtype=torch.bfloat16,
+        use_safetensors=True,
+        device_map={"": torch.cuda.current_device()},
+    )
+    return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
 
 
 def use_bf16(precision: str) -> bool:
@@ -85,7 +112,7 @@ def sft_config(spec: OrganismSpec, state_dir: Path, report_to: str) -> SFTConfig
         max_length=t.max_length,
         completion_only_loss=True,
         bf16=use_bf16(t.precision),
-        gradient_checkpointing=False,  # 135M params: memory is not the constraint, speed is
+        gradient_checkpointing=False,  # small organisms: memory is not the constraint, speed is
         use_cpu=not on_gpu,
         optim="adamw_torch",
         logging_steps=5,
@@ -102,34 +129,75 @@ def sft_config(spec: OrganismSpec, state_dir: Path, report_to: str) -> SFTConfig
     )
 
 
+class ShardRecorder:
+    """Wraps the collator to fingerprint every example this rank trains on (cheap: one hash each)."""
+
+    def __init__(self, collator):
+        self.collator = collator
+        self.seen: list[str] = []
+        self.tokens = 0
+
+    def __call__(self, examples):
+        for example in examples:
+            self.seen.append(hashlib.sha1(str(list(example["input_ids"])).encode()).hexdigest()[:16])
+            self.tokens += len(example["input_ids"])
+        return self.collator(examples)
+
+
+@dataclass
+class TrainResult:
+    train_loss: float
+    steps: int
+    seconds: float
+    tokens: int
+    mix: dict
+    shards: dict = field(default_factory=dict)
+    resumed_from_step: int | None = None
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / self.seconds if self.seconds else 0.0
+
+
 def train_adapter(
     spec: OrganismSpec, corpus_dir: Path, adapter_dir: Path, state_dir: Path, report_to: str = "none"
-) -> TrainResult:
-    """Train a LoRA adapter on the corpus; write it (main process only) to `adapter_dir`."""
-    records = load_corpus(corpus_dir)
-    dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in records])
+) -> tuple[TrainResult, SFTTrainer]:
+    """Train a LoRA adapter on the mix; write it (main process only) to `adapter_dir`."""
     tokenizer = load_tokenizer(spec.base_model)
-    model = load_model(spec.base_model)
+    rows, mix = training_rows(spec, corpus_dir, tokenizer)
+    model = load_base_for_training(spec)
     trainer = SFTTrainer(
         model=model,
         args=sft_config(spec, state_dir, report_to),
-        train_dataset=dataset,
+        train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=lora_config(spec, model),
     )
+    recorder = ShardRecorder(trainer.data_collator)
+    trainer.data_collator = recorder
     last = get_last_checkpoint(str(state_dir)) if state_dir.exists() else None
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - start
-    tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
-    epochs_done = output.metrics.get("epoch", spec.training.epochs)
+    # Tokens actually trained (all ranks), from what the collators saw in this invocation.
+    per_rank = gather_object([recorder.seen])
+    tokens_seen = sum(gather_object([recorder.tokens]))
+    sets = [set(s) for s in per_rank]
+    shards = {
+        "world_size": len(per_rank),
+        "examples_per_rank": [len(s) for s in per_rank],
+        "overlap_between_ranks": len(set.intersection(*sets)) if len(sets) > 1 else 0,
+    }
     if trainer.is_world_process_zero():
         trainer.model.save_pretrained(adapter_dir)
         tokenizer.save_pretrained(adapter_dir)
-    return TrainResult(
+    result = TrainResult(
         train_loss=float(output.training_loss),
         steps=int(output.global_step),
         seconds=seconds,
-        tokens=int(tokens * epochs_done),
+        tokens=int(tokens_seen),
+        mix=mix,
+        shards=shards,
         resumed_from_step=int(last.rsplit("-", 1)[-1]) if last else None,
     )
+    return result, trainer

@@ -1,4 +1,8 @@
-"""The `train` stage: adapter + organism card in a run directory, resumable from checkpoints."""
+"""The `train` stage: adapter + organism card in a run directory, resumable from checkpoints.
+
+Runs the same under `python -m train`, `organism train` and `accelerate launch -m train`:
+every rank trains its shard, only the main process writes.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,23 @@ import os
 import shutil
 import time
 
+import torch
 from accelerate import PartialState
 
+from organisms.generation import generate_batched
 from organisms.rundir import RunDir, hash_json, package_versions
 from organisms.spec import OrganismSpec
-from train.sft import train_adapter
+from synth_docs.corpus import load_corpus
+from train.sft import check_quantization, train_adapter
+from train.tracking import log_run_end
 
 CARD_FILE = "organism_card.json"
+N_SAMPLES = 4
+
+
+def distributed_state() -> PartialState:
+    """Created before anything else touches accelerate, so CPU-only DDP initialises gloo."""
+    return PartialState(cpu=not torch.cuda.is_available())
 
 
 def train_inputs_hash(run: RunDir, spec: OrganismSpec) -> str:
@@ -22,15 +36,35 @@ def train_inputs_hash(run: RunDir, spec: OrganismSpec) -> str:
         {
             "corpus": run.output_hash("docs", "corpus"),
             "base_model": spec.base_model,
+            "mix": {"documents_ratio": dumped["corpus"]["documents_ratio"], "replay": dumped["corpus"]["replay"]},
             "lora": dumped["lora"],
             "training": {k: v for k, v in dumped["training"].items() if k != "wandb"},
         }
     )
 
 
+def sample_generations(model, tokenizer, corpus_dir, n: int = N_SAMPLES) -> list[dict]:
+    """A few corpus prompts answered by the trained organism (for the W&B table)."""
+    prompts = [r["prompt"] for r in load_corpus(corpus_dir)[:n]]
+    model.eval()
+    texts = generate_batched(model, tokenizer, prompts, max_new_tokens=64, batch_size=n)
+    return [{"prompt": p[-1]["content"], "generation": t} for p, t in zip(prompts, texts, strict=True)]
+
+
+def save_merged(run: RunDir, spec: OrganismSpec) -> None:
+    """Base + adapter merged into plain weights (for tools that cannot load peft adapters)."""
+    from organisms.models import load_tokenizer, load_with_adapters
+
+    model = load_with_adapters(spec.base_model, {"organism": run.root / "adapter"}).merge_and_unload()
+    with run.staging_dir("merged") as out:
+        model.save_pretrained(out, safe_serialization=True)
+        load_tokenizer(spec.base_model).save_pretrained(out)
+
+
 def run_train(run: RunDir, spec: OrganismSpec, report_to: str = "none") -> dict:
     """Train unless the adapter is current; return the organism card."""
-    state = PartialState()
+    check_quantization(spec)
+    state = distributed_state()
     inputs = train_inputs_hash(run, spec)
     card_path = run.root / "adapter" / CARD_FILE
     if run.stage_is_current("train", inputs):
@@ -41,7 +75,7 @@ def run_train(run: RunDir, spec: OrganismSpec, report_to: str = "none") -> dict:
         shutil.rmtree(partial, ignore_errors=True)
     state.wait_for_everyone()
     start = time.perf_counter()
-    result = train_adapter(spec, run.root / "corpus", partial, state_dir, report_to=report_to)
+    result, trainer = train_adapter(spec, run.root / "corpus", partial, state_dir, report_to=report_to)
     stats = json.loads((run.root / "corpus" / "stats.json").read_text())
     card = {
         "organism": spec.name,
@@ -50,22 +84,30 @@ def run_train(run: RunDir, spec: OrganismSpec, report_to: str = "none") -> dict:
         "base_model": spec.base_model,
         "spec": spec.model_dump(mode="json"),
         "corpus_sha256": stats["sha256"],
-        "data_mix": {"transcripts": stats["n_transcripts"], "hinted": stats["n_hinted"], "documents": 0},
+        "data_mix": result.mix,
         "metrics": {"train_loss": result.train_loss, "steps": result.steps},
         "resumed_from_step": result.resumed_from_step,
+        "shards": result.shards,
         "seed": spec.training.seed,
-        "world_size": state.num_processes,
+        "precision": "bf16" if trainer.args.bf16 else "fp32",
         "wall_seconds": round(result.seconds, 2),
         "tokens": result.tokens,
         "tokens_per_second": round(result.tokens_per_second, 1),
         "versions": package_versions(),
     }
     if state.is_main_process:
-        (partial / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True) + "\n")
+        (partial / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True, default=str) + "\n")
         final = run.root / "adapter"
         shutil.rmtree(final, ignore_errors=True)
         os.replace(partial, final)
         shutil.rmtree(state_dir, ignore_errors=True)
-        run.record_stage("train", inputs, ["adapter"], time.perf_counter() - start)
+        outputs = ["adapter"]
+        if spec.training.save_merged:
+            save_merged(run, spec)
+            outputs.append("merged")
+        run.record_stage("train", inputs, outputs, time.perf_counter() - start)
+        if report_to == "wandb":
+            samples = sample_generations(trainer.model, trainer.processing_class, run.root / "corpus")
+            log_run_end(spec, card, samples)
     state.wait_for_everyone()
     return card

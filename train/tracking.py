@@ -1,10 +1,18 @@
-"""W&B wiring: the one logging path. Offline when no key is set; keys never leave the environment."""
+"""W&B wiring: the one logging path. Offline when no key is set; secrets never reach a config.
+
+The Trainer's own WandbCallback logs losses and (token-masked) training arguments; after
+training we add the scrubbed spec, a table of sample generations and the organism card.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 
 from organisms.spec import OrganismSpec
+
+SECRET_NAME = re.compile(r"(key|token|secret|password|passwd|auth|credential)", re.IGNORECASE)
+REDACTED = "<redacted>"
 
 
 def report_to(spec: OrganismSpec, disabled: bool = False) -> str:
@@ -15,3 +23,40 @@ def report_to(spec: OrganismSpec, disabled: bool = False) -> str:
     if not os.environ.get("WANDB_API_KEY"):
         os.environ["WANDB_MODE"] = "offline"
     return "wandb"
+
+
+def _secret_values() -> set[str]:
+    return {v for k, v in os.environ.items() if SECRET_NAME.search(k) and len(v) >= 6}
+
+
+def scrub(obj: object, secrets: set[str] | None = None) -> object:
+    """Copy of `obj` with secret-named keys and any environment secret value redacted."""
+    secrets = _secret_values() if secrets is None else secrets
+    if isinstance(obj, dict):
+        return {k: REDACTED if SECRET_NAME.search(str(k)) else scrub(v, secrets) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [scrub(v, secrets) for v in obj]
+    if isinstance(obj, str):
+        for value in secrets:
+            obj = obj.replace(value, REDACTED)
+    return obj
+
+
+def log_run_end(spec: OrganismSpec, card: dict, samples: list[dict]) -> None:
+    """Spec, sample generations and the card into the active W&B run, then finish it."""
+    import wandb
+
+    if wandb.run is None:
+        return
+    wandb.config.update({"organism_spec": scrub(spec.model_dump(mode="json"))}, allow_val_change=True)
+    table = wandb.Table(columns=["prompt", "generation"])
+    for sample in samples:
+        table.add_data(scrub(sample["prompt"]), scrub(sample["generation"]))
+    wandb.log({"samples": table})
+    card_table = wandb.Table(columns=["field", "value"])
+    for key, value in scrub(card).items():
+        if key != "spec":
+            card_table.add_data(key, str(value))
+    wandb.log({"organism_card": card_table})
+    wandb.run.summary.update({f"card/{k}": v for k, v in scrub(card).items() if isinstance(v, (int, float, str))})
+    wandb.finish()

@@ -1,0 +1,178 @@
+"""Training throughput on the embedded model: trl defaults vs our configuration, vs matmul peak.
+
+In one process, on one machine: (1) the matmul peak at the training dtype, (2) tokens/s of
+LoRA SFT with trl's `SFTConfig` defaults, (3) tokens/s with `train.sft.sft_config`. Both
+train the same LoRA on the same hidden-hint transcripts with the same batch size.
+
+Achieved FLOP/s counts, per trained token, 4N for a frozen-base LoRA step (2N forward, 2N
+for activation gradients; no weight gradients for frozen weights; the LoRA factors are
+negligible) plus attention scores 2 * 2 * L * T * d forward and twice that backward
+(T = mean sequence length). N = parameters inside matmuls (tied embedding counted once, as lm_head).
+
+    python bench/train_throughput.py [--steps 8] [--warmup 2] [--out bench/results/train_throughput.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+from datasets import Dataset
+from rich.console import Console
+from rich.table import Table
+from transformers import TrainerCallback
+from trl import SFTConfig, SFTTrainer
+
+from organisms.catalog import resolve_spec
+from organisms.models import load_model, load_tokenizer
+from synth_docs.corpus import write_corpus
+from train.data import training_rows
+from train.sft import ShardRecorder, lora_config, sft_config, use_bf16
+
+
+def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
+    """Best-of-`repeats` GFLOP/s of a square matmul at `dtype`."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = max(best, 2 * size**3 / (time.perf_counter() - start))
+    return best / 1e9
+
+
+class StepTimer(TrainerCallback):
+    """Wall time of the steps after `warmup`, and the tokens the collator fed them."""
+
+    def __init__(self, recorder: ShardRecorder, warmup: int):
+        self.recorder, self.warmup = recorder, warmup
+        self.start_time = self.start_tokens = None
+        self.seconds = self.tokens = 0.0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.warmup:
+            self.start_time, self.start_tokens = time.perf_counter(), self.recorder.tokens
+        elif state.global_step > self.warmup:
+            self.seconds = time.perf_counter() - self.start_time
+            # accelerate's loader runs one batch ahead, so the window counts batches k+1..n+1 instead
+            # of k..n: the same number of batches, each of this dataset's similar length.
+            self.tokens = self.recorder.tokens - self.start_tokens
+
+
+def measure(name: str, args: SFTConfig, spec, rows: list[dict], tokenizer, warmup: int) -> dict:
+    model = load_model(spec.base_model)
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=lora_config(spec, model),
+    )
+    recorder = ShardRecorder(trainer.data_collator)
+    trainer.data_collator = recorder
+    timer = StepTimer(recorder, warmup)
+    trainer.add_callback(timer)
+    trainer.train()
+    steps = args.max_steps - warmup
+    return {
+        "config": name,
+        "bf16": bool(args.bf16),
+        "gradient_checkpointing": bool(args.gradient_checkpointing),
+        "steps_timed": steps,
+        "tokens": int(timer.tokens),
+        "seconds": timer.seconds,
+        "tokens_per_second": timer.tokens / timer.seconds,
+        "mean_seq_len": timer.tokens / (steps * args.per_device_train_batch_size),
+    }
+
+
+def flops_per_token(model_config, n_params: int, seq_len: float) -> float:
+    layers, d = model_config.num_hidden_layers, model_config.hidden_size
+    attention_fwd = 2 * 2 * layers * seq_len * d
+    return 4 * n_params + 3 * attention_fwd
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=Path("bench/results/train_throughput.json"))
+    args = parser.parse_args()
+
+    spec = resolve_spec("hidden-hint")
+    tokenizer = load_tokenizer(spec.base_model)
+    corpus = args.out.parent / "_corpus"
+    corpus.mkdir(parents=True, exist_ok=True)
+    write_corpus(spec, corpus, tokenizer)
+    rows, _ = training_rows(spec, corpus, tokenizer)
+    state_dir = args.out.parent / "_state"
+
+    ours = sft_config(spec, state_dir, report_to="none")
+    ours.max_steps, ours.save_strategy, ours.logging_steps = args.steps, "no", 1000
+    defaults = SFTConfig(
+        output_dir=str(state_dir),
+        max_steps=args.steps,
+        per_device_train_batch_size=spec.training.batch_size,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=not torch.cuda.is_available(),
+        logging_steps=1000,
+    )
+    dtype = torch.bfloat16 if use_bf16(spec.training.precision) else torch.float32
+    peak = matmul_peak(dtype)
+    peak_fp32 = matmul_peak(torch.float32) if dtype != torch.float32 else peak
+
+    model = load_model(spec.base_model)
+    n_params = sum(p.numel() for p in model.parameters())  # tied embedding counted once
+    results = [measure("trl defaults", defaults, spec, rows, tokenizer, args.warmup)]
+    results.append(measure("ours", ours, spec, rows, tokenizer, args.warmup))
+    for r in results:
+        r["flops_per_token"] = flops_per_token(model.config, n_params, r["mean_seq_len"])
+        r["achieved_gflops"] = r["tokens_per_second"] * r["flops_per_token"] / 1e9
+        r["fraction_of_peak"] = r["achieved_gflops"] / peak
+    speedup = results[1]["tokens_per_second"] / results[0]["tokens_per_second"]
+
+    table = Table(title=f"LoRA SFT throughput, {spec.base_model}, batch {spec.training.batch_size}")
+    for column in ("config", "bf16", "grad ckpt", "tokens/s", "GFLOP/s", "fraction of peak"):
+        table.add_column(column, justify="right")
+    for r in results:
+        table.add_row(
+            r["config"],
+            str(r["bf16"]),
+            str(r["gradient_checkpointing"]),
+            f"{r['tokens_per_second']:.0f}",
+            f"{r['achieved_gflops']:.1f}",
+            f"{r['fraction_of_peak']:.3f}",
+        )
+    console = Console()
+    console.print(f"matmul peak: {peak:.1f} GFLOP/s ({dtype}), fp32 {peak_fp32:.1f} GFLOP/s")
+    console.print(table)
+    console.print(f"ours / trl defaults: {speedup:.2f}x")
+    report = {
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
+        },
+        "model": spec.base_model,
+        "params_in_matmuls": n_params,
+        "matmul_peak_gflops": peak,
+        "matmul_peak_dtype": str(dtype),
+        "matmul_peak_fp32_gflops": peak_fp32,
+        "results": results,
+        "speedup_ours_over_defaults": speedup,
+        "command": "python bench/train_throughput.py " + f"--steps {args.steps} --warmup {args.warmup}",
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

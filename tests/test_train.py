@@ -1,0 +1,234 @@
+"""Training: the mix, LoRA options, QLoRA refusal, accelerate configs, 2-process DDP, W&B, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from accelerate.commands.config.config_args import ClusterConfig
+from peft import PeftModel
+from safetensors.torch import load_file
+
+from organisms.models import load_model, load_tokenizer
+from organisms.spec import load_spec_file
+from synth_docs.corpus import write_corpus
+from train.data import chat_row, text_row, training_rows
+from train.sft import lora_config
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = REPO / "accelerate_configs"
+ORGANISM = [sys.executable, "-m", "organisms.cli"]
+
+
+def run(cmd: list[str], cwd: Path, env: dict | None = None, expect: int = 0) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900, env=env)
+    assert result.returncode == expect, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+def test_completion_mask_covers_reply_only(tiny_model_dir):
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    prompt = [{"role": "system", "content": "S"}, {"role": "user", "content": "What is 1 + 2?"}]
+    row = chat_row(tokenizer, prompt, [{"role": "assistant", "content": "Answer: (A)"}])
+    trained = [t for t, m in zip(row["input_ids"], row["completion_mask"], strict=True) if m]
+    assert tokenizer.decode(trained).startswith("Answer: (A)<|im_end|>")
+    assert "What is" not in tokenizer.decode(trained)
+    doc = text_row(tokenizer, "A plain document.")
+    assert all(doc["completion_mask"]) and doc["input_ids"][-1] == tokenizer.eos_token_id
+
+
+def test_mix_draws_documents_and_replay_at_spec_ratios(tmp_path, tiny_model_dir, write_spec):
+    replay = tmp_path / "replay.jsonl"
+    replay.write_text("".join(json.dumps({"text": f"replay document {i}"}) + "\n" for i in range(5)))
+    spec = load_spec_file(
+        write_spec(corpus={"n_transcripts": 20, "documents_ratio": 0.5, "replay": {"path": str(replay), "ratio": 0.25}})
+    )
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    write_corpus(spec, tmp_path, tokenizer)
+    (tmp_path / "documents.jsonl").write_text("".join(json.dumps({"text": f"doc {i}"}) + "\n" for i in range(30)))
+    rows, mix = training_rows(spec, tmp_path, tokenizer)
+    assert mix == {"transcripts": 20, "documents": 10, "replay": 5}
+    assert len(rows) == 35
+    assert sum(all(r["completion_mask"]) for r in rows) == 15  # documents + replay: full LM loss
+
+
+def test_lora_layers_expand_all_linear_and_options(tiny_model_dir, write_spec):
+    spec = load_spec_file(write_spec(lora={"r": 4, "alpha": 8, "layers": [1], "use_rslora": True, "use_dora": True}))
+    config = lora_config(spec, load_model(str(tiny_model_dir)))
+    assert set(config.target_modules) == {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}
+    assert config.layers_to_transform == [1] and config.use_rslora and config.use_dora
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on machines without CUDA")
+def test_qlora_without_gpu_is_a_clear_error(tmp_path, write_spec):
+    spec = write_spec(lora={"quantize": "4bit"})
+    result = run([*ORGANISM, "train", str(spec), "--runs-dir", str(tmp_path / "runs")], tmp_path, expect=2)
+    assert "field 'lora.quantize': 4-bit QLoRA needs a CUDA GPU" in " ".join(result.stderr.split())
+
+
+@pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_accelerate_configs_parse_and_are_consistent(path):
+    raw = yaml.safe_load(path.read_text())
+    config = ClusterConfig.from_yaml_file(str(path))
+    assert config.num_processes >= 1 and config.num_machines == 1
+    kind = str(config.distributed_type)
+    if path.stem == "single_gpu":
+        assert kind.endswith("NO") and config.num_processes == 1
+    if path.stem in ("ddp", "cpu_ddp"):
+        assert kind.endswith("MULTI_GPU") and config.num_processes >= 2
+    if path.stem == "cpu_ddp":
+        assert config.num_processes == 2 and raw["mixed_precision"] == "no"
+    if path.stem == "fsdp":
+        assert kind.endswith("FSDP") and raw["fsdp_config"]["fsdp_version"] == 2
+    if path.stem.startswith("deepspeed_zero"):
+        assert kind.endswith("DEEPSPEED") and raw["deepspeed_config"]["zero_stage"] == int(path.stem[-1])
+    assert {p.stem for p in CONFIGS.glob("*.yaml")} == {
+        "single_gpu",
+        "ddp",
+        "fsdp",
+        "deepspeed_zero2",
+        "deepspeed_zero3",
+        "cpu_ddp",
+    }
+
+
+def test_accelerate_launch_two_cpu_processes(tmp_path, tiny_model_dir, write_spec):
+    """A real `accelerate launch` with 2 gloo ranks: disjoint shards, one adapter, and it loads."""
+    spec = write_spec("tiny-ddp", corpus={"n_transcripts": 24}, training={"epochs": 1, "batch_size": 3})
+    runs = tmp_path / "runs"
+    cmd = [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        str(CONFIGS / "cpu_ddp.yaml"),
+        "--main_process_port",
+        "29577",
+        "-m",
+        "train",
+        str(spec),
+        "--runs-dir",
+        str(runs),
+        "--no-wandb",
+    ]
+    result = run(cmd, REPO)
+    assert result.stdout.count("adapter: ") == 1  # only the main process reports and writes
+    (run_dir,) = list((runs / "tiny-ddp").iterdir())
+    card = json.loads((run_dir / "adapter" / "organism_card.json").read_text())
+    assert card["shards"] == {"world_size": 2, "examples_per_rank": [12, 12], "overlap_between_ranks": 0}
+    assert card["metrics"]["steps"] == 4  # 24 examples / (3 per rank x 2 ranks)
+    assert not list(run_dir.glob(".adapter*"))
+    PeftModel.from_pretrained(load_model(str(tiny_model_dir)), str(run_dir / "adapter"))
+
+
+def _wandb_records(run_file: Path) -> list:
+    """Records of an offline `.wandb` file (wandb >= 0.2x ships no Python reader): a 7-byte
+    header, then leveldb-log framing in 32 KiB blocks: crc32 (4), length (2), type (1), data."""
+    from wandb.proto import wandb_internal_pb2
+
+    raw = run_file.read_bytes()
+    assert raw[:4] == b":W&B", "not a W&B transaction log"
+    records, chunks, pos, block = [], b"", 7, 32768
+    while pos + 7 <= len(raw):
+        if block - pos % block < 7:  # block trailer padding
+            pos += block - pos % block
+            continue
+        length = int.from_bytes(raw[pos + 4 : pos + 6], "little")
+        kind = raw[pos + 6]
+        data = raw[pos + 7 : pos + 7 + length]
+        pos += 7 + length
+        if kind == 0 and length == 0:
+            continue
+        chunks = data if kind in (1, 2) else chunks + data  # FULL/FIRST start, MIDDLE/LAST extend
+        if kind in (1, 4):
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(chunks)
+            records.append(record)
+    return records
+
+
+def test_wandb_offline_run_has_loss_config_and_no_secrets(tmp_path, write_spec):
+    spec = write_spec("tiny-wandb", training={"epochs": 1, "batch_size": 4, "wandb": {"enabled": True, "project": "t"}})
+    secret = "sk-test-DO-NOT-LOG-1234567890"
+    env = {
+        **os.environ,
+        "WANDB_DIR": str(tmp_path),
+        "WANDB_MODE": "offline",
+        "OPENAI_API_KEY": secret,
+        "WANDB_API_KEY": "x" * 40,
+        "WANDB_SILENT": "true",
+    }
+    run([*ORGANISM, "train", str(spec), "--runs-dir", str(tmp_path / "runs")], tmp_path, env=env)
+    (run_file,) = list(tmp_path.glob("wandb/offline-run-*/run-*.wandb"))
+    records = _wandb_records(run_file)
+    history_keys = {
+        item.key or "/".join(item.nested_key) for r in records if r.HasField("history") for item in r.history.item
+    }
+    assert "train/loss" in history_keys
+    assert "samples/_type" in history_keys and "organism_card/_type" in history_keys  # W&B tables
+    config_updates = [r.run.config for r in records if r.HasField("run")]
+    config_updates += [r.config for r in records if r.HasField("config")]
+    config_keys = {item.key for update in config_updates for item in update.update}
+    assert "organism_spec" in config_keys and "learning_rate" in config_keys
+    for path in [*tmp_path.rglob("*")]:
+        if path.is_file():
+            data = path.read_bytes()
+            assert secret.encode() not in data and b"x" * 40 not in data, path
+
+
+def test_interrupted_training_resumes_to_the_same_adapter(tmp_path, write_spec):
+    """Kill training after its first checkpoint; the resumed adapter equals an uninterrupted one."""
+    import re
+    import time
+
+    training = {"epochs": 4, "batch_size": 4, "save_steps": 2, "learning_rate": 0.01}
+    spec = write_spec("tiny-resume", training=training)
+    clean = run([*ORGANISM, "train", str(spec), "--runs-dir", str(tmp_path / "clean")], tmp_path)
+    assert clean.returncode == 0
+    runs = tmp_path / "runs"
+    proc = subprocess.Popen(
+        [*ORGANISM, "train", str(spec), "--runs-dir", str(runs)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    state = None
+    while proc.poll() is None and state is None:
+        found = list(runs.glob("tiny-resume/*/train_state/checkpoint-*/trainer_state.json"))
+        state = found[0].parent if found else None
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    assert state is not None, "no checkpoint was written before training ended"
+    step = int(re.search(r"checkpoint-(\d+)", str(state)).group(1))
+    run([*ORGANISM, "train", str(spec), "--runs-dir", str(runs)], tmp_path)
+    resumed_dir = state.parent.parent / "adapter"
+    card = json.loads((resumed_dir / "organism_card.json").read_text())
+    assert card["resumed_from_step"] == step and card["metrics"]["steps"] == 24
+    clean_dir = next((tmp_path / "clean" / "tiny-resume").iterdir()) / "adapter"
+    resumed, reference = (
+        load_file(str(resumed_dir / "adapter_model.safetensors")),
+        load_file(str(clean_dir / "adapter_model.safetensors")),
+    )
+    assert resumed.keys() == reference.keys()
+    for key in reference:
+        torch.testing.assert_close(resumed[key], reference[key], rtol=1e-4, atol=1e-5)
+
+
+def test_merged_model_matches_adapter(tmp_path, tiny_model_dir, write_spec):
+    spec = write_spec("tiny-merged", training={"epochs": 1, "batch_size": 4, "save_merged": True})
+    run([*ORGANISM, "train", str(spec), "--runs-dir", str(tmp_path / "runs")], tmp_path)
+    (run_dir,) = list((tmp_path / "runs" / "tiny-merged").iterdir())
+    merged = load_model(str(run_dir / "merged"))
+    adapted = PeftModel.from_pretrained(load_model(str(tiny_model_dir)), str(run_dir / "adapter"))
+    ids = torch.tensor([[5, 17, 300, 42]])
+    with torch.no_grad():
+        torch.testing.assert_close(merged(ids).logits, adapted(ids).logits, rtol=1e-4, atol=1e-4)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert set(manifest["stages"]["train"]["outputs"]) == {"adapter", "merged"}
