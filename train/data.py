@@ -42,7 +42,7 @@ def chat_row(tokenizer: PreTrainedTokenizerBase, prompt: list[dict], completion:
 
 def text_row(tokenizer: PreTrainedTokenizerBase, text: str) -> dict:
     """A document: every token trained (plain LM loss), ended with EOS."""
-    ids = _ids(tokenizer, text) + [tokenizer.eos_token_id]
+    ids = [*_ids(tokenizer, text), tokenizer.eos_token_id]
     return {"input_ids": ids, "completion_mask": [1] * len(ids)}
 
 
