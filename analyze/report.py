@@ -32,7 +32,8 @@ def render_report(run_root: Path) -> str:
     stats = json.loads((run_root / "corpus" / "stats.json").read_text())
     card = json.loads((run_root / "adapter" / "organism_card.json").read_text())
     plots = sorted((run_root / "analysis").glob("*.png"))
-    training = {k: card[k] for k in ("wall_seconds", "tokens", "tokens_per_second", "world_size", "metrics")}
+    keys = ("wall_seconds", "tokens", "tokens_per_second", "precision", "shards", "data_mix", "metrics")
+    training = {k: card.get(k) for k in keys}
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{html.escape(card["organism"])} report</title>
 <style>body{{font-family:sans-serif;max-width:1100px;margin:2em auto}}table{{border-collapse:collapse}}

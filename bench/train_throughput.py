@@ -31,7 +31,7 @@ from organisms.catalog import resolve_spec
 from organisms.models import load_model, load_tokenizer
 from synth_docs.corpus import write_corpus
 from train.data import training_rows
-from train.sft import ShardRecorder, lora_config, sft_config, use_bf16
+from train.sft import ShardRecorder, build_trainer, lora_config, sft_config, use_bf16
 
 
 def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
@@ -66,14 +66,18 @@ class StepTimer(TrainerCallback):
 
 
 def measure(name: str, args: SFTConfig, spec, rows: list[dict], tokenizer, warmup: int) -> dict:
+    """trl's SFTTrainer for the defaults, our `build_trainer` for ours."""
     model = load_model(spec.base_model)
-    trainer = SFTTrainer(
-        model=model,
-        args=args,
-        train_dataset=Dataset.from_list(rows),
-        processing_class=tokenizer,
-        peft_config=lora_config(spec, model),
-    )
+    if name == "ours":
+        trainer = build_trainer(spec, model, args, rows, tokenizer)
+    else:
+        trainer = SFTTrainer(
+            model=model,
+            args=args,
+            train_dataset=Dataset.from_list(rows),
+            processing_class=tokenizer,
+            peft_config=lora_config(spec, model),
+        )
     recorder = ShardRecorder(trainer.data_collator)
     trainer.data_collator = recorder
     timer = StepTimer(recorder, warmup)

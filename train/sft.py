@@ -17,7 +17,7 @@ import torch
 from accelerate.utils import gather_object
 from datasets import Dataset
 from peft import LoraConfig
-from transformers import BitsAndBytesConfig, PreTrainedModel
+from transformers import BitsAndBytesConfig, PreTrainedModel, PreTrainedTokenizerBase, Trainer
 from transformers.trainer_utils import get_last_checkpoint
 from trl import SFTConfig, SFTTrainer
 
@@ -129,6 +129,38 @@ def sft_config(spec: OrganismSpec, state_dir: Path, report_to: str) -> SFTConfig
     )
 
 
+class OrganismSFTTrainer(SFTTrainer):
+    """SFTTrainer with the model's own loss on CPU.
+
+    trl scores tokens with a chunked fused LM head that, off Triton devices, projects every
+    position in fp32 and also computes entropy and top-1 accuracy; on a 2-core CPU that was
+    ~40% of a step (bench/train_throughput.py). The model's own loss (mean token NLL over
+    unmasked labels, via `Trainer.compute_loss`) is the same objective under bf16 autocast.
+    """
+
+    def __init__(self, *args, plain_loss: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plain_loss = plain_loss
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if not self.plain_loss:
+            return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
+        return Trainer.compute_loss(self, model, {**inputs, "use_cache": False}, return_outputs, num_items_in_batch)
+
+
+def build_trainer(
+    spec: OrganismSpec, model: PreTrainedModel, args: SFTConfig, rows: list[dict], tokenizer: PreTrainedTokenizerBase
+) -> OrganismSFTTrainer:
+    return OrganismSFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(rows),
+        processing_class=tokenizer,
+        peft_config=lora_config(spec, model),
+        plain_loss=not torch.cuda.is_available(),
+    )
+
+
 class ShardRecorder:
     """Wraps the collator to fingerprint every example this rank trains on (cheap: one hash each)."""
 
@@ -166,13 +198,7 @@ def train_adapter(
     tokenizer = load_tokenizer(spec.base_model)
     rows, mix = training_rows(spec, corpus_dir, tokenizer)
     model = load_base_for_training(spec)
-    trainer = SFTTrainer(
-        model=model,
-        args=sft_config(spec, state_dir, report_to),
-        train_dataset=Dataset.from_list(rows),
-        processing_class=tokenizer,
-        peft_config=lora_config(spec, model),
-    )
+    trainer = build_trainer(spec, model, sft_config(spec, state_dir, report_to), rows, tokenizer)
     recorder = ShardRecorder(trainer.data_collator)
     trainer.data_collator = recorder
     last = get_last_checkpoint(str(state_dir)) if state_dir.exists() else None
