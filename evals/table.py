@@ -51,5 +51,5 @@ def rich_table(models: dict[str, dict], title: str) -> Table:
 def markdown_table(models: dict[str, dict]) -> str:
     header = "| metric (95% Wilson CI, k/n) | " + " | ".join(models) + " |"
     rule = "|---|" + "---:|" * len(models)
-    body = ["| " + " | ".join(row) + " |" for row in _rows(models)]
+    body = ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in _rows(models)]
     return "\n".join([header, rule, *body]) + "\n"

@@ -34,6 +34,8 @@ err_console = Console(stderr=True)
 RunsDir = Annotated[Path, typer.Option("--runs-dir", help="where runs/<organism>/<run-id>/ live")]
 RunId = Annotated[str | None, typer.Option("--run-id", help="default: the spec's hash")]
 Target = Annotated[str, typer.Argument(help="catalogue name, spec YAML path, or run directory")]
+NoWandb = Annotated[bool, typer.Option("--no-wandb", help="no W&B logging for this run")]
+Control = Annotated[str | None, typer.Option(help="matched control: catalogue name, spec or run dir")]
 
 
 def user_errors(command):
@@ -141,12 +143,7 @@ def docs(target: Target, runs_dir: RunsDir = Path("runs"), run_id: RunId = None)
 
 @app.command()
 @user_errors
-def train(
-    target: Target,
-    runs_dir: RunsDir = Path("runs"),
-    run_id: RunId = None,
-    no_wandb: Annotated[bool, typer.Option("--no-wandb")] = False,
-) -> None:
+def train(target: Target, runs_dir: RunsDir = Path("runs"), run_id: RunId = None, no_wandb: NoWandb = False) -> None:
     """Train the LoRA organism (builds the corpus first if needed)."""
     run, spec = open_target(target, runs_dir, run_id)
     do_train(run, spec, no_wandb)
@@ -154,12 +151,7 @@ def train(
 
 @app.command("eval")
 @user_errors
-def eval_cmd(
-    target: Target,
-    runs_dir: RunsDir = Path("runs"),
-    run_id: RunId = None,
-    control: Annotated[str | None, typer.Option(help="control organism: name, spec or run dir")] = None,
-) -> None:
+def eval_cmd(target: Target, runs_dir: RunsDir = Path("runs"), run_id: RunId = None, control: Control = None) -> None:
     """Evaluate base, organism (and control) on held-out hinted pairs."""
     run, spec = open_target(target, runs_dir, run_id)
     do_eval(run, spec, _control_run(control, runs_dir))
@@ -179,8 +171,8 @@ def run(
     target: Target,
     runs_dir: RunsDir = Path("runs"),
     run_id: RunId = None,
-    control: Annotated[str | None, typer.Option(help="control organism run (name, spec or run dir)")] = None,
-    no_wandb: Annotated[bool, typer.Option("--no-wandb")] = False,
+    control: Control = None,
+    no_wandb: NoWandb = False,
 ) -> None:
     """All stages: docs -> train -> eval -> analyze. Finished stages with unchanged inputs are skipped."""
     organism_run, spec = open_target(target, runs_dir, run_id)
@@ -195,7 +187,7 @@ def run(
 def demo(
     runs_dir: RunsDir = Path("runs"),
     organism: Annotated[str, typer.Option(help="unfaithful organism with a catalogue control")] = "hidden-hint",
-    no_wandb: Annotated[bool, typer.Option("--no-wandb")] = False,
+    no_wandb: NoWandb = False,
 ) -> None:
     """Build an organism and its matched control on the embedded model; print base/organism/control."""
     start = time.perf_counter()
