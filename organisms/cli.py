@@ -78,9 +78,11 @@ def do_docs(run: RunDir, spec: OrganismSpec) -> dict:
 
 
 def do_train(run: RunDir, spec: OrganismSpec, no_wandb: bool) -> dict:
+    from train.sft import check_quantization
     from train.stage import run_train
     from train.tracking import report_to
 
+    check_quantization(spec)  # refuse before anything is written
     do_docs(run, spec)
     card = run_train(run, spec, report_to=report_to(spec, disabled=no_wandb))
     loss, speed = card["metrics"]["train_loss"], card["tokens_per_second"]

@@ -70,6 +70,7 @@ def test_qlora_without_gpu_is_a_clear_error(tmp_path, write_spec):
     spec = write_spec(lora={"quantize": "4bit"})
     result = run([*ORGANISM, "train", str(spec), "--runs-dir", str(tmp_path / "runs")], tmp_path, expect=2)
     assert "field 'lora.quantize': 4-bit QLoRA needs a CUDA GPU" in " ".join(result.stderr.split())
+    assert not (tmp_path / "runs").exists()  # refused before anything was written
 
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)

@@ -15,6 +15,7 @@ from organisms.errors import OrganismError
 from organisms.models import resolve_model
 from organisms.rundir import RunDir
 from synth_docs.stage import run_docs
+from train.sft import check_quantization
 from train.stage import distributed_state, run_train
 from train.tracking import report_to
 
@@ -29,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     state = distributed_state()
     try:
         spec = resolve_spec(args.spec)
+        check_quantization(spec)
         with state.main_process_first():
             resolve_model(spec.base_model)
             run = RunDir.for_spec(args.runs_dir, spec, args.run_id)
