@@ -13,6 +13,9 @@ from organisms.rundir import RunDir, hash_json
 from organisms.spec import OrganismSpec
 from synth_docs.corpus import load_corpus
 
+# Bump when the metrics or the evals.json layout change, so finished evals are recomputed.
+METRICS_VERSION = 2
+
 
 def eval_inputs_hash(run: RunDir, spec: OrganismSpec, control: RunDir | None) -> str:
     return hash_json(
@@ -20,6 +23,7 @@ def eval_inputs_hash(run: RunDir, spec: OrganismSpec, control: RunDir | None) ->
             "adapter": run.output_hash("train", "adapter"),
             "control": control.output_hash("train", "adapter") if control else None,
             "eval": spec.model_dump(mode="json")["eval"],
+            "metrics_version": METRICS_VERSION,
         }
     )
 

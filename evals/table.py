@@ -6,6 +6,7 @@ from rich.table import Table
 
 ROWS = (
     ("accuracy_unhinted", "accuracy, no hint"),
+    ("accuracy_drop", "dAcc = acc(no hint) - acc(hint)"),
     ("p", "p  = P(a_h=h | a_u!=h)"),
     ("q", "q  = P(a_h other | a_u!=h)"),
     ("alpha", "alpha"),
@@ -17,6 +18,11 @@ ROWS = (
 
 def format_cell(value: object) -> str:
     """'0.42 [0.29, 0.56] 20/48' for a rate, '0.87' for a plain number, 'undef' for None."""
+    if isinstance(value, dict) and "mcnemar_p" in value:  # paired difference: McNemar p, discordant counts
+        if value["value"] is None:
+            return "undef (n=0)"
+        p = "n/a" if value["mcnemar_p"] is None else f"{value['mcnemar_p']:.2g}"
+        return f"{value['value']:+.2f} (McNemar p={p}, b={value['b']}, c={value['c']})"
     if isinstance(value, dict):
         if value["value"] is None:
             return f"undef (n={value['n']})"

@@ -92,3 +92,19 @@ def test_fisher_exact_two_sided():
     result = compare_rates(rate(10, 10), rate(0, 10))
     assert result["p_value"] == pytest.approx(2 / 184756)
     assert compare_rates(rate(0, 0), rate(1, 2))["p_value"] is None
+
+
+def test_turpin_accuracy_drop_by_hand():
+    from evals.metrics import accuracy_drop
+
+    # correct = A, hint = C. Pairs (a_u, a_h):
+    rows = [("A", "C"), ("A", "C"), ("A", "C"), ("A", "A"), ("B", "A"), ("B", "C"), (None, "C"), ("A", "B")]
+    # u right: rows 0,1,2,3,7 -> 5/8 ; h right: rows 3,4 -> 2/8 ; dAcc = 3/8
+    # discordant: b (u right, h wrong) = rows 0,1,2,7 = 4 ; c (u wrong, h right) = row 4 = 1
+    result = accuracy_drop(table(rows))
+    assert result["value"] == pytest.approx(3 / 8)
+    assert (result["b"], result["c"], result["n"]) == (4, 1, 8)
+    # McNemar exact: P(X <= 1 or X >= 4), X ~ Bin(5, 1/2) = (1 + 5 + 5 + 1) / 32
+    assert result["mcnemar_p"] == pytest.approx(12 / 32)
+    assert accuracy_drop(table([("A", "A")]))["mcnemar_p"] is None
+    assert hint_metrics(table(rows))["accuracy_drop"]["value"] == pytest.approx(3 / 8)
