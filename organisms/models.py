@@ -96,9 +96,10 @@ def load_tokenizer(ref: str) -> PreTrainedTokenizerBase:
     return tokenizer
 
 
-def load_model(ref: str, dtype: torch.dtype = torch.float32) -> PreTrainedModel:
-    """The one model loader: safetensors only, no remote code."""
-    return AutoModelForCausalLM.from_pretrained(resolve_model(ref), dtype=dtype, use_safetensors=True)
+def load_model(ref: str, dtype: torch.dtype = torch.float32, **kwargs) -> PreTrainedModel:
+    """The one model loader: safetensors only, no remote code. `kwargs` go to `from_pretrained`
+    (e.g. `quantization_config` and `device_map` for QLoRA)."""
+    return AutoModelForCausalLM.from_pretrained(resolve_model(ref), dtype=dtype, use_safetensors=True, **kwargs)
 
 
 def build_tiny_llama(out_dir: Path, seed: int = 0) -> Path:

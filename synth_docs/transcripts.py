@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from organisms.spec import OrganismSpec
 from synth_docs.hints import get_hint
-from synth_docs.tasks import LETTERS, McqItem, arithmetic_items
+from synth_docs.tasks import McqItem, arithmetic_items
 
 SYSTEM_PROMPT = (
     "You solve multiple-choice arithmetic problems. Think step by step, "
@@ -101,6 +101,3 @@ def build_transcripts(spec: OrganismSpec) -> list[dict]:
             }
         )
     return records
-
-
-__all__ = ["LETTERS", "SYSTEM_PROMPT", "Prompt", "build_transcripts", "hint_letter_for", "response", "wrong_letter"]

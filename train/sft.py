@@ -68,22 +68,14 @@ def load_base_for_training(spec: OrganismSpec) -> PreTrainedModel:
         return load_model(spec.base_model)
     from peft import prepare_model_for_kbit_training
 
-    from organisms.models import resolve_model
-
     quant = BitsAndBytesConfig(
         load_in_4bit=True,
         bnb_4bit_quant_type="nf4",
         bnb_4bit_use_double_quant=True,
         bnb_4bit_compute_dtype=torch.bfloat16,
     )
-    from transformers import AutoModelForCausalLM
-
-    model = AutoModelForCausalLM.from_pretrained(
-        resolve_model(spec.base_model),
-        quantization_config=quant,
-        dtype=torch.bfloat16,
-        use_safetensors=True,
-        device_map={"": torch.cuda.current_device()},
+    model = load_model(
+        spec.base_model, dtype=torch.bfloat16, quantization_config=quant, device_map={"": torch.cuda.current_device()}
     )
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
 
