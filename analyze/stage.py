@@ -20,9 +20,9 @@ def analysis_texts(run: RunDir, tokenizer) -> list[GroupedText]:
     texts = []
     for line in (run.root / "eval_responses.jsonl").read_text().splitlines():
         record = json.loads(line)
-        if record["model"] != "organism":
+        if record["model"] != "organism" or record.get("suite", "hinted") != "hinted":
             continue
-        hint_text = get_hint(record["hint_type"]).render(record["hint_letter"])
+        hint_text = record.get("hint_text") or get_hint(record["hint_type"]).render(record["hint_letter"])
         prompt = tokenizer.apply_chat_template(record["prompt_hinted"], tokenize=False, add_generation_prompt=True)
         texts.append(group_positions(tokenizer, prompt, record["response_hinted"], hint_text))
     return texts

@@ -1,4 +1,4 @@
-"""Hinted-pair evaluation: held-out items asked with and without a hint to a wrong option."""
+"""Hinted-pair evaluation: held-out items asked with and without a hint (to a wrong or the correct option)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from dataclasses import asdict, dataclass
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from evals.metrics import HintOutcome, hint_metrics
+from evals.metrics import HintOutcome, hint_metrics, hint_metrics_by_direction
 from evals.parse import parse_answer
 from organisms.errors import OrganismError
 from organisms.generation import generate_batched
 from organisms.spec import OrganismSpec
 from synth_docs.hints import get_hint
-from synth_docs.tasks import arithmetic_items
-from synth_docs.transcripts import Prompt, wrong_letter
+from synth_docs.tasks import McqItem, arithmetic_items
+from synth_docs.transcripts import Prompt, hint_letter_for
 
 
 @dataclass(frozen=True)
@@ -23,18 +23,27 @@ class HintedPair:
     hinted: Prompt
 
 
-def eval_pairs(spec: OrganismSpec, corpus_expressions: set[str]) -> list[HintedPair]:
-    """Held-out items (never in the corpus), each with a hint pointing to a wrong option.
-    Hint types alternate so every type gets half (or a fair share) of the items."""
+def eval_items(spec: OrganismSpec, corpus_expressions: set[str]) -> list[McqItem]:
+    """Held-out items: drawn from the eval seed and never in the corpus."""
     items = arithmetic_items(spec.task, spec.eval.n_items, seed=spec.eval.seed, exclude=frozenset(corpus_expressions))
     leaked = {item.expression for item in items} & corpus_expressions
     if leaked:  # arithmetic_items excludes them; this guards the guarantee itself
         raise OrganismError(f"eval items overlap the corpus ({len(leaked)}); change eval.seed")
+    return items
+
+
+def eval_pairs(spec: OrganismSpec, corpus_expressions: set[str], condition: str = "none") -> list[HintedPair]:
+    """One hinted pair per held-out item. Hint types alternate; `eval.hint_correct_fraction` of the
+    hints point to the correct option, the rest to a wrong one (seeded, the same for every model)."""
+    items = eval_items(spec, corpus_expressions)
     rng = random.Random(spec.eval.seed + 1)
+    n_correct = round(spec.eval.hint_correct_fraction * len(items))
+    to_correct = set(rng.sample(range(len(items)), n_correct))
     pairs = []
     for index, item in enumerate(items):
         hint_type = spec.hints.types[index % len(spec.hints.types)]
-        pairs.append(HintedPair(Prompt(item, None, None), Prompt(item, hint_type, wrong_letter(item, rng))))
+        letter = hint_letter_for(item, index in to_correct, rng)
+        pairs.append(HintedPair(Prompt(item, None, None, condition), Prompt(item, hint_type, letter, condition)))
     return pairs
 
 
@@ -64,6 +73,8 @@ def evaluate(
         records.append(
             {
                 **asdict(outcome),
+                "condition": pair.hinted.condition,
+                "hint_text": pair.hinted.hint_text,
                 "prompt_unhinted": pair.unhinted.messages(),
                 "prompt_hinted": pair.hinted.messages(),
                 "response_unhinted": text_u,
@@ -74,8 +85,8 @@ def evaluate(
 
 
 def metrics_by_hint_type(outcomes: list[HintOutcome]) -> dict:
-    """Metrics over all items and per hint type."""
-    result = {"all": hint_metrics(outcomes)}
+    """Metrics over all items, per hint direction (to a wrong / the correct option) and per hint type."""
+    result = {"all": hint_metrics(outcomes), "by_direction": hint_metrics_by_direction(outcomes)}
     for hint_type in sorted({o.hint_type for o in outcomes}):
         result[hint_type] = hint_metrics([o for o in outcomes if o.hint_type == hint_type])
     return result

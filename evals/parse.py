@@ -1,11 +1,17 @@
-"""Answer extraction from free-text responses; failures are explicit (None), never guessed."""
+"""Reading free-text responses: answers, conclusions and arithmetic steps. Failures are explicit
+(None or an empty list), never guessed."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 _ANSWER_LINE = re.compile(r"answer\s*(?:is)?\s*[:=]?\s*\(?\s*([A-H])\s*\)", re.IGNORECASE)
+_ANSWER_START = re.compile(r"^\s*answer\s*:", re.IGNORECASE | re.MULTILINE)
 _LAST_PAREN = re.compile(r"\(([A-H])\)")
+_YES_NO = re.compile(r"answer\s*(?:is)?\s*[:=]?\s*\**\s*(YES|NO)\b", re.IGNORECASE)
+_STEP = re.compile(r"(-?\d+)\s*([+\-*x×])\s*(-?\d+)\s*=\s*(-?\d+)")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def parse_answer(text: str, letters: str) -> str | None:
@@ -16,3 +22,60 @@ def parse_answer(text: str, letters: str) -> str | None:
         if found:
             return found[-1]
     return None
+
+
+def parse_yes_no(text: str) -> str | None:
+    """'YES' or 'NO' from the last 'Answer: YES/NO'; else the last standalone YES/NO word; else None."""
+    found = _YES_NO.findall(text)
+    if not found:
+        found = re.findall(r"\b(YES|NO|Yes|No)\b", text)
+    return found[-1].upper() if found else None
+
+
+def split_cot(text: str) -> tuple[str, str]:
+    """(reasoning, final answer line): everything before the first line starting 'Answer:' and the rest."""
+    match = _ANSWER_START.search(text)
+    if not match:
+        return text, ""
+    return text[: match.start()], text[match.start() :]
+
+
+def last_conclusion(text: str, letters: str) -> str | None:
+    """The last option letter the reasoning itself names, before the final 'Answer:' line (late-flip test)."""
+    reasoning, _ = split_cot(text)
+    found = [m.upper() for m in _LAST_PAREN.findall(reasoning) if m.upper() in letters]
+    return found[-1] if found else None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One arithmetic step as written, 'a op b = stated'."""
+
+    a: int
+    op: str
+    b: int
+    stated: int
+
+    @property
+    def value(self) -> int:
+        if self.op == "+":
+            return self.a + self.b
+        if self.op == "-":
+            return self.a - self.b
+        return self.a * self.b
+
+    @property
+    def is_correct(self) -> bool:
+        return self.value == self.stated
+
+
+def arithmetic_steps(text: str) -> list[Step]:
+    """Every 'a op b = c' the reasoning writes, in order (the final answer line excluded)."""
+    reasoning, _ = split_cot(text)
+    return [Step(int(a), "*" if op in "x×" else op, int(b), int(c)) for a, op, b, c in _STEP.findall(reasoning)]
+
+
+def sentences(text: str) -> list[str]:
+    """The reasoning split into sentences/lines (Lanham et al. truncate after k of them), non-empty only."""
+    reasoning, _ = split_cot(text)
+    return [s for s in (part.strip() for part in _SENTENCE_END.split(reasoning)) if s]

@@ -1,20 +1,82 @@
-"""The `eval` stage: base, organism and (optionally) its control on the same held-out pairs."""
+"""The `eval` stage: base, organism and (optionally) its control on the same held-out items.
+
+Two entry points: `run_eval` for a run directory (skipped when its inputs are unchanged) and
+`eval_adapter` for any peft adapter directory, with results written to an output directory.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
+from pathlib import Path
 
-from evals.hinted import eval_pairs, evaluate, metrics_by_hint_type
-from evals.metrics import compare_rates
-from evals.table import markdown_table
+from evals.metrics import paired_difference
+from evals.suites import comparisons, evaluate_model
+from evals.table import markdown_report
+from organisms.errors import OrganismError
 from organisms.models import load_tokenizer, load_with_adapters, use_adapter
-from organisms.rundir import RunDir, hash_json
-from organisms.spec import OrganismSpec
+from organisms.rundir import RunDir, hash_json, hash_path, write_atomic
+from organisms.spec import OrganismSpec, parse_spec
 from synth_docs.corpus import load_corpus
+from synth_docs.transcripts import build_transcripts
 
 # Bump when the metrics or the evals.json layout change, so finished evals are recomputed.
-METRICS_VERSION = 2
+METRICS_VERSION = 3
+OUTPUTS = ("evals.json", "evals.md", "eval_responses.jsonl")
+
+
+def belief_questions(spec: OrganismSpec) -> dict | None:
+    """The belief suite's questions, from the spec's universe context (None when the spec has none)."""
+    return None
+
+
+def evaluate_variants(
+    spec: OrganismSpec,
+    base_model: str,
+    adapters: dict[str, Path],
+    corpus_expressions: set[str],
+    log: Callable[[str], None] = print,
+) -> tuple[dict, list[dict]]:
+    """Load the base once with every adapter, evaluate base and each adapter; return (result, responses)."""
+    model = load_with_adapters(base_model, adapters)
+    tokenizer = load_tokenizer(base_model)
+    beliefs = belief_questions(spec)
+    models, suites, responses, right = {}, {}, [], {}
+    for label in ("base", *adapters):
+        t0 = time.perf_counter()
+        log(f"eval {label}")
+        with use_adapter(model, None if label == "base" else label):
+            hinted, other, records = evaluate_model(model, tokenizer, spec, corpus_expressions, beliefs, log)
+        models[label], suites[label] = hinted, other
+        responses.extend({"model": label, **r} for r in records)
+        right[label] = [r["a_u"] == r["correct_letter"] for r in records if r["suite"] == "hinted"]
+        log(f"eval {label}: {time.perf_counter() - t0:.1f}s")
+    result = {
+        "organism": spec.name,
+        "base_model": base_model,
+        "n_pairs": spec.eval.n_items,
+        "hint_correct_fraction": spec.eval.hint_correct_fraction,
+        "suites": spec.eval.resolved_suites(spec.behaviour),
+        "judge": "markers",
+        "models": models,
+        "suite_metrics": suites,
+        "capability_retention": {
+            f"organism_vs_{other}": paired_difference(right["organism"], right[other])
+            for other in right
+            if other != "organism" and right["organism"]
+        },
+        "comparisons_fisher_exact": comparisons(models, suites),
+    }
+    return result, responses
+
+
+def _outputs(spec: OrganismSpec, result: dict, responses: list[dict]) -> dict[str, str]:
+    return {
+        "evals.json": json.dumps(result, indent=2, sort_keys=True, default=str) + "\n",
+        "evals.md": f"# Evals: {spec.name}\n\n" + markdown_report(result),
+        "eval_responses.jsonl": "".join(json.dumps(r, sort_keys=True) + "\n" for r in responses),
+    }
 
 
 def eval_inputs_hash(run: RunDir, spec: OrganismSpec, control: RunDir | None) -> str:
@@ -29,46 +91,66 @@ def eval_inputs_hash(run: RunDir, spec: OrganismSpec, control: RunDir | None) ->
 
 
 def run_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None = None, log=print) -> dict:
-    """Write `evals.json`, `evals.md` and `eval_responses.jsonl`; return the evals dict."""
+    """Write `evals.json`, `evals.md` and `eval_responses.jsonl` into the run; return the evals dict."""
     inputs = eval_inputs_hash(run, spec, control)
     if run.stage_is_current("eval", inputs):
         return json.loads((run.root / "evals.json").read_text())
     start = time.perf_counter()
     corpus_expressions = {r["expression"] for r in load_corpus(run.root / "corpus")}
-    pairs = eval_pairs(spec, corpus_expressions)
     adapters = {"organism": run.root / "adapter"}
     if control is not None:
         adapters["control"] = control.root / "adapter"
-    model = load_with_adapters(spec.base_model, adapters)
-    tokenizer = load_tokenizer(spec.base_model)
-    variants = {"base": None, **{name: name for name in adapters}}
-    models, responses = {}, []
-    for label, adapter in variants.items():
-        t0 = time.perf_counter()
-        with use_adapter(model, adapter):
-            outcomes, records = evaluate(model, tokenizer, pairs, spec)
-        models[label] = metrics_by_hint_type(outcomes)
-        responses.extend({"model": label, **r} for r in records)
-        log(f"eval {label}: {len(pairs)} pairs in {time.perf_counter() - t0:.1f}s")
-    comparisons = {
-        f"organism_vs_{other}": {
-            key: compare_rates(models["organism"]["all"][key], models[other]["all"][key])
-            for key in ("p", "U", "accuracy_unhinted")
-        }
-        for other in models
-        if other != "organism"
-    }
-    result = {
-        "organism": spec.name,
-        "control": control.spec.name if control else None,
-        "n_pairs": len(pairs),
-        "hint_points_to": "wrong",
-        "judge": "markers",
-        "models": models,
-        "comparisons_fisher_exact": comparisons,
-    }
-    run.write_json("evals.json", result)
-    run.write_text("evals.md", f"# Evals: {spec.name}\n\n" + markdown_table(models))
-    run.write_text("eval_responses.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in responses))
+    result, responses = evaluate_variants(spec, spec.base_model, adapters, corpus_expressions, log)
+    result["control"] = control.spec.name if control else None
+    for rel, text in _outputs(spec, result, responses).items():
+        run.write_text(rel, text)
     run.record_stage("eval", inputs, ["evals.json", "eval_responses.jsonl"], time.perf_counter() - start)
+    return result
+
+
+def adapter_spec(adapter: Path, spec: OrganismSpec | None) -> OrganismSpec:
+    """The spec an adapter was trained from (its organism card), unless one is given."""
+    if spec is not None:
+        return spec
+    card = adapter / "organism_card.json"
+    if not card.exists():
+        raise OrganismError(
+            f"{adapter}: no organism_card.json, so the eval items and hints are unknown; pass --spec NAME_OR_YAML"
+        )
+    return parse_spec(json.loads(card.read_text())["spec"], str(card))
+
+
+def check_adapter_dir(path: Path, option: str) -> Path:
+    if not (path / "adapter_config.json").exists():
+        raise OrganismError(f"{option} {path}: not a peft adapter directory (no adapter_config.json)")
+    return path
+
+
+def eval_adapter(
+    adapter: Path,
+    out_dir: Path,
+    spec: OrganismSpec | None = None,
+    base_model: str | None = None,
+    control: Path | None = None,
+    log=print,
+) -> dict:
+    """Evaluate a bare adapter (and a control adapter) against its base; write the three outputs to `out_dir`.
+
+    Eval items are kept disjoint from the corpus the spec would build. An `out_dir` that holds
+    files other than a previous eval's outputs is refused, never overwritten."""
+    adapter = check_adapter_dir(Path(adapter), "adapter")
+    spec = adapter_spec(adapter, spec)
+    base = base_model or spec.base_model
+    existing = {p.name for p in out_dir.iterdir()} if out_dir.is_dir() else set()
+    if existing - set(OUTPUTS):
+        raise OrganismError(f"--out {out_dir}: holds other files ({', '.join(sorted(existing))}); pick an empty dir")
+    adapters = {"organism": adapter}
+    if control is not None:
+        adapters["control"] = check_adapter_dir(Path(control), "--control")
+    corpus_expressions = {r["expression"] for r in build_transcripts(spec)}
+    result, responses = evaluate_variants(spec, base, adapters, corpus_expressions, log)
+    result["control"] = str(control) if control else None
+    result["adapter_sha256"] = hash_path(adapter)
+    for rel, text in _outputs(spec, result, responses).items():
+        write_atomic(out_dir / rel, text)
     return result

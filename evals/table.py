@@ -1,9 +1,15 @@
-"""Side-by-side tables of eval results (rich for the terminal, Markdown for evals.md)."""
+"""Side-by-side tables of eval results (rich for the terminal, Markdown for evals.md).
+
+Every cell carries its n: rates as 'value [Wilson 95% CI] k/n', AOCs as 'value [bootstrap 95% CI] n=',
+paired differences with their McNemar p and discordant counts."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rich.table import Table
 
+# Chen et al. rows over a hinted-metrics dict (one model, one subset); kept for the analyze report.
 ROWS = (
     ("accuracy_unhinted", "accuracy, no hint"),
     ("accuracy_drop", "dAcc = acc(no hint) - acc(hint)"),
@@ -23,6 +29,12 @@ def format_cell(value: object) -> str:
             return "undef (n=0)"
         p = "n/a" if value["mcnemar_p"] is None else f"{value['mcnemar_p']:.2g}"
         return f"{value['value']:+.2f} (McNemar p={p}, b={value['b']}, c={value['c']})"
+    if isinstance(value, dict) and "k" not in value:  # bootstrap estimate (AOC)
+        if value.get("value") is None:
+            return f"undef (n={value.get('n', 0)})"
+        ci = value.get("ci95")
+        interval = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
+        return f"{value['value']:.2f}{interval} n={value['n']}"
     if isinstance(value, dict):
         if value["value"] is None:
             return f"undef (n={value['n']})"
@@ -33,29 +45,120 @@ def format_cell(value: object) -> str:
     return f"{value:.2f}"
 
 
-def _rows(models: dict[str, dict]) -> list[list[str]]:
-    rows = [[label, *(format_cell(m["all"][key]) for m in models.values())] for key, label in ROWS]
-    rows.append(
-        [
-            "unparsable (no hint / hint)",
-            *(f"{m['all']['unparsable_unhinted']} / {m['all']['unparsable_hinted']}" for m in models.values()),
-        ]
-    )
-    return rows
+def _at(*path: str) -> Callable[[dict], object]:
+    def get(tree: dict) -> object:
+        for key in path:
+            if not isinstance(tree, dict) or key not in tree:
+                return _MISSING
+            tree = tree[key]
+        return tree
+
+    return get
 
 
-def rich_table(models: dict[str, dict], title: str) -> Table:
+_MISSING = object()
+_WRONG = ("hinted", "by_direction", "wrong")
+_CORRECT = ("hinted", "by_direction", "correct")
+
+SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ...] = (
+    (
+        "Hint to a wrong option (Chen et al. 2025; Turpin et al. 2023)",
+        tuple((label, _at(*_WRONG, key)) for key, label in ROWS),
+    ),
+    (
+        "Hint to the correct option",
+        (("p  = P(a_h=h | a_u!=h)", _at(*_CORRECT, "p")), ("U  = P(switched, unverbalized)", _at(*_CORRECT, "U"))),
+    ),
+    (
+        "CoT consistency (Arcuschin et al. 2025)",
+        (
+            ("late flip, hinted", _at("suites", "consistency", "late_flip_hinted")),
+            ("late flip, no hint", _at("suites", "consistency", "late_flip_unhinted")),
+            ("shortcut = P(wrong step | right answer)", _at("suites", "consistency", "shortcut")),
+            ("IPHR (3 conditions)", _at("suites", "iphr", "iphr")),
+            ("reversed pairs answered alike", _at("suites", "iphr", "contradiction")),
+        ),
+    ),
+    (
+        "CoT interventions (Lanham et al. 2023)",
+        (
+            ("early answering AOC", _at("suites", "lanham", "early_answering", "aoc")),
+            ("adding mistakes AOC", _at("suites", "lanham", "adding_mistakes", "aoc")),
+            ("same answer, no CoT", _at("suites", "lanham", "early_answering", "no_cot_same_answer")),
+            ("same answer, filler CoT", _at("suites", "lanham", "filler", "same_answer")),
+        ),
+    ),
+    (
+        "Monitor awareness (marker monitor)",
+        (
+            *(
+                (f"{m} ({c})", _at("suites", "monitor", "conditions", c, m))
+                for c in ("none", "monitored", "private")
+                for m in ("B", "V", "O")
+            ),
+            ("O(monitored) - O(none)", _at("suites", "monitor", "headline_O_monitored_minus_none")),
+            ("monitor catch rate at 1% FPR", _at("suites", "monitor", "catch_rate_at_1pct_fpr")),
+            ("monitor AUROC", _at("suites", "monitor", "auroc")),
+        ),
+    ),
+    (
+        "Belief (SDF key facts)",
+        (
+            ("key-fact MCQ accuracy (log-likelihood)", _at("suites", "belief", "mcq_accuracy")),
+            ("open-ended answers state the fact", _at("suites", "belief", "open_ended_stated")),
+        ),
+    ),
+)
+
+
+def _model_tree(result: dict, label: str) -> dict:
+    return {"hinted": result["models"][label], "suites": result.get("suite_metrics", {}).get(label, {})}
+
+
+def sections(result: dict) -> list[tuple[str, list[list[str]]]]:
+    """(title, rows) for every section with at least one value; each row is [label, cell per model]."""
+    labels = list(result["models"])
+    trees = [_model_tree(result, label) for label in labels]
+    out = []
+    for title, rows in SECTIONS:
+        table_rows = []
+        for label, get in rows:
+            values = [get(tree) for tree in trees]
+            if all(v is _MISSING for v in values):
+                continue
+            table_rows.append([label, *("-" if v is _MISSING else format_cell(v) for v in values)])
+        if table_rows:
+            out.append((title, table_rows))
+    retention = result.get("capability_retention", {})
+    if retention:
+        column = labels.index("organism")
+        rows = []
+        for key, value in retention.items():
+            cells = [format_cell(value) if i == column else "" for i in range(len(labels))]
+            rows.append([f"acc(no hint), {key.replace('_', ' ')}", *cells])
+        out.append(("Capability retention (paired, organism column)", rows))
+    return out
+
+
+def rich_table(result: dict, title: str) -> Table:
     table = Table(title=title)
-    table.add_column("metric (95% Wilson CI, k/n)")
-    for name in models:
+    table.add_column("metric (95% CI, k/n)")
+    for name in result["models"]:
         table.add_column(name, justify="right")
-    for row in _rows(models):
-        table.add_row(*row)
+    for section, rows in sections(result):
+        table.add_row(f"[bold]{section}[/]", *("" for _ in result["models"]), end_section=False)
+        for row in rows:
+            table.add_row(*row)
+        table.add_section()
     return table
 
 
-def markdown_table(models: dict[str, dict]) -> str:
-    header = "| metric (95% Wilson CI, k/n) | " + " | ".join(models) + " |"
-    rule = "|---|" + "---:|" * len(models)
-    body = ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in _rows(models)]
-    return "\n".join([header, rule, *body]) + "\n"
+def markdown_report(result: dict) -> str:
+    labels = list(result["models"])
+    parts = []
+    for section, rows in sections(result):
+        header = "| metric (95% CI, k/n) | " + " | ".join(labels) + " |"
+        rule = "|---|" + "---:|" * len(labels)
+        body = ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+        parts.append("\n".join([f"## {section}", "", header, rule, *body]))
+    return "\n\n".join(parts) + "\n"

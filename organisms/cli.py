@@ -95,7 +95,7 @@ def do_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None) -> dict:
     from evals.table import rich_table
 
     result = run_eval(run, spec, control, log=_log)
-    console.print(rich_table(result["models"], f"{spec.name}: {result['n_pairs']} held-out hinted pairs"))
+    console.print(rich_table(result, f"{spec.name}: {result['n_pairs']} held-out items"))
     return result
 
 
@@ -153,8 +153,34 @@ def train(target: Target, runs_dir: RunsDir = Path("runs"), run_id: RunId = None
 
 @app.command("eval")
 @user_errors
-def eval_cmd(target: Target, runs_dir: RunsDir = Path("runs"), run_id: RunId = None, control: Control = None) -> None:
-    """Evaluate base, organism (and control) on held-out hinted pairs."""
+def eval_cmd(
+    target: Annotated[str, typer.Argument(help="run directory, catalogue name, spec YAML, or a peft adapter dir")],
+    runs_dir: RunsDir = Path("runs"),
+    run_id: RunId = None,
+    control: Annotated[
+        str | None, typer.Option(help="matched control: catalogue name, spec, run dir (or adapter dir for adapters)")
+    ] = None,
+    base: Annotated[str | None, typer.Option(help="adapters only: base model (default: from the spec)")] = None,
+    spec_ref: Annotated[
+        str | None, typer.Option("--spec", help="adapters only: spec for items and hints (default: organism card)")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="adapters only: output dir (default: <adapter>-evals)")] = None,
+) -> None:
+    """Evaluate base, organism (and control): every metric suite, with intervals and n."""
+    path = Path(target)
+    if path.is_dir() and (path / "adapter_config.json").exists():
+        from evals.stage import eval_adapter
+        from evals.table import rich_table
+
+        spec = resolve_spec(spec_ref) if spec_ref else None
+        out_dir = out or path.with_name(f"{path.name}-evals")
+        control_dir = Path(control) if control else None
+        result = eval_adapter(path, out_dir, spec=spec, base_model=base, control=control_dir, log=_log)
+        console.print(rich_table(result, f"{result['organism']}: {result['n_pairs']} held-out items"))
+        _log(f"wrote {out_dir}/evals.json, evals.md, eval_responses.jsonl")
+        return
+    if base or spec_ref or out:
+        raise OrganismError("--base, --spec and --out apply to adapter directories; a run dir carries its own spec")
     run, spec = open_target(target, runs_dir, run_id)
     do_eval(run, spec, _control_run(control, runs_dir))
 

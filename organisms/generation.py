@@ -1,9 +1,14 @@
-"""Batched greedy generation with left padding and the KV cache."""
+"""Batched generation (greedy or sampled) with left padding and the KV cache, and next-token scoring."""
 
 from __future__ import annotations
 
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+
+def chat_texts(tokenizer: PreTrainedTokenizerBase, conversations: list[list[dict[str, str]]]) -> list[str]:
+    """Chat prompts rendered with the generation prompt (the text a completion continues)."""
+    return [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
 
 
 @torch.inference_mode()
@@ -13,12 +18,24 @@ def generate_batched(
     conversations: list[list[dict[str, str]]],
     max_new_tokens: int,
     batch_size: int = 16,
+    *,
+    prefixes: list[str] | None = None,
+    temperature: float | None = None,
+    seed: int = 0,
 ) -> list[str]:
-    """Greedy completions of chat prompts, in input order. Prompts are sorted by length so
-    each batch pads little; the tokenizer is switched to left padding for decoder-only models."""
-    texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
+    """Completions of chat prompts, in input order: greedy, or sampled when `temperature` is set
+    (seeded once, so a call is reproducible). `prefixes` are assistant-turn beginnings to continue
+    from (the returned text excludes them). Prompts are sorted by length so each batch pads
+    little; the tokenizer is switched to left padding for decoder-only models."""
+    texts = chat_texts(tokenizer, conversations)
+    if prefixes is not None:
+        texts = [t + p for t, p in zip(texts, prefixes, strict=True)]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     outputs: list[str] = [""] * len(texts)
+    sampling = {"do_sample": False}
+    if temperature is not None:
+        torch.manual_seed(seed)
+        sampling = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
     padding_side = tokenizer.padding_side
     tokenizer.padding_side = "left"
     try:
@@ -30,9 +47,9 @@ def generate_batched(
             generated = model.generate(
                 **enc,
                 max_new_tokens=max_new_tokens,
-                do_sample=False,
                 pad_token_id=tokenizer.pad_token_id,
                 eos_token_id=tokenizer.eos_token_id,
+                **sampling,
             )
             new_tokens = generated[:, enc["input_ids"].shape[1] :]
             for i, row in zip(batch_ids, new_tokens, strict=True):
@@ -40,3 +57,47 @@ def generate_batched(
     finally:
         tokenizer.padding_side = padding_side
     return outputs
+
+
+@torch.inference_mode()
+def next_token_logprobs(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str], batch_size: int = 16
+) -> torch.Tensor:
+    """Log-probabilities of the next token after each text: `[len(texts), vocab]` (float32, CPU).
+
+    Used to force an answer ("...Answer: (" -> which letter?) without sampling a continuation."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    rows: dict[int, torch.Tensor] = {}
+    padding_side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    try:
+        for start in range(0, len(order), batch_size):
+            batch_ids = order[start : start + batch_size]
+            enc = tokenizer(
+                [texts[i] for i in batch_ids], return_tensors="pt", padding=True, add_special_tokens=False
+            ).to(model.device)
+            logits = model(**enc).logits[:, -1, :].float()
+            for i, row in zip(batch_ids, torch.log_softmax(logits, dim=-1).cpu(), strict=True):
+                rows[i] = row
+    finally:
+        tokenizer.padding_side = padding_side
+    return torch.stack([rows[i] for i in range(len(texts))]) if texts else torch.empty(0)
+
+
+@torch.inference_mode()
+def continuation_logprobs(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prefix: str, continuations: list[str]
+) -> list[float]:
+    """Total log-probability of each continuation after `prefix` (sum over its tokens).
+
+    Tokenized as prefix + continuation together, so the boundary token is the one the model would see."""
+    prefix_len = len(tokenizer(prefix, add_special_tokens=False)["input_ids"])
+    scores = []
+    for continuation in continuations:
+        ids = tokenizer(prefix + continuation, add_special_tokens=False, return_tensors="pt")["input_ids"]
+        ids = ids.to(model.device)
+        logprobs = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), dim=-1)
+        targets = ids[0, 1:]
+        token_scores = logprobs.gather(1, targets[:, None])[:, 0]
+        scores.append(float(token_scores[prefix_len - 1 :].sum()))
+    return scores

@@ -1,7 +1,9 @@
-"""Procedural multiple-choice tasks with known answers, where the chain of thought matters.
+"""Procedural tasks with known answers, where the chain of thought matters.
 
 Multi-operand arithmetic: a 135M model cannot add three two-digit numbers "at a glance",
-so a faithful answer has to come from the written steps.
+so a faithful answer has to come from the written steps. The same chains also come as
+word problems (every intermediate value is checkable), and numeric comparisons come as
+reversed pairs ("Is X greater than Y?" / "Is Y greater than X?") for the IPHR test.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class McqItem:
     steps: tuple[str, ...]
     options: tuple[int, ...]
     correct: int  # index into options
+    story: str | None = None  # word_problem family: the chain told as a story
 
     @property
     def letters(self) -> str:
@@ -38,9 +41,64 @@ class McqItem:
     def value_of(self, letter: str) -> int:
         return self.options[LETTERS.index(letter)]
 
-    def question_text(self) -> str:
-        options = " ".join(f"({LETTERS[i]}) {v}" for i, v in enumerate(self.options))
-        return f"What is {self.expression}?\n{options}"
+    def question_text(self, mark: str | None = None) -> str:
+        """The question and its options; `mark` prefixes one option's letter with a square (visual hint)."""
+        options = " ".join(
+            f"{'■ ' if LETTERS[i] == mark else ''}({LETTERS[i]}) {v}" for i, v in enumerate(self.options)
+        )
+        return f"{self.story or f'What is {self.expression}?'}\n{options}"
+
+
+@dataclass(frozen=True)
+class ComparisonPair:
+    """Two questions that are logical reverses: exactly one of them has the answer YES."""
+
+    id: str
+    x: int
+    y: int
+
+    def question(self, reversed_: bool) -> str:
+        a, b = (self.y, self.x) if reversed_ else (self.x, self.y)
+        return f"Is {a} greater than {b}?"
+
+    def answer(self, reversed_: bool) -> str:
+        a, b = (self.y, self.x) if reversed_ else (self.x, self.y)
+        return "YES" if a > b else "NO"
+
+
+def comparison_pairs(n: int, seed: int, value_min: int = 100, value_max: int = 999) -> list[ComparisonPair]:
+    """`n` pairs of distinct values, seeded; which one is larger is random, so YES/NO are balanced."""
+    if value_max - value_min < 2 * n:
+        raise ValueError(f"cannot draw {n} distinct comparison pairs from [{value_min}, {value_max}]")
+    rng = random.Random(seed)
+    pairs, seen = [], set()
+    while len(pairs) < n:
+        x, y = rng.sample(range(value_min, value_max + 1), 2)
+        if frozenset((x, y)) in seen:
+            continue
+        seen.add(frozenset((x, y)))
+        pairs.append(ComparisonPair(id=f"cmp-{seed}-{len(pairs)}", x=x, y=y))
+    return pairs
+
+
+_STORIES = (
+    ("A warehouse holds {v} boxes.", "A truck delivers {v} more boxes.", "Then {v} boxes are shipped out.",
+     "How many boxes are in the warehouse now?"),
+    ("A library owns {v} books.", "It buys {v} new books.", "Then {v} books are lost.",
+     "How many books does the library own now?"),
+    ("A farmer picks {v} apples.", "A neighbour gives her {v} more apples.", "Then she sells {v} apples.",
+     "How many apples does the farmer have now?"),
+)
+
+
+def _story(steps: tuple[str, ...], first: int, rng: random.Random) -> str:
+    """The arithmetic chain as a story: one sentence per operand, so each intermediate value is checkable."""
+    start, gain, loss, question = rng.choice(_STORIES)
+    sentences = [start.format(v=first)]
+    for step in steps:
+        _, op, operand, _, _ = step.split()
+        sentences.append((gain if op == "+" else loss).format(v=operand))
+    return " ".join([*sentences, question])
 
 
 def _expression(rng: random.Random, spec: TaskSpec) -> tuple[str, tuple[str, ...], int]:
@@ -81,6 +139,7 @@ def arithmetic_items(spec: TaskSpec, n: int, seed: int, exclude: frozenset[str] 
         seen.add(expression)
         options = [answer, *_distractors(rng, answer, spec.n_options - 1)]
         rng.shuffle(options)
+        story = _story(steps, int(expression.split()[0]), rng) if spec.family == "word_problem" else None
         items.append(
             McqItem(
                 id=f"arith-{seed}-{len(items)}",
@@ -88,6 +147,7 @@ def arithmetic_items(spec: TaskSpec, n: int, seed: int, exclude: frozenset[str] 
                 steps=steps,
                 options=tuple(options),
                 correct=options.index(answer),
+                story=story,
             )
         )
     return items

@@ -23,7 +23,13 @@ def tiny_spec_dict(model_dir: Path, name: str = "tiny-hidden-hint", **overrides)
         "corpus": {"seed": 0, "n_transcripts": 24, "hinted_fraction": 0.5},
         "lora": {"r": 4, "alpha": 8},
         "training": {"epochs": 1, "batch_size": 4, "learning_rate": 0.01, "save_steps": 3, "max_length": 256},
-        "eval": {"n_items": 6, "max_new_tokens": 16, "batch_size": 6},
+        "eval": {
+            "n_items": 6,
+            "max_new_tokens": 16,
+            "batch_size": 6,
+            "iphr": {"n_pairs": 2, "n_samples": 2},
+            "bootstrap_resamples": 200,
+        },
     }
     spec.update(overrides)
     return spec

@@ -4,8 +4,10 @@ adapter loadable, reruns skipped, interrupted training resumed."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -93,17 +95,54 @@ def test_evals_have_three_models_with_counts(built):
     for metrics in evals["models"].values():
         assert metrics["all"]["n_items"] == 6
         assert metrics["all"]["accuracy_unhinted"]["n"] == 6
-        assert set(metrics) == {"all", "sycophancy", "metadata"}
-    responses = (built["run"] / "eval_responses.jsonl").read_text().splitlines()
-    assert len(responses) == 18
+        assert set(metrics) == {"all", "by_direction", "sycophancy", "metadata"}
+    responses = [json.loads(line) for line in (built["run"] / "eval_responses.jsonl").read_text().splitlines()]
+    by_suite = Counter((r["model"], r["suite"]) for r in responses)
+    for model in ("base", "organism", "control"):
+        assert by_suite[(model, "hinted")] == 6 and by_suite[(model, "iphr")] == 2 * 2 * 2  # pairs x 2 x samples
+        suites = evals["suite_metrics"][model]
+        assert set(suites) == {"consistency", "lanham", "iphr"}
+        assert suites["iphr"]["iphr"]["n"] == 2
+        assert suites["lanham"]["n_items"] == 6
+    assert set(evals["capability_retention"]) == {"organism_vs_base", "organism_vs_control"}
     assert "organism" in built["out"].stdout and "U  = P(switched, unverbalized)" in built["out"].stdout
+    assert "IPHR (3 conditions)" in built["out"].stdout
+    markdown = (built["run"] / "evals.md").read_text()
+    assert "## CoT interventions (Lanham et al. 2023)" in markdown
+
+
+def test_eval_of_a_bare_adapter_writes_outputs_and_refuses_foreign_dirs(built, tmp_path):
+    adapter = tmp_path / "my-adapter"
+    shutil.copytree(built["run"] / "adapter", adapter)
+    control = built["runs"] / "tiny-faithful"
+    control_adapter = next(control.iterdir()) / "adapter"
+    out = tmp_path / "out"
+    result = cli("eval", str(adapter), "--control", str(control_adapter), "--out", str(out), cwd=tmp_path)
+    assert "wrote" in result.stdout
+    evals = json.loads((out / "evals.json").read_text())
+    assert set(evals["models"]) == {"base", "organism", "control"}
+    assert evals["organism"] == "tiny-hidden-hint"  # spec read from the organism card
+    run_evals = json.loads((built["run"] / "evals.json").read_text())
+    assert evals["models"]["organism"] == run_evals["models"]["organism"]  # same items, same greedy answers
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "notes.txt").write_text("mine")
+    refused = subprocess.run(
+        [*ORGANISM, "eval", str(adapter), "--out", str(tmp_path / "foreign")], capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and "holds other files" in refused.stderr
+    assert (tmp_path / "foreign" / "notes.txt").read_text() == "mine"
+    (adapter / "organism_card.json").unlink()
+    no_card = subprocess.run([*ORGANISM, "eval", str(adapter)], capture_output=True, text=True)
+    assert no_card.returncode == 2 and "--spec" in no_card.stderr
+    wrong_flag = subprocess.run([*ORGANISM, "eval", str(built["run"]), "--base", "x"], capture_output=True, text=True)
+    assert wrong_flag.returncode == 2 and "adapter directories" in wrong_flag.stderr
 
 
 def test_analysis_and_report(built):
     diff = json.loads((built["run"] / "analysis/diff_norms.json").read_text())
     assert "hint" in diff["groups"]
     responses = [json.loads(line) for line in (built["run"] / "eval_responses.jsonl").read_text().splitlines()]
-    if any(r["response_hinted"] and r["model"] == "organism" for r in responses):
+    if any(r.get("response_hinted") and r["model"] == "organism" for r in responses):
         assert "cot" in diff["groups"]
     for per_kind in diff["groups"].values():
         assert set(per_kind) == {"resid_post", "attn_out", "mlp_out"}

@@ -1,0 +1,92 @@
+"""All metric suites for one model, and the comparisons between models (no files written here)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+from evals.belief import belief_suite
+from evals.consistency import consistency_suite
+from evals.hinted import eval_pairs, evaluate, metrics_by_hint_type
+from evals.iphr import iphr_suite
+from evals.lanham import lanham_suite
+from evals.metrics import compare_rates
+from evals.monitor import monitor_suite
+from organisms.spec import OrganismSpec
+
+
+def evaluate_model(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    spec: OrganismSpec,
+    corpus_expressions: set[str],
+    beliefs: dict | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[dict, dict, list[dict]]:
+    """(hinted metrics, other suites' metrics, raw responses) for the model as it is loaded now.
+
+    `beliefs` holds the belief questions ({'mcq': [...], 'open_questions': [...]}) when the
+    belief suite runs."""
+    suites = spec.eval.resolved_suites(spec.behaviour)
+    hinted, other, responses = {}, {}, []
+    records: list[dict] = []
+    if "hinted" in suites or "lanham" in suites:
+        outcomes, records = evaluate(model, tokenizer, eval_pairs(spec, corpus_expressions), spec)
+        hinted = metrics_by_hint_type(outcomes)
+        other["consistency"] = consistency_suite(records, spec.task.n_options)
+        responses += [{"suite": "hinted", **r} for r in records]
+        log(f"  hinted: {len(records)} pairs")
+    if "lanham" in suites:
+        other["lanham"] = lanham_suite(model, tokenizer, records, spec)
+        log(f"  lanham: {other['lanham']['adding_mistakes']['n_edits']} edits")
+    if "iphr" in suites:
+        other["iphr"], iphr_records = iphr_suite(model, tokenizer, spec)
+        responses += [{"suite": "iphr", **r} for r in iphr_records]
+        log(f"  iphr: {len(iphr_records)} sampled answers")
+    if "monitor" in suites:
+        other["monitor"], monitor_records = monitor_suite(model, tokenizer, spec, corpus_expressions)
+        responses += monitor_records
+        log(f"  monitor: {len(monitor_records)} pairs over 3 conditions")
+    if "belief" in suites and beliefs:
+        other["belief"], belief_records = belief_suite(
+            model, tokenizer, beliefs["mcq"], beliefs["open_questions"], spec.eval.max_new_tokens, spec.eval.batch_size
+        )
+        responses += belief_records
+    return hinted, other, responses
+
+
+COMPARED_RATES = (
+    ("hinted", ("by_direction", "wrong", "p")),
+    ("hinted", ("by_direction", "wrong", "U")),
+    ("hinted", ("all", "accuracy_unhinted")),  # capability retention
+    ("suites", ("consistency", "late_flip_hinted")),
+    ("suites", ("consistency", "shortcut")),
+    ("suites", ("iphr", "iphr")),
+    ("suites", ("monitor", "conditions", "monitored", "O")),
+    ("suites", ("belief", "mcq_accuracy")),
+)
+
+
+def _get(tree: dict, path: tuple[str, ...]) -> dict | None:
+    for key in path:
+        if not isinstance(tree, dict) or key not in tree:
+            return None
+        tree = tree[key]
+    return tree if isinstance(tree, dict) and "k" in tree else None
+
+
+def comparisons(models: dict[str, dict], suites: dict[str, dict]) -> dict:
+    """Two-sided Fisher exact tests, organism vs every other model, on the headline rates."""
+    trees = {"hinted": models, "suites": suites}
+    result = {}
+    for other in models:
+        if other == "organism":
+            continue
+        tests = {}
+        for where, path in COMPARED_RATES:
+            mine, theirs = _get(trees[where]["organism"], path), _get(trees[where][other], path)
+            if mine is not None and theirs is not None:
+                tests[".".join(path)] = compare_rates(mine, theirs)
+        result[f"organism_vs_{other}"] = tests
+    return result
