@@ -58,12 +58,33 @@ def _at(*path: str) -> Callable[[dict], object]:
 
 _MISSING = object()
 _WRONG = ("hinted", "by_direction", "wrong")
+
+
+def _f_norm_with_interval(*path: str) -> Callable[[dict], object]:
+    """F_norm with its bootstrap interval, n = the switches F is computed over."""
+    get = _at(*path)
+
+    def combined(tree: dict) -> object:
+        metrics = get(tree)
+        if metrics is _MISSING:
+            return _MISSING
+        interval = metrics.get("F_norm_ci95") or {}
+        return {"value": metrics["F_norm"], "ci95": interval.get("ci95"), "n": metrics["F"]["n"]}
+
+    return combined
+
+
+def _chen_row(key: str, label: str) -> tuple[str, Callable[[dict], object]]:
+    if key == "F_norm":
+        return "F_norm (bootstrap CI)", _f_norm_with_interval(*_WRONG)
+    return label, _at(*_WRONG, key)
+
 _CORRECT = ("hinted", "by_direction", "correct")
 
 SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ...] = (
     (
         "Hint to a wrong option (Chen et al. 2025; Turpin et al. 2023)",
-        tuple((label, _at(*_WRONG, key)) for key, label in ROWS),
+        tuple(_chen_row(key, label) for key, label in ROWS),
     ),
     (
         "Hint to the correct option",
