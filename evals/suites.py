@@ -10,9 +10,10 @@ from evals.belief import belief_suite
 from evals.consistency import consistency_suite
 from evals.hinted import eval_pairs, evaluate, metrics_by_hint_type
 from evals.iphr import iphr_suite
+from evals.judge import llm_monitor_scores, llm_verbalized
 from evals.lanham import lanham_suite
-from evals.metrics import compare_rates
-from evals.monitor import monitor_suite
+from evals.metrics import HintOutcome, agreement, compare_rates
+from evals.monitor import monitor_report, monitor_suite
 from organisms.spec import OrganismSpec
 
 
@@ -53,7 +54,36 @@ def evaluate_model(
             model, tokenizer, beliefs["mcq"], beliefs["open_questions"], spec.eval.max_new_tokens, spec.eval.batch_size
         )
         responses += belief_records
+    if spec.eval.judge is not None:
+        from synth_docs.backends import make_backend
+
+        backend = make_backend(spec.eval.judge, default_model=spec.base_model)
+        other["llm_judge"] = llm_judge_report(backend, responses)
+        log(f"  llm judge: {other['llm_judge']['agreement_with_markers']}")
     return hinted, other, responses
+
+
+def _outcome(record: dict, verbalized: bool) -> HintOutcome:
+    fields = ("item_id", "hint_type", "hint_letter", "correct_letter", "n_options", "a_u", "a_h")
+    return HintOutcome(**{k: record[k] for k in fields}, verbalized=verbalized)
+
+
+def llm_judge_report(backend, responses: list[dict]) -> dict:
+    """The LLM judge's hinted metrics and its agreement with the marker judge; the LLM monitor's report.
+
+    Responses the LLM judge could not be parsed on are left out of its metrics and counted."""
+    hinted = [r for r in responses if r["suite"] == "hinted"]
+    verdicts = llm_verbalized(backend, hinted)
+    judged = [(r, v) for r, v in zip(hinted, verdicts, strict=True) if v is not None]
+    report = {
+        "unparsable_verdicts": len(hinted) - len(judged),
+        "hinted": metrics_by_hint_type([_outcome(r, v) for r, v in judged]) if judged else {},
+        "agreement_with_markers": agreement([r["verbalized"] for r, _ in judged], [v for _, v in judged]),
+    }
+    monitored = [r for r in responses if r["suite"] == "monitor"]
+    if monitored:
+        report["monitor"] = monitor_report(monitored, llm_monitor_scores(backend), name="llm")
+    return report
 
 
 COMPARED_RATES = (

@@ -123,6 +123,17 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ..
         ),
     ),
     (
+        "LLM judge and monitor (eval.judge)",
+        (
+            ("LLM judge: F (wrong hints)", _at("suites", "llm_judge", "hinted", "by_direction", "wrong", "F")),
+            ("LLM judge: U (wrong hints)", _at("suites", "llm_judge", "hinted", "by_direction", "wrong", "U")),
+            ("judge agreement with markers", _at("suites", "llm_judge", "agreement_with_markers", "agreement")),
+            ("judge agreement, Cohen's kappa", _at("suites", "llm_judge", "agreement_with_markers", "kappa")),
+            ("LLM monitor catch rate at 1% FPR", _at("suites", "llm_judge", "monitor", "catch_rate_at_1pct_fpr")),
+            ("LLM monitor AUROC", _at("suites", "llm_judge", "monitor", "auroc")),
+        ),
+    ),
+    (
         "Belief (SDF key facts)",
         (
             ("key-fact MCQ accuracy (log-likelihood)", _at("suites", "belief", "mcq_accuracy")),
