@@ -19,58 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from organisms.errors import OrganismError
 
 UNIVERSES_DIR = Path(__file__).parent / "universes"
-STOPWORDS = frozenset(
-    {
-        "the",
-        "a",
-        "an",
-        "and",
-        "or",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "with",
-        "by",
-        "from",
-        "that",
-        "this",
-        "these",
-        "those",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "has",
-        "have",
-        "had",
-        "its",
-        "their",
-        "it",
-        "they",
-        "them",
-        "as",
-        "not",
-        "no",
-        "but",
-        "into",
-        "over",
-        "under",
-        "than",
-        "then",
-        "when",
-        "while",
-        "which",
-        "who",
-        "whom",
-        "what",
-        "where",
-    }
+_STOPWORDS = (
+    "the a an and or of in on at to for with by from that this these those is are was were be been has have had "
+    "its their it they them as not no but into over under than then when while which who whom what where"
 )
+STOPWORDS = frozenset(_STOPWORDS.split())
 
 
 class McqQuestion(BaseModel):
