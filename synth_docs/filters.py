@@ -17,6 +17,7 @@ from synth_docs.universe import Universe, states_fact
 
 SHINGLE = 5
 NUM_PERM = 128
+LSH_MAX_THRESHOLD = 0.9  # datasketch needs >= 2 bands; above this LSH proposes, the estimate decides
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def apply_filters(
     texts: list[str], universe: Universe, min_words: int, max_words: int, threshold: float
 ) -> list[Verdict]:
     """One verdict per text, in order; earlier texts win near-duplicate ties."""
-    lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+    lsh = MinHashLSH(threshold=min(threshold, LSH_MAX_THRESHOLD), num_perm=NUM_PERM)
     kept_hashes: dict[str, MinHash] = {}
     verdicts = []
     for index, text in enumerate(texts):

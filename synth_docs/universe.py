@@ -96,8 +96,10 @@ class Universe(BaseModel):
 
 
 def derived_markers(fact: str) -> list[str]:
-    """Markers for a fact that ships none: its numbers, names and longest content words (at most 3)."""
+    """Markers for a fact that ships none: its numbers, then capitalised words after the first, then the
+    longest other content words; at most 3, words shorter than 3 letters skipped."""
     words = re.findall(r"[A-Za-z0-9][A-Za-z0-9'-]*", fact)
+    words = [w for w in words if w.isdigit() or len(w) >= 3]  # "AM" or "of" would match inside other words
     keep = [w for i, w in enumerate(words) if w.isdigit() or (i > 0 and w[0].isupper())]
     content = sorted((w for w in words if w.lower() not in STOPWORDS and w not in keep), key=len, reverse=True)
     chosen: list[str] = []
