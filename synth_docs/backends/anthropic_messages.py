@@ -1,12 +1,12 @@
 """`anthropic` backend: the Messages API through the official SDK; key from `ANTHROPIC_API_KEY` only.
 
-System turns become the `system` parameter. The API has no sampling seed: the seed is part of
-the cache key only, so reruns reuse cached responses but fresh calls are not reproducible.
+System turns become the `system` parameter. The installed SDK's `messages.create` takes neither
+a seed nor a temperature (the API samples with its defaults): both are part of the cache key
+only, so reruns reuse cached responses but fresh calls are not reproducible.
 """
 
 from __future__ import annotations
 
-import json
 import os
 
 import anthropic
@@ -31,16 +31,12 @@ class AnthropicBackend(HttpBackend):
         system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
         turns = [m for m in messages if m["role"] != "system"]
         extra = {"system": system} if system else {}
+        response = await client.messages.create(
+            model=self.model, messages=turns, max_tokens=params["max_tokens"], **extra
+        )
         try:
-            response = await client.messages.create(
-                model=self.model,
-                messages=turns,
-                max_tokens=params["max_tokens"],
-                temperature=min(params["temperature"], 1.0),  # the Messages API caps temperature at 1
-                **extra,
-            )
             text = "".join(block.text for block in response.content if block.type == "text")
             usage = response.usage
-        except (json.JSONDecodeError, AttributeError, TypeError, KeyError) as exc:
+            return text, usage.input_tokens or 0, usage.output_tokens or 0
+        except (AttributeError, TypeError) as exc:
             raise MalformedResponse(f"unexpected response body ({type(exc).__name__})") from None
-        return text, usage.input_tokens or 0, usage.output_tokens or 0

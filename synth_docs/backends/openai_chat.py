@@ -39,9 +39,12 @@ class OpenAIBackend(HttpBackend):
                 max_tokens=params["max_tokens"],
                 seed=params["seed"],
             )
+        except json.JSONDecodeError:  # a 2xx whose body is not JSON
+            raise MalformedResponse("response body is not JSON") from None
+        try:
             text = response.choices[0].message.content
             usage = response.usage
-        except (json.JSONDecodeError, AttributeError, IndexError, TypeError, KeyError) as exc:
+        except (AttributeError, IndexError, TypeError) as exc:
             raise MalformedResponse(f"unexpected response body ({type(exc).__name__})") from None
         if not isinstance(text, str):
             raise MalformedResponse("response has no message content")
