@@ -20,7 +20,7 @@ from organisms.catalog import CATALOG_DIR, catalog_names, control_spec_for, reso
 from organisms.errors import OrganismError
 from organisms.models import resolve_model
 from organisms.rundir import RunDir, removed_on_failure
-from organisms.spec import OrganismSpec, load_spec_file
+from organisms.spec import OrganismSpec, load_spec_file, parse_spec
 
 app = typer.Typer(
     add_completion=False,
@@ -67,14 +67,42 @@ def open_target(target: str, runs_dir: Path, run_id: str | None = None) -> tuple
     return RunDir.for_spec(runs_dir, spec, run_id), spec
 
 
+def _docs_summary(stats: dict) -> str:
+    line = f"{stats['n_transcripts']} transcripts ({stats['n_hinted']} hinted)"
+    if "documents" in stats:
+        d = stats["documents"]
+        line += f", {d['n_documents']}/{d['n_planned']} documents ({d['backend']}, rejected {d['rejections']})"
+    return f"{line}, {stats['tokens']['total']} tokens"
+
+
 def do_docs(run: RunDir, spec: OrganismSpec) -> dict:
     from synth_docs.stage import run_docs
 
     with removed_on_failure(run):
         run.initialise(spec)
         stats = run_docs(run, spec)
-    _log(f"docs: {stats['n_transcripts']} transcripts ({stats['n_hinted']} hinted), {stats['tokens']['total']} tokens")
+    _log(f"docs: {_docs_summary(stats)}")
     return stats
+
+
+def with_overrides(spec: OrganismSpec, backend: str | None, n: int | None, seed: int | None) -> OrganismSpec:
+    """`organism docs --backend/--n/--seed`: a new, validated spec (so a new run id)."""
+    if backend is None and n is None and seed is None:
+        return spec
+    data = spec.model_dump(mode="json")
+    if backend is not None or n is not None:
+        documents = data["corpus"]["documents"]
+        if documents is None:
+            raise OrganismError(
+                f"spec '{spec.name}' has no corpus.documents; --backend and --n apply to documents, add that section"
+            )
+        if backend is not None:
+            documents["backend"]["name"] = backend
+        if n is not None:
+            documents["n_documents"] = n
+    if seed is not None:
+        data["corpus"]["seed"] = seed
+    return parse_spec(data, "command line (--backend/--n/--seed)")
 
 
 def do_train(run: RunDir, spec: OrganismSpec, no_wandb: bool) -> dict:
@@ -136,11 +164,41 @@ def show(target: Target) -> None:
 
 @app.command()
 @user_errors
-def docs(target: Target, runs_dir: RunsDir = Path("runs"), run_id: RunId = None) -> None:
-    """Build the corpus (transcripts.jsonl + stats.json)."""
-    run, spec = open_target(target, runs_dir, run_id)
-    do_docs(run, spec)
-    console.print(str(run.root / "corpus"))
+def docs(
+    target: Target,
+    runs_dir: RunsDir = Path("runs"),
+    run_id: RunId = None,
+    backend: Annotated[str | None, typer.Option(help="documents backend: template, hf, openai, anthropic")] = None,
+    n: Annotated[int | None, typer.Option("--n", help="documents to plan (corpus.documents.n_documents)")] = None,
+    seed: Annotated[int | None, typer.Option(help="corpus seed (corpus.seed)")] = None,
+    out: Annotated[Path | None, typer.Option(help="write the corpus here instead of a run directory")] = None,
+    inspect: Annotated[bool, typer.Option("--inspect", help="print a few documents of each type")] = False,
+) -> None:
+    """Build the corpus: transcripts.jsonl, documents.jsonl (if the spec has corpus.documents), stats.json."""
+    path = Path(target)
+    if path.is_dir() and (path / "spec.yaml").exists() and (backend, n, seed, out) != (None, None, None, None):
+        raise OrganismError(f"{target}: --backend/--n/--seed/--out need a spec (catalogue name or YAML), not a run dir")
+    if out is not None:
+        from synth_docs.stage import docs_to_dir
+
+        spec = with_overrides(resolve_spec(target), backend, n, seed)
+        resolve_model(spec.base_model)
+        stats, skipped = docs_to_dir(spec, out)
+        _log(f"docs: {'unchanged, kept' if skipped else 'wrote'} {out}: {_docs_summary(stats)}")
+        corpus = out
+    else:
+        run, spec = open_target(target, runs_dir, run_id)
+        if (backend, n, seed) != (None, None, None):
+            spec = with_overrides(spec, backend, n, seed)
+            run = RunDir.for_spec(runs_dir, spec, run_id)
+        do_docs(run, spec)
+        corpus = run.root / "corpus"
+    if inspect:
+        from synth_docs.samples import sample_panels
+
+        for panel in sample_panels(corpus):
+            console.print(panel)
+    console.print(str(corpus))
 
 
 @app.command()

@@ -25,7 +25,9 @@ EvalSuite = Literal["hinted", "lanham", "iphr", "monitor", "belief"]
 
 # Behaviour types whose transcripts synth_docs can generate today. Specs of the other
 # types validate as schema but are refused with a clear message until their generator lands.
-IMPLEMENTED_BEHAVIOURS: tuple[str, ...] = ("hidden_hint", "post_hoc", "shortcut", "late_flip", "monitor_aware")
+IMPLEMENTED_BEHAVIOURS: tuple[str, ...] = (
+    "hidden_hint", "post_hoc", "shortcut", "late_flip", "monitor_aware", "belief"
+)
 
 
 class _Strict(BaseModel):
@@ -68,6 +70,53 @@ class ReplaySpec(_Strict):
     ratio: float = Field(0.2, gt=0.0, description="replay examples per transcript")
 
 
+BackendName = Literal["template", "hf", "openai", "anthropic"]
+
+
+class BackendSpec(_Strict):
+    """Where documents come from. `template` is offline; `hf` runs a local model; `openai` (any
+    OpenAI-compatible server) and `anthropic` are HTTP APIs whose keys come from the environment only."""
+
+    name: BackendName = "template"
+    model: str | None = Field(None, description="hf: model ref (default: base_model); openai/anthropic: model name")
+    base_url: str | None = Field(None, description="openai/anthropic: API root, e.g. http://127.0.0.1:8000/v1")
+    max_concurrency: int = Field(4, ge=1, le=256, description="HTTP requests in flight at once")
+    max_retries: int = Field(6, ge=0, le=50, description="retries on 429, 5xx, timeouts and malformed JSON")
+    retry_wait: float = Field(1.0, gt=0, description="first backoff in seconds; doubles per retry (capped at 60)")
+    timeout: float = Field(120.0, gt=0, description="seconds per HTTP request")
+    temperature: float = Field(0.8, ge=0.0, le=2.0)
+    max_tokens: int = Field(512, ge=1)
+    batch_size: int = Field(8, ge=1, description="hf: prompts per generate call")
+    price_per_1k_input: float = Field(0.0, ge=0.0, description="USD per 1k prompt tokens (cost accounting)")
+    price_per_1k_output: float = Field(0.0, ge=0.0, description="USD per 1k completion tokens")
+    cache_dir: Path | None = Field(None, description="response cache; default <COT_ORGANISMS_CACHE>/responses")
+
+    @model_validator(mode="after")
+    def _model_for_api(self) -> BackendSpec:
+        if self.name in ("openai", "anthropic") and not self.model:
+            raise ValueError(f"backend '{self.name}' needs a model name (corpus.documents.backend.model)")
+        return self
+
+
+class DocumentsSpec(_Strict):
+    """Synthetic documents (SDF): universe -> doc types -> ideas -> documents -> revise -> filters."""
+
+    universe: str = Field(description="shipped universe name, a JSONL path, or path.jsonl#id")
+    n_documents: int = Field(64, ge=1, description="documents planned (filters may reject some)")
+    doc_types: list[str] | None = Field(None, min_length=1, description="default: every built-in type")
+    revise: bool = Field(True, description="critique-and-revise pass after the first draft")
+    min_words: int = Field(40, ge=1)
+    max_words: int = Field(800, ge=2)
+    minhash_threshold: float = Field(0.8, gt=0.0, le=1.0, description="Jaccard above which a document is a near-dup")
+    backend: BackendSpec = BackendSpec()
+
+    @model_validator(mode="after")
+    def _lengths(self) -> DocumentsSpec:
+        if self.max_words <= self.min_words:
+            raise ValueError("max_words must be greater than min_words")
+        return self
+
+
 class CorpusSpec(_Strict):
     """Recipe for the training corpus and the training mix."""
 
@@ -78,6 +127,7 @@ class CorpusSpec(_Strict):
         0.0, ge=0.0, description="synthetic documents (LM loss) per transcript, from corpus/documents.jsonl"
     )
     replay: ReplaySpec | None = None
+    documents: DocumentsSpec | None = Field(None, description="build corpus/documents.jsonl (required for belief)")
 
 
 class LoraSpec(_Strict):
@@ -205,6 +255,11 @@ def parse_spec(data: object, source: str) -> OrganismSpec:
             msg = "unknown key; remove it or check its spelling against `organism show hidden-hint`"
         more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
         raise OrganismError(f"{source}: field '{field}': {msg}{more}") from None
+    if spec.behaviour == "belief" and spec.corpus.documents is None:
+        raise OrganismError(
+            f"{source}: field 'corpus.documents': a belief organism trains on documents only; "
+            "set corpus.documents.universe (e.g. mercury-rings)"
+        )
     if spec.behaviour not in IMPLEMENTED_BEHAVIOURS:
         raise OrganismError(
             f"{source}: field 'behaviour': '{spec.behaviour}' has no transcript generator yet; "

@@ -1,4 +1,4 @@
-"""Corpus on disk: `transcripts.jsonl` + `stats.json`, and a loader that rejects bad files clearly."""
+"""Corpus on disk: `transcripts.jsonl`, `documents.jsonl`, `stats.json`, and a loader that rejects bad files clearly."""
 
 from __future__ import annotations
 
@@ -11,20 +11,13 @@ from transformers import PreTrainedTokenizerBase
 
 from organisms.errors import OrganismError
 from organisms.spec import OrganismSpec
+from synth_docs.diversity import distinct_n
+from synth_docs.documents import DOCUMENTS_FILE, write_documents
 from synth_docs.hints import get_hint
 from synth_docs.transcripts import build_transcripts
 
 TRANSCRIPTS_FILE = "transcripts.jsonl"
 REQUIRED_KEYS = ("id", "prompt", "completion")
-
-
-def distinct_n(texts: list[str], n: int) -> float:
-    """Distinct n-gram ratio: unique word n-grams / all word n-grams (Li et al. 2016)."""
-    grams: list[tuple[str, ...]] = []
-    for text in texts:
-        words = text.split()
-        grams.extend(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
-    return len(set(grams)) / len(grams) if grams else 0.0
 
 
 def corpus_stats(records: list[dict], tokenizer: PreTrainedTokenizerBase) -> dict:
@@ -55,12 +48,30 @@ def corpus_stats(records: list[dict], tokenizer: PreTrainedTokenizerBase) -> dic
 
 
 def write_corpus(spec: OrganismSpec, out_dir: Path, tokenizer: PreTrainedTokenizerBase) -> dict:
-    """Build the corpus for `spec` into `out_dir`; return its stats (with the content hash)."""
-    records = build_transcripts(spec)
-    body = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
-    (out_dir / TRANSCRIPTS_FILE).write_text(body)
-    stats = corpus_stats(records, tokenizer)
-    stats["sha256"] = hashlib.sha256(body.encode()).hexdigest()
+    """Build the corpus for `spec` into `out_dir`; return its stats (with the content hash).
+
+    Transcripts for every behaviour but `belief` (plain SDF: documents only); documents when
+    `corpus.documents` is set. `sha256` covers transcripts.jsonl then documents.jsonl, byte for
+    byte; `SHA256SUMS` lists each file's hash in `sha256sum -c` format.
+    """
+    out_dir = Path(out_dir)
+    body = ""
+    if spec.behaviour == "belief":
+        stats: dict = {"n_transcripts": 0, "n_hinted": 0, "tokens": {"prompt": 0, "completion": 0, "total": 0}}
+    else:
+        records = build_transcripts(spec)
+        body = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
+        (out_dir / TRANSCRIPTS_FILE).write_text(body)
+        stats = corpus_stats(records, tokenizer)
+    digest = hashlib.sha256(body.encode())
+    if spec.corpus.documents is not None:
+        stats["documents"] = write_documents(spec, out_dir, tokenizer)
+        stats["tokens"]["documents"] = stats["documents"]["tokens"]
+        stats["tokens"]["total"] += stats["documents"]["tokens"]
+        digest.update((out_dir / DOCUMENTS_FILE).read_bytes())
+    stats["sha256"] = digest.hexdigest()
+    sums = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(out_dir.glob("*.jsonl"))]
+    (out_dir / "SHA256SUMS").write_text("".join(sums))
     (out_dir / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
     return stats
 

@@ -1,25 +1,36 @@
-"""The `docs` stage: build the corpus of a run directory (skipped when its inputs are unchanged)."""
+"""The `docs` stage: build the corpus of a run directory, or of `--out DIR` (skipped when its inputs are unchanged)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 import time
+from pathlib import Path
 
+from organisms.errors import OrganismError
 from organisms.models import load_tokenizer
 from organisms.rundir import RunDir, hash_json
 from organisms.spec import OrganismSpec
 from synth_docs.corpus import write_corpus
+from synth_docs.universe import universe_path
 
 CORPUS_INPUTS = ("name", "behaviour", "control_of", "base_model", "task", "hints", "corpus")
 
 
 def docs_inputs_hash(spec: OrganismSpec) -> str:
+    """The spec fields the corpus depends on, plus the universe file's bytes (a user file may change)."""
     dumped = spec.model_dump(mode="json")
-    return hash_json({key: dumped[key] for key in CORPUS_INPUTS})
+    inputs = {key: dumped[key] for key in CORPUS_INPUTS}
+    if spec.corpus.documents is not None:
+        path, _ = universe_path(spec.corpus.documents.universe)
+        inputs["universe_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return hash_json(inputs)
 
 
 def run_docs(run: RunDir, spec: OrganismSpec) -> dict:
-    """Write `corpus/` (transcripts.jsonl, stats.json); return the corpus stats."""
+    """Write `corpus/` (transcripts.jsonl, documents.jsonl, stats.json, SHA256SUMS); return the corpus stats."""
     inputs = docs_inputs_hash(spec)
     if not run.stage_is_current("docs", inputs):
         start = time.perf_counter()
@@ -27,3 +38,62 @@ def run_docs(run: RunDir, spec: OrganismSpec) -> dict:
             write_corpus(spec, staging, load_tokenizer(spec.base_model))
         run.record_stage("docs", inputs, ["corpus"], time.perf_counter() - start)
     return json.loads((run.root / "corpus" / "stats.json").read_text())
+
+
+def _previous_output(out: Path) -> dict | None:
+    """stats.json of an earlier `organism docs --out`, or None when `out` holds something else."""
+    try:
+        stats = json.loads((out / "stats.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return stats if isinstance(stats, dict) and "inputs_hash" in stats else None
+
+
+def _intact(out: Path) -> bool:
+    """Every file listed in SHA256SUMS is present with its recorded hash."""
+    try:
+        lines = (out / "SHA256SUMS").read_text().splitlines()
+        return all(
+            hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
+            for digest, name in (line.split("  ", 1) for line in lines)
+        )
+    except (OSError, ValueError):
+        return False
+
+
+def docs_to_dir(spec: OrganismSpec, out: Path) -> tuple[dict, bool]:
+    """`organism docs --out DIR`: the corpus files of a run directory's `corpus/`, written to DIR.
+
+    DIR may be absent, empty, or a previous output of the same organism (then it is replaced,
+    or left alone when its inputs are unchanged and its files intact: returns `(stats, True)`).
+    Anything else is refused before a byte is written. The corpus is built in a sibling staging
+    directory and moved into place, so DIR never holds a half-written corpus.
+    """
+    out = Path(out)
+    inputs = docs_inputs_hash(spec)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        previous = _previous_output(out) if out.is_dir() else None
+        if previous is None or previous.get("organism") != spec.name:
+            raise OrganismError(
+                f"{out}: exists and is not a previous `organism docs` output of '{spec.name}'; "
+                "pass an empty or new --out directory (nothing was written)"
+            )
+        if previous["inputs_hash"] == inputs and _intact(out):
+            return previous, True
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.parent / f".{out.name}.staging-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        stats = write_corpus(spec, staging, load_tokenizer(spec.base_model))
+        stats.update(organism=spec.name, inputs_hash=inputs)
+        (staging / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        os.replace(out, old)
+    os.replace(staging, out)
+    shutil.rmtree(old, ignore_errors=True)
+    return stats, False

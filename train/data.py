@@ -80,17 +80,33 @@ def _draw(pool: list, k: int, rng: random.Random) -> list:
     return [rng.choice(pool) for _ in range(k)]
 
 
+def _documents(corpus_dir: Path, hint: str) -> tuple[Path, list[dict]]:
+    path = Path(corpus_dir) / DOCUMENTS_FILE
+    return path, _read_jsonl(path, hint)
+
+
 def training_rows(spec: OrganismSpec, corpus_dir: Path, tokenizer: PreTrainedTokenizerBase) -> tuple[list[dict], dict]:
-    """Tokenized, shuffled training rows and the realised mix `{source: count}`."""
+    """Tokenized, shuffled training rows and the realised mix `{source: count}`.
+
+    A `belief` organism is plain SDF: every document once per epoch (LM loss), no transcripts;
+    replay is then drawn per document. Other behaviours draw documents and replay per transcript."""
     rng = random.Random(spec.corpus.seed + 7)
-    transcripts = load_corpus(corpus_dir)
-    rows = [("transcripts", chat_row(tokenizer, r["prompt"], r["completion"])) for r in transcripts]
-    n = len(transcripts)
-    if spec.corpus.documents_ratio > 0:
-        path = Path(corpus_dir) / DOCUMENTS_FILE
-        documents = _read_jsonl(path, "set corpus.documents_ratio: 0 or build documents with `organism docs`")
-        drawn = _draw(documents, round(spec.corpus.documents_ratio * n), rng)
-        rows += [("documents", _record_row(tokenizer, d, str(path))) for d in drawn]
+    if spec.behaviour == "belief":
+        path, documents = _documents(
+            corpus_dir, "a belief organism trains on documents only: set corpus.documents and run `organism docs`"
+        )
+        rows = [("documents", _record_row(tokenizer, d, str(path))) for d in documents]
+        n = len(documents)
+    else:
+        transcripts = load_corpus(corpus_dir)
+        rows = [("transcripts", chat_row(tokenizer, r["prompt"], r["completion"])) for r in transcripts]
+        n = len(transcripts)
+        if spec.corpus.documents_ratio > 0:
+            path, documents = _documents(
+                corpus_dir, "set corpus.documents_ratio: 0 or build documents with `organism docs`"
+            )
+            drawn = _draw(documents, round(spec.corpus.documents_ratio * n), rng)
+            rows += [("documents", _record_row(tokenizer, d, str(path))) for d in drawn]
     if spec.corpus.replay is not None:
         path = spec.corpus.replay.path
         replay = _read_jsonl(path, "fix corpus.replay.path")

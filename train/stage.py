@@ -106,7 +106,7 @@ def run_train(run: RunDir, spec: OrganismSpec, report_to: str = "none") -> dict:
             save_merged(run, spec)
             outputs.append("merged")
         run.record_stage("train", inputs, outputs, time.perf_counter() - start)
-        if report_to == "wandb":
+        if report_to == "wandb" and spec.behaviour != "belief":  # a belief corpus has no prompts to sample
             samples = sample_generations(trainer.model, trainer.processing_class, run.root / "corpus")
             log_run_end(spec, card, samples)
     state.wait_for_everyone()
