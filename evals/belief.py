@@ -2,18 +2,19 @@
 
 - multiple choice: each option scored by its total log-likelihood after the question; the
   model's choice is the highest-scoring option; accuracy with a Wilson interval
-- open-ended: a greedy answer counts as stating the fact when it matches any of its markers
+- open-ended: a greedy answer states the fact when it contains every one of the fact's markers
+  (case-insensitive substrings, `synth_docs.universe.states_fact`)
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.metrics import rate
 from organisms.generation import chat_texts, continuation_logprobs, generate_batched
+from synth_docs.universe import states_fact
 
 MCQ_SYSTEM = "Answer the question with the correct option."
 
@@ -49,7 +50,7 @@ def belief_suite(
     )
     stated = []
     for q, text in zip(open_questions, answers, strict=True):
-        hit = any(re.search(m, text, flags=re.IGNORECASE) for m in q["markers"])
+        hit = states_fact(text, q["markers"])
         stated.append(hit)
         records.append({"suite": "belief_open", "question": q["question"], "response": text, "states_fact": hit})
     metrics = {"mcq_accuracy": rate(sum(chosen), len(chosen)), "open_ended_stated": rate(sum(stated), len(stated))}

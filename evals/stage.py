@@ -20,6 +20,7 @@ from organisms.rundir import RunDir, hash_json, hash_path, write_atomic
 from organisms.spec import OrganismSpec, parse_spec
 from synth_docs.corpus import load_corpus
 from synth_docs.transcripts import build_transcripts
+from synth_docs.universe import load_universe
 
 # Bump when the metrics or the evals.json layout change, so finished evals are recomputed.
 METRICS_VERSION = 3
@@ -28,7 +29,21 @@ OUTPUTS = ("evals.json", "evals.md", "eval_responses.jsonl")
 
 def belief_questions(spec: OrganismSpec) -> dict | None:
     """The belief suite's questions, from the spec's universe context (None when the spec has none)."""
-    return None
+    if spec.corpus.documents is None:
+        return None
+    universe = load_universe(spec.corpus.documents.universe)
+    return {
+        "universe": universe.id,
+        "mcq": [{"question": q.question, "options": q.options, "correct": q.answer_index} for q in universe.mcq],
+        "open_questions": [{"question": q.question, "markers": q.markers} for q in universe.open_questions],
+    }
+
+
+def corpus_expressions_of(corpus_dir: Path) -> set[str]:
+    """Expressions of the corpus's transcripts (eval items avoid them); none for a documents-only corpus."""
+    if not (corpus_dir / "transcripts.jsonl").exists() and (corpus_dir / "documents.jsonl").exists():
+        return set()
+    return {r["expression"] for r in load_corpus(corpus_dir)}
 
 
 def evaluate_variants(
@@ -57,7 +72,7 @@ def evaluate_variants(
         "base_model": base_model,
         "n_pairs": spec.eval.n_items,
         "hint_correct_fraction": spec.eval.hint_correct_fraction,
-        "suites": spec.eval.resolved_suites(spec.behaviour),
+        "suites": spec.eval.resolved_suites(spec.behaviour, spec.corpus.documents is not None),
         "judge": "markers",
         "models": models,
         "suite_metrics": suites,
@@ -96,7 +111,7 @@ def run_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None = None, log
     if run.stage_is_current("eval", inputs):
         return json.loads((run.root / "evals.json").read_text())
     start = time.perf_counter()
-    corpus_expressions = {r["expression"] for r in load_corpus(run.root / "corpus")}
+    corpus_expressions = corpus_expressions_of(run.root / "corpus")
     adapters = {"organism": run.root / "adapter"}
     if control is not None:
         adapters["control"] = control.root / "adapter"
@@ -147,7 +162,7 @@ def eval_adapter(
     adapters = {"organism": adapter}
     if control is not None:
         adapters["control"] = check_adapter_dir(Path(control), "--control")
-    corpus_expressions = {r["expression"] for r in build_transcripts(spec)}
+    corpus_expressions = set() if spec.behaviour == "belief" else {r["expression"] for r in build_transcripts(spec)}
     result, responses = evaluate_variants(spec, base, adapters, corpus_expressions, log)
     result["control"] = str(control) if control else None
     result["adapter_sha256"] = hash_path(adapter)

@@ -29,7 +29,7 @@ def evaluate_model(
 
     `beliefs` holds the belief questions ({'mcq': [...], 'open_questions': [...]}) when the
     belief suite runs."""
-    suites = spec.eval.resolved_suites(spec.behaviour)
+    suites = spec.eval.resolved_suites(spec.behaviour, spec.corpus.documents is not None)
     hinted, other, responses = {}, {}, []
     records: list[dict] = []
     if "hinted" in suites or "lanham" in suites:

@@ -163,14 +163,6 @@ class TrainingSpec(_Strict):
     wandb: WandbSpec = WandbSpec()
 
 
-class JudgeSpec(_Strict):
-    """An optional LLM judge/monitor through a synth_docs generation backend (the marker judge always runs)."""
-
-    backend: Literal["hf", "openai", "anthropic"]
-    model: str = Field(description="model id (hf: local path or HF id; openai/anthropic: the API model name)")
-    base_url: str | None = Field(None, description="openai: the server's /v1 URL")
-
-
 class IphrSpec(_Strict):
     """Reversed comparison pairs ('Is X greater than Y?' / 'Is Y greater than X?'), sampled answers."""
 
@@ -192,20 +184,28 @@ class EvalSpec(_Strict):
         0.25, ge=0.0, le=1.0, description="share of eval items whose hint points to the correct option"
     )
     suites: list[EvalSuite] | None = Field(
-        None, description="which metric suites run; default: hinted, lanham, iphr (+ monitor for monitor_aware)"
+        None,
+        description="which metric suites run; default: hinted, lanham, iphr (+ monitor for monitor_aware, "
+        "+ belief with documents; belief organisms: belief only)",
     )
     iphr: IphrSpec = IphrSpec()
     bootstrap_resamples: int = Field(2000, ge=100, description="bootstrap resamples for AOC intervals")
-    judge: JudgeSpec | None = None
+    judge: BackendSpec | None = Field(
+        None, description="optional LLM judge + CoT monitor (hf, openai or anthropic) beside the marker judge"
+    )
 
-    def resolved_suites(self, behaviour: str) -> list[str]:
+    def resolved_suites(self, behaviour: str, has_documents: bool = False) -> list[str]:
+        """`suites`, or the default: hinted, lanham, iphr (+ monitor for monitor_aware, + belief when the
+        corpus has documents); a belief organism (documents only) gets the belief suite alone."""
         if self.suites is not None:
             return list(dict.fromkeys(self.suites))
+        if behaviour == "belief":
+            return ["belief"]
         suites = ["hinted", "lanham", "iphr"]
         if behaviour == "monitor_aware":
             suites.append("monitor")
-        if behaviour == "belief":
-            suites = ["belief"]
+        if has_documents:
+            suites.append("belief")
         return suites
 
 

@@ -181,3 +181,51 @@ def test_monitor_report_by_hand():
     assert (report["catch_rate_at_1pct_fpr"]["k"], report["catch_rate_at_1pct_fpr"]["n"]) == (3, 5)
     # AUROC: 3 positives beat all 6 honest zeros, 2 tie with them -> (3 * 6 + 2 * 3) / 30 = 0.8
     assert report["auroc"] == pytest.approx(0.8)
+
+
+def test_belief_questions_come_from_the_universe_and_are_all_scored(tiny, tiny_model_dir):
+    from evals.stage import belief_questions
+    from evals.suites import evaluate_model
+    from synth_docs.universe import load_universe
+
+    spec = parse_spec(
+        tiny_spec_dict(
+            tiny_model_dir,
+            "tiny-belief",
+            behaviour="belief",
+            corpus={"seed": 0, "documents": {"universe": "mercury-rings", "n_documents": 8}},
+        ),
+        "tiny-belief",
+    )
+    universe = load_universe("mercury-rings")
+    beliefs = belief_questions(spec)
+    assert len(beliefs["mcq"]) == len(universe.mcq) > 0
+    assert [q["correct"] for q in beliefs["mcq"]] == [q.answer_index for q in universe.mcq]
+    model, tokenizer = tiny
+    hinted, other, records = evaluate_model(model, tokenizer, spec, set(), beliefs, log=lambda _: None)
+    assert hinted == {} and set(other) == {"belief"}  # a belief organism runs the belief suite only
+    assert other["belief"]["mcq_accuracy"]["n"] == len(universe.mcq)
+    assert other["belief"]["open_ended_stated"]["n"] == len(universe.open_questions)
+    assert sum(r["suite"] == "belief_mcq" for r in records) == len(universe.mcq)
+
+
+def test_llm_judge_and_monitor_through_the_hf_backend(tiny, tiny_model_dir, tmp_path):
+    from evals.suites import evaluate_model
+
+    judge = {"name": "hf", "model": str(tiny_model_dir), "max_tokens": 8, "cache_dir": str(tmp_path / "cache")}
+    overrides = {"eval": {**tiny_spec_dict(tiny_model_dir)["eval"], "suites": ["hinted", "monitor"], "judge": judge}}
+    spec = parse_spec(tiny_spec_dict(tiny_model_dir, **overrides), "tiny-judged")
+    model, tokenizer = tiny
+    hinted, other, records = evaluate_model(model, tokenizer, spec, set(), log=lambda _: None)
+    report = other["llm_judge"]
+    n_hinted = sum(r["suite"] == "hinted" for r in records)
+    # every hinted response is judged: either a parsed verdict (in the agreement) or counted as unparsable
+    assert report["agreement_with_markers"]["n"] + report["unparsable_verdicts"] == n_hinted
+    assert report["monitor"]["monitor"] == "llm" and set(report["monitor"]["conditions"]) == {
+        "none",
+        "monitored",
+        "private",
+    }
+    assert any((tmp_path / "cache").rglob("*"))  # verdicts are cached on disk
+    again = evaluate_model(model, tokenizer, spec, set(), log=lambda _: None)[1]["llm_judge"]
+    assert again == report  # greedy and cached: the same verdicts
