@@ -216,7 +216,7 @@ def test_llm_judge_and_monitor_through_the_hf_backend(tiny, tiny_model_dir, tmp_
     overrides = {"eval": {**tiny_spec_dict(tiny_model_dir)["eval"], "suites": ["hinted", "monitor"], "judge": judge}}
     spec = parse_spec(tiny_spec_dict(tiny_model_dir, **overrides), "tiny-judged")
     model, tokenizer = tiny
-    hinted, other, records = evaluate_model(model, tokenizer, spec, set(), log=lambda _: None)
+    _, other, records = evaluate_model(model, tokenizer, spec, set(), log=lambda _: None)
     report = other["llm_judge"]
     n_hinted = sum(r["suite"] == "hinted" for r in records)
     # every hinted response is judged: either a parsed verdict (in the agreement) or counted as unparsable
