@@ -131,7 +131,7 @@ def test_killed_run_resumes_to_the_same_bytes(served, clean_corpus, tmp_path, ti
         assert (tmp_path / "out" / name).read_bytes() == (clean_corpus / "out" / name).read_bytes()
     api = json.loads((tmp_path / "out" / "stats.json").read_text())["documents"]["api"]
     assert api["cache_hits"] == done_before_kill and api["fetched"] == N_DOCS - done_before_kill
-    assert len(ResponseCache(cache)) == N_DOCS
+    assert len(ResponseCache(cache)) == N_DOCS and not list(tmp_path.glob(".out.staging-*"))
 
 
 def test_faults_are_retried_to_the_same_corpus(served, clean_corpus, tmp_path, tiny_model_dir, monkeypatch):
@@ -204,3 +204,9 @@ def test_hf_backend_batches_and_caches(tmp_path, tiny_model_dir):
     texts = backend.complete(conversations, seeds=[1, 2, 3])
     assert len(texts) == 3 and backend.usage.fetched == 3 and backend.usage.prompt_tokens > 3 * 5
     assert backend.complete(conversations, seeds=[1, 2, 3]) == texts and backend.usage.cache_hits == 3
+    # through the pipeline: the random tiny model states no key fact, so every draft is rejected, with its reason
+    data = http_spec(tiny_model_dir, {"name": "hf", "max_tokens": 6, "cache_dir": str(tmp_path)})
+    stats, _ = docs_to_dir(parse_spec(data, "hf test"), tmp_path / "out")
+    rejected = [json.loads(line) for line in (tmp_path / "out" / "rejected_documents.jsonl").read_text().splitlines()]
+    assert len(rejected) == N_DOCS and {r["reason"] for r in rejected} <= {"length", "no_key_fact"}
+    assert stats["documents"]["api"]["fetched"] == N_DOCS and stats["documents"]["model"] == str(tiny_model_dir)
