@@ -25,12 +25,13 @@ import yaml
 
 from organisms.errors import OrganismError
 from organisms.models import load_model, load_tokenizer
+from organisms.rundir import RunDir
 from organisms.spec import BackendSpec, parse_spec
 from synth_docs import prompts
 from synth_docs.backends import make_backend
 from synth_docs.backends.cache import ResponseCache
 from synth_docs.ideas import DOC_TYPES, plan_ideas
-from synth_docs.stage import docs_to_dir
+from synth_docs.stage import docs_to_dir, run_docs
 from synth_docs.universe import load_universe
 from tests.loopback import AnthropicStub, FaultProxy, transformers_serve
 
@@ -161,8 +162,12 @@ def test_anthropic_sdk_against_a_loopback_stub(tmp_path, tiny_model_dir, monkeyp
         backend = {"name": "anthropic", "model": "claude-test", "base_url": url, "cache_dir": str(tmp_path / "c")}
         spec_dict = http_spec(tiny_model_dir, {**backend, "max_tokens": 300})
         spec_dict["corpus"]["documents"]["revise"] = True
-        stats, _ = docs_to_dir(parse_spec(spec_dict, "anthropic test"), tmp_path / "out")
+        spec = parse_spec(spec_dict, "anthropic test")
+        stats, _ = docs_to_dir(spec, tmp_path / "out")
         n_requests = len(stub.requests)
+        run = RunDir.for_spec(tmp_path / "runs", spec)  # the run-directory path too: manifest, spec.yaml
+        run.initialise(spec)
+        assert run_docs(run, spec)["documents"]["api"]["cache_hits"] == 2 * N_DOCS and len(stub.requests) == n_requests
         # the sync API on the same cache: the pipeline's first draft request is a cache hit, another seed is not
         documents = parse_spec(spec_dict, "again").corpus.documents
         again = make_backend(documents.backend)
