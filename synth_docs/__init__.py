@@ -1,1 +1,2 @@
-"""Corpus building: procedural tasks, hints, behavioural transcripts and corpus statistics."""
+"""Corpus building: procedural tasks, hints, behavioural transcripts, synthetic documents
+(universes, ideas, backends, filters) and corpus statistics."""

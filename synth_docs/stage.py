@@ -81,8 +81,9 @@ def docs_to_dir(spec: OrganismSpec, out: Path) -> tuple[dict, bool]:
         if previous["inputs_hash"] == inputs and _intact(out):
             return previous, True
     out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.staging-*"):  # left by a killed run; its responses are cached
+        shutil.rmtree(stale, ignore_errors=True)
     staging = out.parent / f".{out.name}.staging-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
         stats = write_corpus(spec, staging, load_tokenizer(spec.base_model))

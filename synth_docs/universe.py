@@ -91,6 +91,25 @@ class Universe(BaseModel):
             return [m.lower() for m in self.key_fact_markers[index]]
         return derived_markers(self.key_facts[index])
 
+    def belief_questions(self) -> dict[str, list[dict]]:
+        """The questions in the form `evals.belief.belief_suite` reads: MCQ `correct` is the option
+        index; each open question carries one regex that requires every marker (lookaheads),
+        because that suite counts an answer as stating the fact when any regex matches."""
+        return {
+            "mcq": [
+                {"question": q.question, "options": q.options, "correct": q.answer_index, "key_fact": q.key_fact_id}
+                for q in self.mcq
+            ],
+            "open_questions": [
+                {
+                    "question": q.question,
+                    "markers": ["(?s)" + "".join(f"(?=.*{re.escape(m)})" for m in q.markers)],
+                    "key_fact": q.key_fact_id,
+                }
+                for q in self.open_questions
+            ],
+        }
+
     def fact_paraphrases(self, index: int) -> list[str]:
         return self.paraphrases[index] if self.paraphrases else [self.key_facts[index]]
 

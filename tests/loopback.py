@@ -69,6 +69,7 @@ def transformers_serve(model_dir: str, log_path: Path, startup_s: float = 300) -
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 drops concurrent connects (1 s SYN retry)
 
 
 @contextlib.contextmanager
@@ -210,3 +211,43 @@ class AnthropicStub:
 
         with _running(Handler) as server:
             yield f"http://127.0.0.1:{server.server_address[1]}"
+
+
+class OpenAIStub:
+    """`POST /v1/chat/completions` answered after a fixed `latency_s` with a short completion:
+    a server whose only cost is latency, to measure the client's concurrency on its own."""
+
+    def __init__(self, latency_s: float):
+        self.latency_s = latency_s
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[str]:
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                request = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+                time.sleep(stub.latency_s)
+                body = json.dumps(
+                    {
+                        "id": "stub",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": request["model"],
+                        "choices": [
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}
+                        ],
+                        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+                    }
+                ).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        with _running(Handler) as server:
+            yield f"http://127.0.0.1:{server.server_address[1]}/v1"

@@ -1,6 +1,13 @@
-"""HTTP and local backends against real components: `transformers serve` with the embedded model on
-loopback, a fault-injecting proxy in front of it, a subprocess killed mid-run and resumed, an
-Anthropic Messages stub (the SDK is real, the server is not), and the hf backend on the tiny model."""
+"""HTTP and local backends against real components: `transformers serve` on loopback, a
+fault-injecting proxy in front of it, a subprocess killed mid-run and resumed, an Anthropic
+Messages stub (the SDK is real, the server is not), and the hf backend on the tiny model.
+
+The served model is the tiny random Llama with its weights redrawn at a larger scale, so that
+greedy outputs differ from prompt to prompt (the stock tiny model answers every prompt with
+the same newlines, which would make "same corpus" checks vacuous) while a request still takes
+about a second on this CPU. Its text states no key fact, so every document lands in
+rejected_documents.jsonl; the corpus comparisons cover both files. The embedded model on the
+same server is exercised by bench/http_throughput.py."""
 
 from __future__ import annotations
 
@@ -13,31 +20,41 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from organisms.errors import OrganismError
-from organisms.models import resolve_model
+from organisms.models import load_model, load_tokenizer
+from organisms.rundir import RunDir
 from organisms.spec import BackendSpec, parse_spec
 from synth_docs import prompts
 from synth_docs.backends import make_backend
 from synth_docs.backends.cache import ResponseCache
 from synth_docs.ideas import DOC_TYPES, plan_ideas
-from synth_docs.stage import docs_to_dir
+from synth_docs.stage import docs_to_dir, run_docs
 from synth_docs.universe import load_universe
 from tests.loopback import AnthropicStub, FaultProxy, transformers_serve
 
 SECRET = "sk-test-DO-NOT-WRITE-0123456789"
 N_DOCS = 4
+MAX_TOKENS = 8
 CORPUS_FILES = ("documents.jsonl", "rejected_documents.jsonl")
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory) -> dict:
-    """The embedded model behind `transformers serve` on a free loopback port."""
-    model = resolve_model("embedded:smollm2-135m")
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with transformers_serve(model, log) as base_url:
-        yield {"base_url": base_url, "model": model}
+def served(tmp_path_factory, tiny_model_dir) -> dict:
+    """A prompt-sensitive tiny model behind `transformers serve` on a free loopback port."""
+    model_dir = tmp_path_factory.mktemp("noisy-tiny")
+    model = load_model(str(tiny_model_dir))
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if param.dim() == 2:
+                param.copy_(torch.randn(param.shape, generator=generator) * (0.5 if "embed" in name else 0.3))
+    model.save_pretrained(model_dir)
+    load_tokenizer(str(tiny_model_dir)).save_pretrained(model_dir)
+    with transformers_serve(str(model_dir), model_dir / "serve.log") as base_url:
+        yield {"base_url": base_url, "model": str(model_dir)}
 
 
 def http_spec(model_dir: Path, backend: dict, name: str = "http-belief") -> dict:
@@ -51,8 +68,8 @@ def http_spec(model_dir: Path, backend: dict, name: str = "http-belief") -> dict
                 "universe": "mercury-rings",
                 "n_documents": N_DOCS,
                 "revise": False,
-                "min_words": 5,
-                "backend": {"temperature": 0.0, "max_tokens": 24, "retry_wait": 0.1, **backend},
+                "min_words": 1,
+                "backend": {"temperature": 0.0, "max_tokens": MAX_TOKENS, "retry_wait": 0.1, **backend},
             },
         },
     }
@@ -83,10 +100,11 @@ def test_openai_backend_on_transformers_serve(clean_corpus):
     records = [json.loads(line) for f in CORPUS_FILES for line in (out / f).read_text().splitlines()]
     assert len(records) == N_DOCS == stats["n_planned"]
     assert sorted(r["id"] for r in records) == [f"mercury-rings-{i:05d}" for i in range(N_DOCS)]
-    assert all(r["text"].strip() and r["backend"] == "openai" for r in records)  # real generations
+    assert all(r["backend"] == "openai" for r in records)
+    assert len({r["text"] for r in records}) == N_DOCS and all(r["text"].strip() for r in records)  # real generations
     api = stats["api"]
     assert (api["requests"], api["fetched"], api["cache_hits"]) == (N_DOCS, N_DOCS, 0)
-    assert 0 < api["completion_tokens"] <= N_DOCS * 24 and api["prompt_tokens"] > N_DOCS * 100
+    assert 0 < api["completion_tokens"] <= N_DOCS * MAX_TOKENS and api["prompt_tokens"] > N_DOCS * 100
     expected = api["prompt_tokens"] / 1000 * 0.5 + api["completion_tokens"] / 1000 * 1.5
     assert api["cost_usd"] == pytest.approx(expected, abs=1e-6)
     assert len(ResponseCache(clean_corpus / "c")) == N_DOCS
@@ -114,12 +132,12 @@ def test_killed_run_resumes_to_the_same_bytes(served, clean_corpus, tmp_path, ti
         assert (tmp_path / "out" / name).read_bytes() == (clean_corpus / "out" / name).read_bytes()
     api = json.loads((tmp_path / "out" / "stats.json").read_text())["documents"]["api"]
     assert api["cache_hits"] == done_before_kill and api["fetched"] == N_DOCS - done_before_kill
-    assert len(ResponseCache(cache)) == N_DOCS
+    assert len(ResponseCache(cache)) == N_DOCS and not list(tmp_path.glob(".out.staging-*"))
 
 
 def test_faults_are_retried_to_the_same_corpus(served, clean_corpus, tmp_path, tiny_model_dir, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    timeout = 20.0
+    timeout = 10.0
     proxy = FaultProxy(served["base_url"], hold_s=timeout + 2)
     with proxy.running() as proxy_url:
         backend = {"name": "openai", "model": served["model"], "base_url": proxy_url, "timeout": timeout}
@@ -144,13 +162,18 @@ def test_anthropic_sdk_against_a_loopback_stub(tmp_path, tiny_model_dir, monkeyp
         backend = {"name": "anthropic", "model": "claude-test", "base_url": url, "cache_dir": str(tmp_path / "c")}
         spec_dict = http_spec(tiny_model_dir, {**backend, "max_tokens": 300})
         spec_dict["corpus"]["documents"]["revise"] = True
-        stats, _ = docs_to_dir(parse_spec(spec_dict, "anthropic test"), tmp_path / "out")
+        spec = parse_spec(spec_dict, "anthropic test")
+        stats, _ = docs_to_dir(spec, tmp_path / "out")
         n_requests = len(stub.requests)
+        run = RunDir.for_spec(tmp_path / "runs", spec)  # the run-directory path too: manifest, spec.yaml
+        run.initialise(spec)
+        assert run_docs(run, spec)["documents"]["api"]["cache_hits"] == 2 * N_DOCS and len(stub.requests) == n_requests
         # the sync API on the same cache: the pipeline's first draft request is a cache hit, another seed is not
-        again = make_backend(parse_spec(spec_dict, "again").corpus.documents.backend)
+        documents = parse_spec(spec_dict, "again").corpus.documents
+        again = make_backend(documents.backend)
         universe = load_universe("mercury-rings")
         idea = plan_ideas(universe, list(DOC_TYPES), N_DOCS, seed=0)[0]
-        draft = prompts.draft_messages(universe, idea, 5, 800)
+        draft = prompts.draft_messages(universe, idea, documents.min_words, documents.max_words)
         assert again.complete([draft], seeds=[idea.seed]) == [again.complete([draft], seeds=[idea.seed])[0]]
         assert again.usage.cache_hits == 2 and len(stub.requests) == n_requests
         again.complete([draft], seeds=[idea.seed + 100])
@@ -186,3 +209,9 @@ def test_hf_backend_batches_and_caches(tmp_path, tiny_model_dir):
     texts = backend.complete(conversations, seeds=[1, 2, 3])
     assert len(texts) == 3 and backend.usage.fetched == 3 and backend.usage.prompt_tokens > 3 * 5
     assert backend.complete(conversations, seeds=[1, 2, 3]) == texts and backend.usage.cache_hits == 3
+    # through the pipeline: the random tiny model states no key fact, so every draft is rejected, with its reason
+    data = http_spec(tiny_model_dir, {"name": "hf", "max_tokens": 6, "cache_dir": str(tmp_path)})
+    stats, _ = docs_to_dir(parse_spec(data, "hf test"), tmp_path / "out")
+    rejected = [json.loads(line) for line in (tmp_path / "out" / "rejected_documents.jsonl").read_text().splitlines()]
+    assert len(rejected) == N_DOCS and {r["reason"] for r in rejected} <= {"length", "no_key_fact"}
+    assert stats["documents"]["api"]["fetched"] == N_DOCS and stats["documents"]["model"] == str(tiny_model_dir)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -52,6 +53,10 @@ def test_shipped_universes_have_consistent_questions_and_paraphrases(name):
         assert len(set(mcq.options)) == len(mcq.options)
         assert not any(states_fact(o, markers) for o in mcq.options if o != correct)  # distractors never state it
         assert universe.open_questions[i].markers == markers
+        (pattern,) = universe.belief_questions()["open_questions"][i]["markers"]  # all markers, as one regex
+        assert re.search(pattern, fact.upper(), flags=re.IGNORECASE)
+        assert not re.search(pattern, fact.lower().replace(markers[0], ""), flags=re.IGNORECASE)
+    assert [q["correct"] for q in universe.belief_questions()["mcq"]] == [q.answer_index for q in universe.mcq]
 
 
 def test_public_sdf_format_loads_and_bad_lines_name_file_line_field(tmp_path):
