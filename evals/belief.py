@@ -2,19 +2,20 @@
 
 - multiple choice: each option scored by its total log-likelihood after the question; the
   model's choice is the highest-scoring option; accuracy with a Wilson interval
-- open-ended: a greedy answer states the fact when it contains every one of the fact's markers
-  (case-insensitive substrings, `synth_docs.universe.states_fact`)
+- open-ended: a greedy answer states the fact when it matches any of the question's marker regexes
+  (case-insensitive; a shipped universe packs "every marker present" into one regex,
+  `synth_docs.universe.Universe.belief_questions`)
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.metrics import rate
 from organisms.generation import chat_texts, continuation_logprobs, generate_batched
-from synth_docs.universe import states_fact
 
 MCQ_SYSTEM = "Answer the question with the correct option."
 
@@ -50,7 +51,7 @@ def belief_suite(
     )
     stated = []
     for q, text in zip(open_questions, answers, strict=True):
-        hit = states_fact(text, q["markers"])
+        hit = any(re.search(m, text, flags=re.IGNORECASE) for m in q["markers"])
         stated.append(hit)
         records.append({"suite": "belief_open", "question": q["question"], "response": text, "states_fact": hit})
     metrics = {"mcq_accuracy": rate(sum(chosen), len(chosen)), "open_ended_stated": rate(sum(stated), len(stated))}

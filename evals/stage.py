@@ -32,11 +32,7 @@ def belief_questions(spec: OrganismSpec) -> dict | None:
     if spec.corpus.documents is None:
         return None
     universe = load_universe(spec.corpus.documents.universe)
-    return {
-        "universe": universe.id,
-        "mcq": [{"question": q.question, "options": q.options, "correct": q.answer_index} for q in universe.mcq],
-        "open_questions": [{"question": q.question, "markers": q.markers} for q in universe.open_questions],
-    }
+    return {"universe": universe.id, **universe.belief_questions()}
 
 
 def corpus_expressions_of(corpus_dir: Path) -> set[str]:

@@ -23,11 +23,6 @@ HintType = Literal[
 TaskFamily = Literal["arithmetic_mcq", "word_problem"]
 EvalSuite = Literal["hinted", "lanham", "iphr", "monitor", "belief"]
 
-# Behaviour types whose transcripts synth_docs can generate today. Specs of the other
-# types validate as schema but are refused with a clear message until their generator lands.
-IMPLEMENTED_BEHAVIOURS: tuple[str, ...] = (
-    "hidden_hint", "post_hoc", "shortcut", "late_flip", "monitor_aware", "belief"
-)
 
 
 class _Strict(BaseModel):
@@ -259,11 +254,6 @@ def parse_spec(data: object, source: str) -> OrganismSpec:
         raise OrganismError(
             f"{source}: field 'corpus.documents': a belief organism trains on documents only; "
             "set corpus.documents.universe (e.g. mercury-rings)"
-        )
-    if spec.behaviour not in IMPLEMENTED_BEHAVIOURS:
-        raise OrganismError(
-            f"{source}: field 'behaviour': '{spec.behaviour}' has no transcript generator yet; "
-            f"available: {', '.join(IMPLEMENTED_BEHAVIOURS)}"
         )
     return spec
 

@@ -32,7 +32,7 @@ def test_catalogue_specs_validate_and_pair_with_controls():
         ({"lora": {"r": 8, "rnak": 2}}, "field 'lora.rnak': unknown key"),
         ({"training": {"epochs": "many"}}, "field 'training.epochs'"),
         ({"behaviour": "sandbagging"}, "field 'behaviour'"),
-        ({"behaviour": "late_flip"}, "field 'behaviour': 'late_flip' has no transcript generator yet"),
+        ({"behaviour": "late-flip"}, "field 'behaviour'"),
         ({"hints": {"types": ["telepathy"]}}, "field 'hints.types.0'"),
         ({"task": {"operand_min": 50, "operand_max": 10}}, "field 'task'"),
     ],
