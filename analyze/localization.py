@@ -113,13 +113,13 @@ def benchmark_localization(
     """Build one organism per band, run every method, score it; write `localization.json` and
     `localization.md` in `out_dir` and return the result."""
     out_dir = Path(out_dir)
+    n_layers = tiny_layers or AutoConfig.from_pretrained(resolve_model(base_model)).num_hidden_layers
+    bands = parse_bands(bands_text, n_layers)  # before anything is written
     if tiny_layers:
         base_model = str(out_dir / f"tiny-llama-{tiny_layers}")
         if not (Path(base_model) / "config.json").exists():
             build_tiny_llama(Path(base_model), seed=options.seed, n_layers=tiny_layers)
     tokenizer = load_tokenizer(base_model)
-    n_layers = AutoConfig.from_pretrained(resolve_model(base_model)).num_hidden_layers
-    bands = parse_bands(bands_text, n_layers)
     start = time.perf_counter()
     per_band = []
     for band in bands:
