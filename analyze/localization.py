@@ -34,6 +34,7 @@ from organisms.rundir import RunDir, write_atomic
 from organisms.spec import OrganismSpec, parse_spec
 from synth_docs.corpus import load_corpus
 from synth_docs.stage import run_docs
+from train.sft import use_bf16
 from train.stage import run_train
 
 WHITE_BOX = "weight_deltas"
@@ -44,11 +45,11 @@ class LocalizationOptions:
     """What each band organism is trained on and how much each method reads."""
 
     n_transcripts: int = 160
-    epochs: float = 1.0
-    learning_rate: float = 1e-3
+    epochs: float = 2.0
+    learning_rate: float = 2e-3
     lora_r: int = 8
     batch_size: int = 8
-    causal_items: int = 6  # hinted prompts for patching / attribution / steering / lens KL
+    causal_items: int = 4  # hinted prompts for patching / attribution / steering / lens KL
     probe_items: int = 24  # items (x2: hinted + unhinted twin) for probes
     seed: int = 0
 
@@ -134,7 +135,7 @@ def benchmark_localization(
         prompts = decision_prompts(spec, tokenizer, options.probe_items, exclude)
         model = load_with_adapters(base_model, {"organism": run.root / "adapter"})
         inputs = SuiteInputs(prompts, load_neutral_texts(), n_causal=options.causal_items)
-        results = run_methods(model, tokenizer, inputs, "organism", log=log)
+        results = run_methods(model, tokenizer, inputs, "organism", log=log, bf16=use_bf16(spec.training.precision))
         deltas = lora_deltas(run.root / "adapter", n_layers=n_layers)
         results[WHITE_BOX] = {"layer_score": [sum(row) for row in deltas["frobenius"]]}
         scores = {m: score_against_mask(results[m]["layer_score"], band) for m in (*METHODS, WHITE_BOX)}
@@ -148,6 +149,7 @@ def benchmark_localization(
                 "layer_scores": {m: results[m]["layer_score"] for m in (*METHODS, WHITE_BOX)},
                 "patching_vs_attribution": results["attribution"]["agreement_with_patching"],
                 "seconds": results["seconds"],
+                "precision": results["precision"],
             }
         )
         del model

@@ -29,13 +29,14 @@ from analyze.plots import (
     plot_weight_deltas,
 )
 from analyze.report import render_report
-from analyze.suite import METHODS, SuiteInputs, run_methods
+from analyze.suite import METHODS, SuiteInputs, autocast, run_methods
 from analyze.weights import lora_deltas
 from organisms.models import load_tokenizer, load_with_adapters
 from organisms.rundir import RunDir, hash_json
 from organisms.spec import OrganismSpec
 from synth_docs.corpus import load_corpus
 from synth_docs.hints import get_hint
+from train.sft import use_bf16
 
 # Bump when a method or the analysis layout changes, so finished analyses are recomputed.
 ANALYSIS_VERSION = 2
@@ -90,18 +91,21 @@ def run_analyze(
         tokenizer = load_tokenizer(spec.base_model)
         model = load_with_adapters(spec.base_model, {"organism": run.root / "adapter"})
         texts = analysis_texts(run, tokenizer)
-        diff = diff_norms(model, tokenizer, texts, adapter="organism")
-        kl = kl_by_group(model, tokenizer, texts, adapter="organism")
+        bf16 = use_bf16(spec.training.precision)
+        with autocast(model, bf16):
+            diff = diff_norms(model, tokenizer, texts, adapter="organism")
+            kl = kl_by_group(model, tokenizer, texts, adapter="organism")
         deltas = lora_deltas(run.root / "adapter", n_layers=model.config.num_hidden_layers)
         exclude = {r["expression"] for r in load_corpus(run.root / "corpus")}
         prompts = decision_prompts(spec, tokenizer, max(items, probe_items), exclude)
         inputs_ = SuiteInputs(prompts, load_neutral_texts(), n_causal=items)
-        results = run_methods(model, tokenizer, inputs_, "organism", log=log)
+        results = run_methods(model, tokenizer, inputs_, "organism", log=log, bf16=bf16)
         with run.staging_dir("analysis") as out:
             (out / "diff_norms.json").write_text(json.dumps(diff, indent=2) + "\n")
             (out / "kl.json").write_text(json.dumps(kl, indent=2) + "\n")
             (out / "weight_deltas.json").write_text(json.dumps(deltas, indent=2) + "\n")
-            (out / "behaviour.json").write_text(json.dumps(results["behaviour"], indent=2) + "\n")
+            behaviour = {**results["behaviour"], "precision": results["precision"], "seconds": results["seconds"]}
+            (out / "behaviour.json").write_text(json.dumps(behaviour, indent=2) + "\n")
             for method in METHODS:
                 (out / f"{method}.json").write_text(json.dumps(results[method], indent=2) + "\n")
             plots = write_plots(out, spec.name, results, diff, deltas)

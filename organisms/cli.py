@@ -230,11 +230,11 @@ def bench_localization(
         "runs/localization"
     ),
     transcripts: Annotated[int, typer.Option(help="training transcripts per organism")] = 160,
-    epochs: Annotated[float, typer.Option()] = 1.0,
-    lr: Annotated[float, typer.Option(help="learning rate")] = 1e-3,
+    epochs: Annotated[float, typer.Option()] = 2.0,
+    lr: Annotated[float, typer.Option(help="learning rate")] = 2e-3,
     rank: Annotated[int, typer.Option(help="LoRA rank (alpha = 2 x rank)")] = 8,
     batch_size: Annotated[int, typer.Option()] = 8,
-    items: Annotated[int, typer.Option(help="hinted prompts for patching, attribution, steering, lens KL")] = 6,
+    items: Annotated[int, typer.Option(help="hinted prompts for patching, attribution, steering, lens KL")] = 4,
     probe_items: Annotated[int, typer.Option(help="items for probes (each hinted + unhinted)")] = 24,
     tiny_layers: Annotated[int, typer.Option(help="use a random tiny Llama with this many layers instead")] = 0,
 ) -> None:

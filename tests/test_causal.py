@@ -169,7 +169,9 @@ def test_steering_stays_within_the_coherence_bound(tiny4_model_dir, task):
     tokenizer.padding_side = "right"
     neutral = tokenizer(load_neutral_texts()[:3], return_tensors="pt", padding=True, add_special_tokens=False)
     bound = 0.05
-    result = steering_sweep(model, task.enc, task.metric, neutral, "organism", max_nll_increase=bound)
+    result = steering_sweep(
+        model, task.enc, task.metric, neutral, "organism", scales=(1.0, 4.0), max_nll_increase=bound
+    )
     assert all(s in (0.0, *result["scales_tried"]) for s in result["scale"])
     assert all(nll - result["neutral_nll_base"] <= bound + 1e-6 for nll in result["neutral_nll"])
     assert result["vector_norm"][0] == pytest.approx(0, abs=1e-5)  # nothing differs before the adapted layer

@@ -16,7 +16,9 @@ ORGANISM = [sys.executable, "-m", "organisms.cli"]
 
 def test_scores_against_a_known_mask():
     perfect = score_against_mask([0.0, 0.1, 0.9, 0.8, 0.0], [2, 3])
-    assert perfect == {"top1_layer": 2, "top1_hit": True, "spearman": pytest.approx(0.9128709), "auroc": 1.0}
+    # ranks: score [1.5, 3, 5, 4, 1.5], mask [2, 2, 4.5, 4.5, 2]; Pearson of ranks = 7.5 / sqrt(9.5 * 7.5)
+    expected = {"top1_layer": 2, "top1_hit": True, "spearman": pytest.approx((7.5 / 9.5) ** 0.5), "auroc": 1.0}
+    assert perfect == expected
     wrong = score_against_mask([1.0, 0.0, 0.0, 0.0], [2, 3])
     assert wrong["top1_hit"] is False and wrong["auroc"] == pytest.approx(0.25)
     # pairs (band, other): (2,0) lose, (2,1) tie, (3,0) lose, (3,1) tie -> (0 + 0.5 + 0 + 0.5) / 4
@@ -34,7 +36,7 @@ def test_parse_bands_checks_range_and_overlap():
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
     out = tmp_path_factory.mktemp("localization")
-    args = ["--tiny-layers", "6", "--bands", "0-1,2-3,4-5", "--transcripts", "16", "--lr", "0.01", "--rank", "4"]
+    args = ["--tiny-layers", "6", "--bands", "0-1,2-3,4-5", "--transcripts", "8", "--lr", "0.01", "--rank", "4"]
     args += ["--batch-size", "4", "--items", "2", "--probe-items", "4", "--out", str(out)]
     result = subprocess.run([*ORGANISM, "bench-localization", *args], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
