@@ -49,7 +49,7 @@ def autocast(model, bf16: bool) -> Iterator[None]:
         yield
         return
     head = model.get_output_embeddings()
-    original = head.forward
+    own = vars(head).get("forward")  # an instance-level forward (e.g. an accelerate hook) to put back
 
     def fp32_head(hidden: torch.Tensor) -> torch.Tensor:
         with torch.autocast(model.device.type, enabled=False):
@@ -61,7 +61,10 @@ def autocast(model, bf16: bool) -> Iterator[None]:
         with torch.autocast(model.device.type, dtype=torch.bfloat16):
             yield
     finally:
-        head.forward = original
+        if own is None:
+            del head.forward
+        else:
+            head.forward = own
 
 
 def run_methods(

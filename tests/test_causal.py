@@ -10,7 +10,7 @@ import torch
 from peft import LoraConfig, get_peft_model
 from torch import nn
 
-from analyze.activations import SITE_KINDS, edit_activations, parse_site, site_name
+from analyze.activations import SITE_KINDS, edit_activations, parse_site, record_activations, site_name
 from analyze.attribution import agreement, attribution_sweep
 from analyze.behaviour import LogitDiff, decision_prompts, encode_left
 from analyze.neutral import load_neutral_texts
@@ -199,3 +199,19 @@ def test_edit_activations_rejects_bad_sites(tiny4_model_dir):
     with pytest.raises(ValueError, match="not a site name"):
         parse_site("blocks.1.hook_resid_pre")
     assert parse_site("blocks.3.hook_attn_out") == (3, "attn_out")
+
+
+def test_bf16_autocast_keeps_the_unembedding_fp32_and_restores_it(tiny4_model_dir, task):
+    from analyze.lens import final_norm
+    from analyze.suite import autocast
+
+    model = load_model(str(tiny4_model_dir)).eval()
+    head = model.get_output_embeddings()
+    with torch.no_grad(), autocast(model, True), record_activations(model, ("resid_post",)) as store:
+        logits = model(**task.enc).logits
+        inner = torch.get_autocast_dtype("cpu")
+    assert inner == torch.bfloat16 and logits.dtype == torch.float32
+    with torch.no_grad():
+        by_hand = torch.nn.functional.linear(final_norm(model)(store["blocks.3.hook_resid_post"]), head.weight)
+    assert torch.allclose(logits, by_hand, atol=1e-4)  # not rounded to bf16
+    assert "forward" not in vars(head)  # the module's own forward is back
