@@ -12,14 +12,17 @@ process. Every cached mode stores the 90 sites `blocks.{l}.hook_resid_post|attn_
                                     with the last-logits baseline)
     nnsight                         LanguageModel(model).trace(...) with .save() on the 90 modules
     TransformerLens                 TransformerBridge.boot_transformers(local dir, hf_model=model)
-                                    .run_with_cache(names_filter = the 90 sites); the bridge forces
-                                    eager attention on the model, so it runs last and gets its own
-                                    bare forward too
+                                    .run_with_cache(names_filter = the 90 sites). The bridge wraps
+                                    the shared model, so it is timed in a second phase, interleaved
+                                    with a fresh bare forward (its baseline) and the bridge's own
+                                    bare forward
 
-Reported: tokens/s of each, and ratios cached / bare within this run (target >= 0.9). A
-library that cannot load the local model offline is recorded with its error, not timed.
+Modes run interleaved (every round runs every mode once, rotating the order; best of
+`--repeats` rounds), because the machine is shared. Reported: tokens/s of each, and ratios
+cached / bare within this run (target >= 0.9). A library that cannot load the local model
+offline is recorded with its error, not timed.
 
-    python bench/activation_cache.py [--batch-size 8] [--repeats 5]
+    python bench/activation_cache.py [--batch-size 8] [--repeats 7]
 """
 
 from __future__ import annotations
@@ -47,14 +50,19 @@ from organisms.models import load_model, load_tokenizer, resolve_model
 
 
 @torch.inference_mode()
-def best_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def interleaved_best_seconds(modes: dict, repeats: int) -> dict[str, float]:
+    """Best time of each mode over `repeats` rounds; every round runs every mode once, in a rotated
+    order, so load from other processes on a shared machine hits all modes alike."""
+    for fn in modes.values():
+        fn()  # warm-up
+    names = list(modes)
+    best = dict.fromkeys(names, float("inf"))
+    for round_ in range(repeats):
+        for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+            start = time.perf_counter()
+            modes[name]()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
 
 
 def nnsight_mode(model, tokenizer, enc, n_layers: int):
@@ -65,11 +73,11 @@ def nnsight_mode(model, tokenizer, enc, n_layers: int):
     def cached():
         saved = {}
         with lm.trace(dict(enc)):
-            for layer in range(n_layers):
+            for layer in range(n_layers):  # nnsight wants modules in execution order: attn, mlp, block
                 block = lm.model.layers[layer]
-                saved[site_name(layer, "resid_post")] = block.output.save()
                 saved[site_name(layer, "attn_out")] = block.self_attn.output[0].save()
                 saved[site_name(layer, "mlp_out")] = block.mlp.output.save()
+                saved[site_name(layer, "resid_post")] = block.output.save()
         return saved
 
     return cached
@@ -94,7 +102,7 @@ def transformer_lens_modes(model, tokenizer, enc, path: str, n_layers: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", type=Path, default=Path("bench/results/activation_cache.json"))
     args = parser.parse_args()
 
@@ -120,33 +128,55 @@ def main() -> None:
     def to_disk():
         return write_activation_cache(model, tokenizer, texts, scratch / "cache", batch_size=len(texts))
 
-    rows: list[dict] = []
     errors: dict[str, str] = {}
-
-    def timed(mode: str, fn, baseline: str | None):
-        seconds = best_seconds(fn, args.repeats)
-        row = {"mode": mode, "seconds": seconds, "tokens_per_second": n_tokens / seconds, "baseline": baseline}
-        if baseline:
-            base = next(r for r in rows if r["mode"] == baseline)
-            row["ratio_vs_baseline"] = row["tokens_per_second"] / base["tokens_per_second"]
-        rows.append(row)
-
-    timed("bare forward", lambda: model(**enc), None)
-    timed("bare forward, last logits", lambda: model(**enc, logits_to_keep=1), None)
-    timed(f"ours, in memory ({len(in_memory())} sites)", in_memory, "bare forward")
-    timed("ours, to disk (safetensors)", to_disk, "bare forward, last logits")
-    disk_mb = sum(p.stat().st_size for p in (scratch / "cache").iterdir()) / 2**20
+    modes = {
+        "bare forward": lambda: model(**enc),
+        "bare forward, last logits": lambda: model(**enc, logits_to_keep=1),
+        "ours, in memory (90 sites)": in_memory,
+        "ours, to disk (safetensors)": to_disk,
+    }
+    baselines = {
+        "ours, in memory (90 sites)": "bare forward",
+        "ours, to disk (safetensors)": "bare forward, last logits",
+        "nnsight, 90 sites": "bare forward",
+        "TransformerLens bridge, run_with_cache 90 sites": "bare forward (phase 2, after the bridge)",
+    }
     try:
-        timed("nnsight 90 sites", nnsight_mode(model, tokenizer, enc, n_layers), "bare forward")
+        modes["nnsight, 90 sites"] = nnsight_mode(model, tokenizer, enc, n_layers)
+        modes["nnsight, 90 sites"]()
     except Exception as exc:  # a library that cannot run here is reported, not timed
+        modes.pop("nnsight, 90 sites", None)
         errors["nnsight"] = "".join(traceback.format_exception_only(exc)).strip()
+    assert len(in_memory()) == n_layers * len(SITE_KINDS)
+    best = interleaved_best_seconds(modes, args.repeats)
+    attention = {"phase 1": model.config._attn_implementation}
+    # Phase 2: the bridge wraps the shared model (and forces eager attention), so it is timed
+    # after phase 1, interleaved with a fresh bare forward of the model as it now is.
     try:
         tl_bare, tl_cached = transformer_lens_modes(model, tokenizer, enc, path, n_layers)
-        timed("TransformerLens bridge, bare (eager attention)", tl_bare, None)
-        timed("TransformerLens bridge, run_with_cache 90 sites", tl_cached, "bare forward")
-        rows[-1]["ratio_vs_own_bare"] = rows[-1]["tokens_per_second"] / rows[-2]["tokens_per_second"]
+        phase2 = {
+            "bare forward (phase 2, after the bridge)": lambda: model(**enc),
+            "TransformerLens bridge, bare": tl_bare,
+            "TransformerLens bridge, run_with_cache 90 sites": tl_cached,
+        }
+        best.update(interleaved_best_seconds(phase2, args.repeats))
+        attention["phase 2"] = model.config._attn_implementation
     except Exception as exc:
         errors["transformer_lens"] = "".join(traceback.format_exception_only(exc)).strip()
+    rows: list[dict] = []
+    for mode, seconds in best.items():
+        row = {
+            "mode": mode,
+            "seconds": seconds,
+            "tokens_per_second": n_tokens / seconds,
+            "baseline": baselines.get(mode),
+        }
+        if row["baseline"]:
+            row["ratio_vs_baseline"] = best[row["baseline"]] / seconds
+        if mode.startswith("TransformerLens") and "run_with_cache" in mode:
+            row["ratio_vs_own_bare"] = best["TransformerLens bridge, bare"] / seconds
+        rows.append(row)
+    disk_mb = sum(p.stat().st_size for p in (scratch / "cache").iterdir()) / 2**20
     shutil.rmtree(scratch, ignore_errors=True)
 
     table = Table(title=f"{spec.base_model}: batch {args.batch_size}, {n_tokens} tokens, best of {args.repeats}")
@@ -157,7 +187,7 @@ def main() -> None:
         table.add_row(r["mode"], f"{r['seconds']:.3f}", f"{r['tokens_per_second']:.0f}", ratio, r["baseline"] or "")
     console = Console(width=140)
     console.print(table)
-    console.print(f"on-disk shard: {disk_mb:.1f} MiB for {len(texts)} prompts")
+    console.print(f"on-disk shard: {disk_mb:.1f} MiB for {len(texts)} prompts; attention implementation: {attention}")
     for r in rows:
         if "ratio_vs_own_bare" in r:
             console.print(f"{r['mode']} / its own bare forward: {r['ratio_vs_own_bare']:.3f}")
@@ -178,6 +208,7 @@ def main() -> None:
         "sites": n_layers * len(SITE_KINDS),
         "results": rows,
         "disk_cache_mib": disk_mb,
+        "attention_implementation": attention,
         "errors": errors,
         "versions": versions,
         "command": f"python bench/activation_cache.py --batch-size {args.batch_size} --repeats {args.repeats}",
