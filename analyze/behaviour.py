@@ -41,9 +41,10 @@ class DecisionPrompt:
     correct_letter: str
 
 
-def cot_prefix(prompt: Prompt) -> str:
-    """The organism-format response for `prompt`'s item, cut right after 'So I will go with ('."""
-    full = response(Prompt(prompt.item, prompt.hint_type or "sycophancy", prompt.hint_letter or "A"), verbalize=False)
+def cot_prefix(hinted: Prompt) -> str:
+    """The organism-format response to a hinted prompt, cut right after 'So I will go with ('
+    (honest steps; the letter is not yet written)."""
+    full = response(hinted, verbalize=False)
     return full[: full.index(DECISION_CUE) + len(DECISION_CUE)]
 
 
