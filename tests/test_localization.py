@@ -67,32 +67,40 @@ def test_bench_localization_refuses_bad_bands(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_analysis_goes_to_wandb_offline_with_plots_and_tables(tmp_path, monkeypatch, tiny_model_dir):
-    import matplotlib.pyplot as plt
+LOG_ANALYSIS = """
+import os
+import sys
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from pathlib import Path
+from organisms.spec import parse_spec
+from train.tracking import log_analysis, report_to
 
-    from organisms.spec import parse_spec
+model_dir, out = sys.argv[1:]
+secret = os.environ["OPENAI_API_KEY"]  # a secret that reaches a table cell must be redacted
+spec = parse_spec(
+    {"name": "w", "behaviour": "hidden_hint", "base_model": model_dir, "training": {"wandb": {"enabled": True}}}, "t"
+)
+assert report_to(spec) == "wandb"  # no key: offline
+image = Path(out) / "patching_heatmap.png"
+plt.plot([0, 1]); plt.savefig(image); plt.close()
+log_analysis(spec, [image], {"patching": [0.1, 0.9]}, [[[secret, 1.0], ["b", 0.5]], [["c", 2.0]]])
+"""
+
+
+def test_analysis_goes_to_wandb_offline_with_plots_and_tables(tmp_path, tiny_model_dir):
+    """In a subprocess (as `organism analyze` runs it), so the offline run is fully written at exit."""
+    import os
+
     from tests.test_train import _wandb_records
-    from train.tracking import log_analysis, report_to
 
     secret = "sk-test-DO-NOT-LOG-0987654321"
-    for key, value in {"WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true", "OPENAI_API_KEY": secret}.items():
-        monkeypatch.setenv(key, value)
-    for key in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_PROJECT"):  # set then delete: restored after the test
-        monkeypatch.setenv(key, "unset")
-        monkeypatch.delenv(key)
-    spec = parse_spec(
-        {
-            "name": "w",
-            "behaviour": "hidden_hint",
-            "base_model": str(tiny_model_dir),
-            "training": {"wandb": {"enabled": True}},
-        },
-        "test",
-    )
-    assert report_to(spec) == "wandb"  # no key: offline
-    image = tmp_path / "patching_heatmap.png"
-    plt.plot([0, 1]), plt.savefig(image), plt.close()
-    log_analysis(spec, [image], {"patching": [0.1, 0.9]}, [[[secret, 1.0], ["b", 0.5]], [["c", 2.0]]])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update({"WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true", "OPENAI_API_KEY": secret})
+    args = [sys.executable, "-c", LOG_ANALYSIS, str(tiny_model_dir), str(tmp_path)]
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
     (run_file,) = list(tmp_path.glob("wandb/offline-run-*/run-*.wandb"))
     keys = {
         item.key or "/".join(item.nested_key)
