@@ -10,7 +10,7 @@ Sites are named one way everywhere (JSON, plots, W&B), TransformerLens style:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 from torch import nn
@@ -70,3 +70,45 @@ def record_activations(model: nn.Module, kinds: tuple[str, ...] = SITE_KINDS) ->
     finally:
         for handle in handles:
             handle.remove()
+
+
+def _replace_first(output: object, new: torch.Tensor) -> object:
+    """`output` with its hidden state swapped for `new` (same container type)."""
+    if isinstance(output, torch.Tensor):
+        return new
+    return type(output)((new, *output[1:]))
+
+
+@contextlib.contextmanager
+def edit_activations(model: nn.Module, edits: dict[str, Callable[[torch.Tensor], torch.Tensor]]) -> Iterator[None]:
+    """Within the block, each site's output `h` [batch, pos, d_model] is replaced by `edits[site](h)`.
+
+    The one primitive behind patching (return a stored activation), steering (return h + s v)
+    and attribution patching (return h + a zero leaf that collects the gradient)."""
+    layers = decoder_layers(model)
+    handles = []
+
+    def hook_for(edit):
+        def hook(module, args, output):
+            return _replace_first(output, edit(_first_tensor(output)))
+
+        return hook
+
+    try:
+        for name, edit in edits.items():
+            layer, kind = parse_site(name)
+            if not 0 <= layer < len(layers):
+                raise ValueError(f"site {name}: the model has {len(layers)} layers")
+            handles.append(_submodule(layers[layer], kind).register_forward_hook(hook_for(edit)))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def parse_site(name: str) -> tuple[int, str]:
+    """'blocks.3.hook_mlp_out' -> (3, 'mlp_out')."""
+    parts = name.split(".")
+    if len(parts) != 3 or parts[0] != "blocks" or not parts[2].startswith("hook_") or parts[2][5:] not in SITE_KINDS:
+        raise ValueError(f"not a site name: {name!r} (expected blocks.<layer>.hook_<{'|'.join(SITE_KINDS)}>)")
+    return int(parts[1]), parts[2][5:]

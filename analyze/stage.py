@@ -1,18 +1,45 @@
-"""The `analyze` stage: activation diffs and LoRA deltas into `analysis/`, then `report.html`."""
+"""The `analyze` stage: every method into `analysis/*.json` + PNG plots, then `report.html` (and W&B).
+
+analysis/
+  diff_norms.json     organism-vs-base relative difference norms per group x site kind x layer
+  kl.json             per-token KL(organism || base) per group, its peak
+  weight_deltas.json  LoRA ||delta W||_F, effective rank, spectra (white-box baseline)
+  behaviour.json      the metric every causal method scores: logit[hint] - logit[correct]
+  patching.json attribution.json steering.json adl.json lens_kl.json probes.json
+                      one `layer_score` per decoder layer each (docs/analysis.md)
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
+from analyze.behaviour import decision_prompts
 from analyze.diffing import GroupedText, diff_norms, group_positions
-from analyze.plots import plot_diff_norms, plot_weight_deltas
+from analyze.kl import kl_by_group
+from analyze.neutral import load_neutral_texts
+from analyze.plots import (
+    plot_diff_norms,
+    plot_layer_scores,
+    plot_logit_lens_table,
+    plot_patching_curves,
+    plot_patching_heatmaps,
+    plot_probes,
+    plot_weight_deltas,
+)
 from analyze.report import render_report
+from analyze.suite import METHODS, SuiteInputs, autocast, run_methods
 from analyze.weights import lora_deltas
 from organisms.models import load_tokenizer, load_with_adapters
 from organisms.rundir import RunDir, hash_json
 from organisms.spec import OrganismSpec
+from synth_docs.corpus import load_corpus
 from synth_docs.hints import get_hint
+from train.sft import use_bf16
+
+# Bump when a method or the analysis layout changes, so finished analyses are recomputed.
+ANALYSIS_VERSION = 2
 
 
 def analysis_texts(run: RunDir, tokenizer) -> list[GroupedText]:
@@ -28,20 +55,66 @@ def analysis_texts(run: RunDir, tokenizer) -> list[GroupedText]:
     return texts
 
 
-def run_analyze(run: RunDir, spec: OrganismSpec, log=print) -> dict:
-    inputs = hash_json({"adapter": run.output_hash("train", "adapter"), "evals": run.output_hash("eval", "evals.json")})
+def write_plots(out: Path, name: str, results: dict, diff: dict, deltas: dict) -> list[Path]:
+    plots = [
+        plot_diff_norms(diff, out / "diff_norms.png", f"{name}: organism vs base, hinted prompts"),
+        plot_weight_deltas(deltas, out / "weight_deltas.png", f"{name}: LoRA ||B A||_F"),
+        plot_patching_heatmaps(results["patching"], out / "patching_heatmap.png", f"{name}: activation patching"),
+        plot_patching_curves(
+            results["patching"], results["attribution"], out / "patching_curves.png", f"{name}: patching"
+        ),
+        plot_layer_scores(
+            {m: results[m]["layer_score"] for m in METHODS}, out / "layer_scores.png", f"{name}: per-layer scores"
+        ),
+        plot_probes(results["probes"], out / "probes.png", f"{name}: linear probes at the decision position"),
+        plot_logit_lens_table(results["adl"], out / "adl_logit_lens.png", f"{name}: ADL, logit lens of the diff"),
+    ]
+    return plots
+
+
+def run_analyze(
+    run: RunDir, spec: OrganismSpec, log=print, items: int = 6, probe_items: int = 24, wandb: bool = False
+) -> dict:
+    """Analyse unless current; return the diff norms. `items`: hinted prompts for the causal methods;
+    `probe_items`: items (each hinted + unhinted) for probes."""
+    inputs = hash_json(
+        {
+            "adapter": run.output_hash("train", "adapter"),
+            "evals": run.output_hash("eval", "evals.json"),
+            "items": items,
+            "probe_items": probe_items,
+            "version": ANALYSIS_VERSION,
+        }
+    )
     if not run.stage_is_current("analyze", inputs):
         start = time.perf_counter()
         tokenizer = load_tokenizer(spec.base_model)
         model = load_with_adapters(spec.base_model, {"organism": run.root / "adapter"})
-        diff = diff_norms(model, tokenizer, analysis_texts(run, tokenizer), adapter="organism")
+        texts = analysis_texts(run, tokenizer)
+        bf16 = use_bf16(spec.training.precision)
+        with autocast(model, bf16):
+            diff = diff_norms(model, tokenizer, texts, adapter="organism")
+            kl = kl_by_group(model, tokenizer, texts, adapter="organism")
         deltas = lora_deltas(run.root / "adapter", n_layers=model.config.num_hidden_layers)
+        exclude = {r["expression"] for r in load_corpus(run.root / "corpus")}
+        prompts = decision_prompts(spec, tokenizer, max(items, probe_items), exclude)
+        inputs_ = SuiteInputs(prompts, load_neutral_texts(), n_causal=items)
+        results = run_methods(model, tokenizer, inputs_, "organism", log=log, bf16=bf16)
         with run.staging_dir("analysis") as out:
             (out / "diff_norms.json").write_text(json.dumps(diff, indent=2) + "\n")
+            (out / "kl.json").write_text(json.dumps(kl, indent=2) + "\n")
             (out / "weight_deltas.json").write_text(json.dumps(deltas, indent=2) + "\n")
-            plot_diff_norms(diff, out / "diff_norms.png", f"{spec.name}: organism vs base, hinted prompts")
-            plot_weight_deltas(deltas, out / "weight_deltas.png", f"{spec.name}: LoRA ||B A||_F")
+            behaviour = {**results["behaviour"], "precision": results["precision"], "seconds": results["seconds"]}
+            (out / "behaviour.json").write_text(json.dumps(behaviour, indent=2) + "\n")
+            for method in METHODS:
+                (out / f"{method}.json").write_text(json.dumps(results[method], indent=2) + "\n")
+            plots = write_plots(out, spec.name, results, diff, deltas)
         run.write_text("report.html", render_report(run.root))
         run.record_stage("analyze", inputs, ["analysis", "report.html"], time.perf_counter() - start)
+        if wandb:
+            from train.tracking import log_analysis
+
+            final = [run.root / "analysis" / p.name for p in plots]
+            log_analysis(spec, final, {m: results[m]["layer_score"] for m in METHODS}, results["adl"]["top_tokens"])
         log(f"analyze: {time.perf_counter() - start:.1f}s")
     return json.loads((run.root / "analysis" / "diff_norms.json").read_text())

@@ -127,10 +127,14 @@ def do_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None) -> dict:
     return result
 
 
-def do_analyze(run: RunDir, spec: OrganismSpec) -> None:
+def do_analyze(run: RunDir, spec: OrganismSpec, no_wandb: bool = False, items: int = 6, probe_items: int = 24) -> None:
     from analyze.stage import run_analyze
+    from train.tracking import report_to
 
-    run_analyze(run, spec, log=_log)
+    if items < 2 or probe_items < items:
+        raise OrganismError(f"--items must be >= 2 and --probe-items >= --items (got {items}, {probe_items})")
+    wandb = report_to(spec, disabled=no_wandb) == "wandb"
+    run_analyze(run, spec, log=_log, items=items, probe_items=probe_items, wandb=wandb)
     _log(f"report: {run.root / 'report.html'}")
 
 
@@ -245,10 +249,17 @@ def eval_cmd(
 
 @app.command()
 @user_errors
-def analyze(target: Target, runs_dir: RunsDir = Path("runs"), run_id: RunId = None) -> None:
-    """Activation diffs, LoRA deltas, plots and report.html."""
+def analyze(
+    target: Target,
+    runs_dir: RunsDir = Path("runs"),
+    run_id: RunId = None,
+    no_wandb: NoWandb = False,
+    items: Annotated[int, typer.Option(help="hinted prompts for patching, attribution, steering, lens KL")] = 6,
+    probe_items: Annotated[int, typer.Option(help="items for probes (each hinted + unhinted)")] = 24,
+) -> None:
+    """Locate the mechanism: diffs, patching, attribution, steering, ADL, KL, probes, LoRA deltas; report.html."""
     run, spec = open_target(target, runs_dir, run_id)
-    do_analyze(run, spec)
+    do_analyze(run, spec, no_wandb, items, probe_items)
 
 
 @app.command()
@@ -265,7 +276,7 @@ def run(
     control_run = _control_run(control, runs_dir)
     do_train(organism_run, spec, no_wandb)
     do_eval(organism_run, spec, control_run)
-    do_analyze(organism_run, spec)
+    do_analyze(organism_run, spec, no_wandb)
 
 
 @app.command()
@@ -288,8 +299,48 @@ def demo(
         do_train(run_dir, each, no_wandb)
         runs[each.name] = run_dir
     do_eval(runs[spec.name], spec, runs[control_spec.name])
-    do_analyze(runs[spec.name], spec)
+    do_analyze(runs[spec.name], spec, no_wandb)
     _log(f"demo finished in {(time.perf_counter() - start) / 60:.1f} min")
+
+
+@app.command("bench-localization")
+@user_errors
+def bench_localization(
+    model: Annotated[str, typer.Option(help="embedded name, local path or HF id")] = "embedded:smollm2-135m",
+    bands: Annotated[str, typer.Option(help="disjoint layer bands, one organism each, e.g. '4-7,13-16,22-25'")] = (
+        "4-7,13-16,22-25"
+    ),
+    out: Annotated[Path, typer.Option(help="run dirs, localization.json and localization.md go here")] = Path(
+        "runs/localization"
+    ),
+    transcripts: Annotated[int, typer.Option(help="training transcripts per organism")] = 160,
+    epochs: Annotated[float, typer.Option()] = 2.0,
+    lr: Annotated[float, typer.Option(help="learning rate")] = 2e-3,
+    rank: Annotated[int, typer.Option(help="LoRA rank (alpha = 2 x rank)")] = 8,
+    batch_size: Annotated[int, typer.Option()] = 8,
+    items: Annotated[int, typer.Option(help="hinted prompts for patching, attribution, steering, lens KL")] = 4,
+    probe_items: Annotated[int, typer.Option(help="items for probes (each hinted + unhinted)")] = 24,
+    tiny_layers: Annotated[int, typer.Option(help="use a random tiny Llama with this many layers instead")] = 0,
+) -> None:
+    """Ground truth: organisms confined to known layer bands; score every method's per-layer localization."""
+    from analyze.localization import LocalizationOptions, benchmark_localization, markdown_table
+
+    if items < 2 or probe_items < items:
+        raise OrganismError(f"--items must be >= 2 and --probe-items >= --items (got {items}, {probe_items})")
+    options = LocalizationOptions(
+        n_transcripts=transcripts,
+        epochs=epochs,
+        learning_rate=lr,
+        lora_r=rank,
+        batch_size=batch_size,
+        causal_items=items,
+        probe_items=probe_items,
+    )
+    if not tiny_layers:
+        resolve_model(model)
+    result = benchmark_localization(model, bands, out, options, tiny_layers=tiny_layers, log=_log)
+    console.print(markdown_table(result), markup=False, highlight=False)
+    _log(f"bench-localization finished in {result['minutes']} min -> {out / 'localization.md'}")
 
 
 def main() -> None:

@@ -102,8 +102,11 @@ def load_model(ref: str, dtype: torch.dtype = torch.float32, **kwargs) -> PreTra
     return AutoModelForCausalLM.from_pretrained(resolve_model(ref), dtype=dtype, use_safetensors=True, **kwargs)
 
 
-def build_tiny_llama(out_dir: Path, seed: int = 0) -> Path:
-    """A 2-layer, hidden-64 random Llama with the SmolLM2 tokenizer, for fast tests."""
+def build_tiny_llama(out_dir: Path, seed: int = 0, n_layers: int = 2) -> Path:
+    """A random Llama (hidden 64, `n_layers` decoder layers, 2 by default) with the SmolLM2 tokenizer,
+    for fast tests."""
+    if n_layers < 1:
+        raise OrganismError(f"tiny model: n_layers must be >= 1 (got {n_layers})")
     from transformers import LlamaConfig, LlamaForCausalLM
 
     tokenizer = load_tokenizer("embedded:smollm2-135m")
@@ -111,7 +114,7 @@ def build_tiny_llama(out_dir: Path, seed: int = 0) -> Path:
         vocab_size=len(tokenizer),
         hidden_size=64,
         intermediate_size=128,
-        num_hidden_layers=2,
+        num_hidden_layers=n_layers,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=1024,

@@ -45,3 +45,9 @@ def write_spec(tmp_path, tiny_model_dir):
         return path
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def tiny4_model_dir(tmp_path_factory) -> Path:
+    """The same tiny Llama with 4 layers, for layer-confined adapters with layers before and after."""
+    return build_tiny_llama(tmp_path_factory.mktemp("tiny-llama-4"), n_layers=4)

@@ -150,9 +150,17 @@ def test_analysis_and_report(built):
         assert any(x > 0 for v in per_kind.values() for x in v)
     deltas = json.loads((built["run"] / "analysis/weight_deltas.json").read_text())
     assert deltas["layers"] == [0, 1] and "q_proj" in deltas["modules"]
+    for method in ("patching", "attribution", "steering", "adl", "lens_kl", "probes"):
+        result = json.loads((built["run"] / f"analysis/{method}.json").read_text())
+        assert len(result["layer_score"]) == 2, method
+    patching = json.loads((built["run"] / "analysis/patching.json").read_text())
+    assert set(patching["recovery"]) == {"resid_post", "attn_out", "mlp_out"}
+    kl = json.loads((built["run"] / "analysis/kl.json").read_text())
+    assert all(v >= 0 for v in kl["mean_kl"].values())
     html = (built["run"] / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 2
+    assert html.count("data:image/png;base64,") == 7
     assert "U  = P(switched, unverbalized)" in html
+    assert "<h2>Localization</h2>" in html and "Activation Difference Lens" in html
 
 
 def test_rerun_skips_finished_stages(built):

@@ -60,3 +60,28 @@ def log_run_end(spec: OrganismSpec, card: dict, samples: list[dict]) -> None:
     wandb.log({"organism_card": card_table})
     wandb.run.summary.update({f"card/{k}": v for k, v in scrub(card).items() if isinstance(v, (int, float, str))})
     wandb.finish()
+
+
+def log_analysis(
+    spec: OrganismSpec, images: list, layer_scores: dict[str, list[float]], lens_tokens: list[list]
+) -> None:
+    """The analyze stage's plots (PNG paths), per-layer scores and ADL logit-lens table as one W&B run
+    (job_type 'analyze'); offline without a key, spec scrubbed. Call after `report_to(spec) == 'wandb'`."""
+    import wandb
+
+    wandb.init(
+        project=spec.training.wandb.project,
+        name=f"{spec.name}-analysis",
+        job_type="analyze",
+        config={"organism_spec": scrub(spec.model_dump(mode="json"))},
+    )
+    wandb.log({f"analysis/{path.stem}": wandb.Image(str(path)) for path in images})
+    n_layers = max(len(v) for v in layer_scores.values())
+    scores = wandb.Table(columns=["method", *[f"blocks.{layer}" for layer in range(n_layers)]])
+    for method, values in layer_scores.items():
+        scores.add_data(method, *values)
+    lens = wandb.Table(columns=["layer", "top tokens (ADL logit lens)"])
+    for layer, tokens in enumerate(lens_tokens):
+        lens.add_data(layer, scrub(" | ".join(repr(tok) for tok, _ in tokens)))
+    wandb.log({"analysis/layer_scores": scores, "analysis/adl_logit_lens": lens})
+    wandb.finish()

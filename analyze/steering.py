@@ -1,0 +1,97 @@
+"""Steering the base with the organism-minus-base difference vector, one layer at a time.
+
+The vector at layer l is the mean residual difference over every token of the task prompts:
+
+    v_l = mean_{prompts, t} (h_org[l, t] - h_base[l, t])          [d_model]
+
+and steering adds s * v_l to the base's `blocks.{l}.hook_resid_post` at every position.
+The strength s is calibrated per layer to keep text coherent: the largest s in `scales`
+whose mean next-token loss on neutral text stays within `max_nll_increase` nats of the
+unsteered base (default ln 1.1: perplexity at most 1.1x the base's). The score is the
+behaviour it then induces in the base, normalised by the organism's own effect:
+
+    layer_score[l] = (m(base + s_l v_l) - m_base) / (m_org - m_base)      (0 when no s passes)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from transformers import BatchEncoding
+
+from analyze.activations import decoder_layers, edit_activations, site_name
+from analyze.patching import Metric, clean_run
+from organisms.models import use_adapter
+
+DEFAULT_SCALES = (0.5, 1.0, 2.0, 4.0, 8.0)
+DEFAULT_MAX_NLL_INCREASE = math.log(1.1)
+
+
+def diff_vectors(base_acts: dict, org_acts: dict, attention_mask: torch.Tensor, n_layers: int) -> torch.Tensor:
+    """`[n_layers, d_model]`: mean resid_post difference over non-padding tokens."""
+    mask = attention_mask.bool().cpu()
+    rows = []
+    for layer in range(n_layers):
+        name = site_name(layer, "resid_post")
+        rows.append((org_acts[name] - base_acts[name])[mask].mean(0))
+    return torch.stack(rows)
+
+
+@torch.inference_mode()
+def next_token_nll(model, enc: BatchEncoding, edits: dict | None = None) -> float:
+    """Mean next-token negative log-likelihood (nats) over non-padding tokens, base model."""
+    labels = enc["input_ids"].masked_fill(enc["attention_mask"] == 0, -100)
+    with use_adapter(model, None), edit_activations(model, edits or {}):
+        return float(model(**enc, labels=labels).loss)
+
+
+def _add(vector: torch.Tensor):
+    return lambda h: h + vector.to(h.dtype).to(h.device)
+
+
+@torch.inference_mode()
+def steering_sweep(
+    model,
+    task_enc: BatchEncoding,
+    metric: Metric,
+    neutral_enc: BatchEncoding,
+    adapter: str,
+    scales: tuple[float, ...] = DEFAULT_SCALES,
+    max_nll_increase: float = DEFAULT_MAX_NLL_INCREASE,
+) -> dict:
+    """Per layer: the calibrated scale, its neutral-text NLL, the steered metric and `layer_score`."""
+    n_layers = len(decoder_layers(model))
+    base_acts, m_base = clean_run(model, task_enc, metric, None)
+    org_acts, m_org = clean_run(model, task_enc, metric, adapter)
+    vectors = diff_vectors(base_acts, org_acts, task_enc["attention_mask"], n_layers)
+    nll_base = next_token_nll(model, neutral_enc)
+    span = m_org - m_base
+    chosen, nlls, steered, score = [], [], [], []
+    for layer in range(n_layers):
+        name = site_name(layer, "resid_post")
+        best, best_nll = 0.0, nll_base
+        for scale in sorted(scales):  # stop at the first scale that breaks coherence
+            nll = next_token_nll(model, neutral_enc, {name: _add(scale * vectors[layer])})
+            if nll - nll_base > max_nll_increase:
+                break
+            best, best_nll = scale, nll
+        value = m_base
+        if best > 0:
+            with use_adapter(model, None), edit_activations(model, {name: _add(best * vectors[layer])}):
+                value = float(metric(model(**task_enc, logits_to_keep=1).logits.float()).mean())
+        chosen.append(best)
+        nlls.append(best_nll)
+        steered.append(value)
+        score.append((value - m_base) / span if abs(span) > 1e-9 else 0.0)
+    return {
+        "metric": {"base": m_base, "organism": m_org},
+        "neutral_nll_base": nll_base,
+        "max_nll_increase": max_nll_increase,
+        "scales_tried": list(scales),
+        "scale": chosen,
+        "neutral_nll": nlls,
+        "steered_metric": steered,
+        "vector_norm": vectors.norm(dim=-1).tolist(),
+        "layer_score": score,
+    }

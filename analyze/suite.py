@@ -1,0 +1,118 @@
+"""Every localization method on one loaded model (base + organism adapter), with shared inputs.
+
+Used by the `analyze` stage and by the ground-truth localization benchmark. No method reads
+the adapter's config or weights: each only switches the adapter on and off (`use_adapter`).
+Each result carries `layer_score`, one number per decoder layer (higher: more implicated).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from transformers import PreTrainedTokenizerBase
+
+from analyze.activations import decoder_layers
+from analyze.attribution import agreement, attribution_sweep
+from analyze.behaviour import DecisionPrompt, LogitDiff, encode_left
+from analyze.kl import lens_kl_per_layer
+from analyze.lens import activation_difference_lens
+from analyze.patching import clean_run, patching_sweep
+from analyze.probes import probe_sweep
+from analyze.steering import DEFAULT_MAX_NLL_INCREASE, diff_vectors, steering_sweep
+
+# The methods whose layer scores are behavioural (black-box on the weights), in report order.
+METHODS = ("patching", "attribution", "steering", "adl", "lens_kl", "probes")
+
+
+@dataclass(frozen=True)
+class SuiteInputs:
+    """`prompts`: decision prompts, hinted first then unhinted twins (`analyze/behaviour.py`).
+    Causal methods use the first `n_causal` hinted prompts; probes use all of them."""
+
+    prompts: list[DecisionPrompt]
+    neutral_texts: list[str]
+    n_causal: int
+    max_nll_increase: float = DEFAULT_MAX_NLL_INCREASE
+
+
+@contextlib.contextmanager
+def autocast(model, bf16: bool) -> Iterator[None]:
+    """bf16 autocast on the model's device (weights stay fp32), or nothing. On CPUs with bf16 matmuls
+    (AVX512-BF16/AMX) a forward of the embedded model is several times faster. The residual stream
+    stays fp32 (fp32 embedding + bf16 module outputs); the unembedding is run in fp32 so logits (and
+    the logit-difference metric) are not rounded to bf16 (0.125 apart at |logit| ~ 20)."""
+    if not bf16:
+        yield
+        return
+    head = model.get_output_embeddings()
+    own = vars(head).get("forward")  # an instance-level forward (e.g. an accelerate hook) to put back
+
+    def fp32_head(hidden: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(model.device.type, enabled=False):
+            bias = None if head.bias is None else head.bias.float()
+            return torch.nn.functional.linear(hidden.float(), head.weight.float(), bias)
+
+    head.forward = fp32_head
+    try:
+        with torch.autocast(model.device.type, dtype=torch.bfloat16):
+            yield
+    finally:
+        if own is None:
+            del head.forward
+        else:
+            head.forward = own
+
+
+def run_methods(
+    model, tokenizer: PreTrainedTokenizerBase, inputs: SuiteInputs, adapter: str, log=print, bf16: bool = False
+) -> dict:
+    """`{method: result}` for every method in METHODS, plus the clean behaviour metric and timings."""
+    with autocast(model, bf16):
+        results = _run_methods(model, tokenizer, inputs, adapter, log)
+    results["precision"] = "bf16 autocast" if bf16 else "fp32"
+    return results
+
+
+def _run_methods(model, tokenizer: PreTrainedTokenizerBase, inputs: SuiteInputs, adapter: str, log) -> dict:
+    hinted = [p for p in inputs.prompts if p.hinted][: inputs.n_causal]
+    task_enc = encode_left(tokenizer, [p.text for p in hinted]).to(model.device)
+    metric = LogitDiff(tokenizer, hinted)
+    side = tokenizer.padding_side
+    tokenizer.padding_side = "right"
+    try:
+        neutral_enc = tokenizer(inputs.neutral_texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    finally:
+        tokenizer.padding_side = side
+    neutral_enc = neutral_enc.to(model.device)
+    n_layers = len(decoder_layers(model))
+    results: dict = {"n_layers": n_layers, "n_causal_prompts": len(hinted), "seconds": {}}
+
+    def timed(name: str, fn):
+        start = time.perf_counter()
+        results[name] = fn()
+        results["seconds"][name] = round(time.perf_counter() - start, 2)
+        log(f"  {name}: {results['seconds'][name]:.1f}s")
+
+    base_acts, m_base = clean_run(model, task_enc, metric, None)
+    org_acts, m_org = clean_run(model, task_enc, metric, adapter)
+    results["behaviour"] = {"metric": "mean logit[hint] - logit[correct] at the decision position"}
+    results["behaviour"].update({"base": m_base, "organism": m_org})
+    task_vectors = diff_vectors(base_acts, org_acts, task_enc["attention_mask"], n_layers)
+    del base_acts, org_acts
+
+    timed("patching", lambda: patching_sweep(model, task_enc, metric, adapter))
+    timed("attribution", lambda: attribution_sweep(model, task_enc, metric, adapter))
+    results["attribution"]["agreement_with_patching"] = agreement(results["attribution"], results["patching"])
+    timed(
+        "steering",
+        lambda: steering_sweep(model, task_enc, metric, neutral_enc, adapter, max_nll_increase=inputs.max_nll_increase),
+    )
+    timed("adl", lambda: activation_difference_lens(model, tokenizer, neutral_enc, adapter, task_vectors))
+    timed("lens_kl", lambda: lens_kl_per_layer(model, task_enc, adapter))
+    probe_enc = encode_left(tokenizer, [p.text for p in inputs.prompts]).to(model.device)
+    timed("probes", lambda: probe_sweep(model, probe_enc, inputs.prompts, adapter))
+    return results
