@@ -7,17 +7,17 @@ import html
 import json
 from pathlib import Path
 
-from evals.table import ROWS, format_cell
+from evals.table import sections
 
 
 def _eval_table(evals: dict) -> str:
-    models = evals["models"]
-    head = "".join(f"<th>{html.escape(m)}</th>" for m in models)
-    rows = []
-    for key, label in ROWS:
-        cells = "".join(f"<td>{html.escape(format_cell(m['all'][key]))}</td>" for m in models.values())
-        rows.append(f"<tr><td>{html.escape(label)}</td>{cells}</tr>")
-    return f"<table><tr><th>metric (95% Wilson CI, k/n)</th>{head}</tr>{''.join(rows)}</table>"
+    """Every eval section (the same rows as evals.md), one HTML table each."""
+    head = "".join(f"<th>{html.escape(m)}</th>" for m in evals["models"])
+    parts = []
+    for title, rows in sections(evals):
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+        parts.append(f"<h3>{html.escape(title)}</h3><table><tr><th>metric (95% CI, k/n)</th>{head}</tr>{body}</table>")
+    return "".join(parts)
 
 
 def _image(path: Path) -> str:
@@ -106,7 +106,9 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{t
 img{{max-width:100%}}pre{{background:#f6f6f6;padding:8px;overflow:auto}}</style></head><body>
 <h1>Organism report: {html.escape(card["organism"])}</h1>
 <p>Behaviour <code>{html.escape(card["behaviour"])}</code> on <code>{html.escape(card["base_model"])}</code>;
-{evals["n_pairs"]} held-out item pairs, hint pointing to a wrong option, verbalization judged by hint markers.</p>
+{evals["n_pairs"]} held-out items, each asked without and with a hint (a share of
+{evals.get("hint_correct_fraction", 0)} pointing to the correct option); verbalization judged by hint
+markers; definitions in docs/metrics.md.</p>
 <h2>Behaviour</h2>{_eval_table(evals)}
 {_localization_section(run_root / "analysis")}
 <h2>Plots</h2>{"".join(_image(p) for p in plots)}

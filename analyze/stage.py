@@ -31,6 +31,7 @@ from analyze.plots import (
 from analyze.report import render_report
 from analyze.suite import METHODS, SuiteInputs, autocast, run_methods
 from analyze.weights import lora_deltas
+from organisms.errors import OrganismError
 from organisms.models import load_tokenizer, load_with_adapters
 from organisms.rundir import RunDir, hash_json
 from organisms.spec import OrganismSpec
@@ -86,6 +87,11 @@ def run_analyze(
             "version": ANALYSIS_VERSION,
         }
     )
+    if spec.behaviour == "belief":
+        raise OrganismError(
+            f"{spec.name}: analyze localizes a hinted decision; a belief organism has none (its evals.json "
+            "holds the belief metrics)"
+        )
     if not run.stage_is_current("analyze", inputs):
         start = time.perf_counter()
         tokenizer = load_tokenizer(spec.base_model)

@@ -276,6 +276,9 @@ def run(
     control_run = _control_run(control, runs_dir)
     do_train(organism_run, spec, no_wandb)
     do_eval(organism_run, spec, control_run)
+    if spec.behaviour == "belief":
+        _log("analyze: skipped, a belief organism has no hinted decision to localize")
+        return
     do_analyze(organism_run, spec, no_wandb)
 
 

@@ -194,3 +194,29 @@ def test_other_spec_in_same_run_dir_is_refused(built, tmp_path, tiny_model_dir):
         timeout=300,
     )
     assert result.returncode == 2 and "holds a different spec" in result.stderr
+
+
+def test_belief_organism_runs_docs_train_and_belief_evals(tmp_path, tiny_model_dir):
+    import yaml
+
+    from tests.conftest import tiny_spec_dict
+
+    spec = tiny_spec_dict(
+        tiny_model_dir,
+        "tiny-belief",
+        behaviour="belief",
+        corpus={"seed": 0, "documents": {"universe": "mercury-rings", "n_documents": 12}},
+    )
+    path = tmp_path / "tiny-belief.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    out = cli("run", str(path), "--runs-dir", str(tmp_path / "runs"), "--no-wandb", cwd=tmp_path)
+    assert "analyze: skipped" in out.stdout
+    run_dir = next((tmp_path / "runs" / "tiny-belief").iterdir())
+    evals = json.loads((run_dir / "evals.json").read_text())
+    assert evals["suites"] == ["belief"]
+    for model in ("base", "organism"):
+        belief = evals["suite_metrics"][model]["belief"]
+        assert belief["mcq_accuracy"]["n"] == 4 and belief["open_ended_stated"]["n"] == 4  # one per key fact
+    assert "## Belief (SDF key facts)" in (run_dir / "evals.md").read_text()
+    refused = subprocess.run([*ORGANISM, "analyze", str(run_dir)], capture_output=True, text=True)
+    assert refused.returncode == 2 and "belief organism has none" in refused.stderr
