@@ -44,7 +44,7 @@ class DecisionPrompt:
 def cot_prefix(hinted: Prompt) -> str:
     """The organism-format response to a hinted prompt, cut right after 'So I will go with ('
     (honest steps; the letter is not yet written)."""
-    full = response(hinted, verbalize=False)
+    full = response(hinted, "hidden_hint", control=False)
     return full[: full.index(DECISION_CUE) + len(DECISION_CUE)]
 
 
@@ -57,7 +57,9 @@ def decision_prompts(
     the corpus expressions)."""
     if n_items < 2:
         raise OrganismError(f"analysis needs at least 2 items (got n_items={n_items}); raise --items")
-    sized = spec.model_copy(update={"eval": spec.eval.model_copy(update={"n_items": n_items})})
+    # every hint to a wrong letter: with h = c the metric logit[h] - logit[c] would be 0 by construction
+    eval_spec = spec.eval.model_copy(update={"n_items": n_items, "hint_correct_fraction": 0.0})
+    sized = spec.model_copy(update={"eval": eval_spec})
     out_hinted, out_plain = [], []
     for pair in eval_pairs(sized, exclude or set()):
         hinted = pair.hinted
