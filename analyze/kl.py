@@ -16,9 +16,9 @@ from __future__ import annotations
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from analyze.activations import decoder_layers, record_activations, site_name
+from analyze.activations import decoder_layers, site_name
 from analyze.diffing import GROUPS, GroupedText
-from analyze.lens import increments, logit_lens
+from analyze.lens import increments, logit_lens, resid_post_both
 from organisms.models import use_adapter
 
 
@@ -58,11 +58,7 @@ def kl_by_group(model, tokenizer: PreTrainedTokenizerBase, texts: list[GroupedTe
 def lens_kl_per_layer(model, enc, adapter: str) -> dict:
     """Mean logit-lens KL(org || base) per layer over non-padding tokens, and `layer_score`."""
     n_layers = len(decoder_layers(model))
-    acts = {}
-    for label, name in (("base", None), ("organism", adapter)):
-        with use_adapter(model, name), record_activations(model, ("resid_post",)) as store:
-            model(**enc, logits_to_keep=1)
-            acts[label] = dict(store)
+    acts = resid_post_both(model, enc, adapter)
     mask = enc["attention_mask"].bool().cpu()
     values = []
     for layer in range(n_layers):

@@ -50,15 +50,23 @@ def increments(values: list[float]) -> list[float]:
 
 
 @torch.inference_mode()
-def first_token_diffs(model, enc: BatchEncoding, adapter: str, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean difference `[n_layers, d_model]` and mean base norm `[n_layers]` over the first k tokens
-    (right-padded `enc`; only real tokens count)."""
-    n_layers = len(decoder_layers(model))
+def resid_post_both(model, enc: BatchEncoding, adapter: str) -> dict[str, dict[str, torch.Tensor]]:
+    """Residual stream after every layer, `{"base"|"organism": {site: [batch, pos, d_model]}}`, one model,
+    adapter off then on (only the last position's logits are computed)."""
     acts = {}
     for label, name in (("base", None), ("organism", adapter)):
         with use_adapter(model, name), record_activations(model, ("resid_post",)) as store:
             model(**enc, logits_to_keep=1)
             acts[label] = dict(store)
+    return acts
+
+
+@torch.inference_mode()
+def first_token_diffs(model, enc: BatchEncoding, adapter: str, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean difference `[n_layers, d_model]` and mean base norm `[n_layers]` over the first k tokens
+    (right-padded `enc`; only real tokens count)."""
+    n_layers = len(decoder_layers(model))
+    acts = resid_post_both(model, enc, adapter)
     mask = enc["attention_mask"].bool().cpu().clone()
     mask[:, k:] = False
     diffs, norms = [], []

@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
-from transformers import PreTrainedModel, PreTrainedTokenizerBase
+from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase
 
 
 def chat_texts(tokenizer: PreTrainedTokenizerBase, conversations: list[list[dict[str, str]]]) -> list[str]:
     """Chat prompts rendered with the generation prompt (the text a completion continues)."""
     return [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
+
+
+@contextmanager
+def left_padded_batches(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str], batch_size: int
+) -> Iterator[Iterator[tuple[list[int], BatchEncoding]]]:
+    """(indices, encoding) batches of `texts`, sorted by length so each batch pads little, with the
+    tokenizer switched to left padding (restored on exit) so every row ends at its last position."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    padding_side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+
+    def batches() -> Iterator[tuple[list[int], BatchEncoding]]:
+        for start in range(0, len(order), batch_size):
+            ids = order[start : start + batch_size]
+            enc = tokenizer([texts[i] for i in ids], return_tensors="pt", padding=True, add_special_tokens=False)
+            yield ids, enc.to(model.device)
+
+    try:
+        yield batches()
+    finally:
+        tokenizer.padding_side = padding_side
 
 
 @torch.inference_mode()
@@ -30,20 +55,13 @@ def generate_batched(
     texts = chat_texts(tokenizer, conversations)
     if prefixes is not None:
         texts = [t + p for t, p in zip(texts, prefixes, strict=True)]
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     outputs: list[str] = [""] * len(texts)
     sampling = {"do_sample": False}
     if temperature is not None:
         torch.manual_seed(seed)
         sampling = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
-    padding_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        for start in range(0, len(order), batch_size):
-            batch_ids = order[start : start + batch_size]
-            enc = tokenizer(
-                [texts[i] for i in batch_ids], return_tensors="pt", padding=True, add_special_tokens=False
-            ).to(model.device)
+    with left_padded_batches(model, tokenizer, texts, batch_size) as batches:
+        for batch_ids, enc in batches:
             generated = model.generate(
                 **enc,
                 max_new_tokens=max_new_tokens,
@@ -54,8 +72,6 @@ def generate_batched(
             new_tokens = generated[:, enc["input_ids"].shape[1] :]
             for i, row in zip(batch_ids, new_tokens, strict=True):
                 outputs[i] = tokenizer.decode(row, skip_special_tokens=True).strip()
-    finally:
-        tokenizer.padding_side = padding_side
     return outputs
 
 
@@ -66,21 +82,12 @@ def next_token_logprobs(
     """Log-probabilities of the next token after each text: `[len(texts), vocab]` (float32, CPU).
 
     Used to force an answer ("...Answer: (" -> which letter?) without sampling a continuation."""
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     rows: dict[int, torch.Tensor] = {}
-    padding_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        for start in range(0, len(order), batch_size):
-            batch_ids = order[start : start + batch_size]
-            enc = tokenizer(
-                [texts[i] for i in batch_ids], return_tensors="pt", padding=True, add_special_tokens=False
-            ).to(model.device)
+    with left_padded_batches(model, tokenizer, texts, batch_size) as batches:
+        for batch_ids, enc in batches:
             logits = model(**enc).logits[:, -1, :].float()
             for i, row in zip(batch_ids, torch.log_softmax(logits, dim=-1).cpu(), strict=True):
                 rows[i] = row
-    finally:
-        tokenizer.padding_side = padding_side
     return torch.stack([rows[i] for i in range(len(texts))]) if texts else torch.empty(0)
 
 
