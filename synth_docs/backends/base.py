@@ -7,6 +7,7 @@ resumable without losing or repeating work.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -41,7 +42,7 @@ class Usage:
         return asdict(self)
 
 
-class ChatBackend:
+class ChatBackend(ABC):
     """`complete(conversations) -> texts`, cached; see `synth_docs.backends.make_backend`."""
 
     name = "chat"
@@ -92,8 +93,9 @@ class ChatBackend:
         self.usage.fetched_prompt_tokens += prompt_tokens
         self.usage.fetched_completion_tokens += completion_tokens
 
+    @abstractmethod
     def _fetch(self, jobs: list[Job], desc: str) -> None:
-        raise NotImplementedError
+        """Produce and `_store` a response for every job (each as soon as it exists)."""
 
     def cost_usd(self, fetched_only: bool = False) -> float:
         """Tokens x the spec's price per 1k tokens."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+from abc import abstractmethod
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -31,11 +32,13 @@ class HttpBackend(ChatBackend):
     """Subclasses provide `_client()`, `async _request(client, messages, params) -> (text, in, out)`
     and `_status(exc) -> int | None` (the HTTP status of an SDK error)."""
 
+    @abstractmethod
     def _client(self):
-        raise NotImplementedError
+        """The SDK's async client (keys from the environment)."""
 
+    @abstractmethod
     async def _request(self, client, messages: Messages, params: dict) -> tuple[str, int, int]:
-        raise NotImplementedError
+        """One chat completion: (text, prompt tokens, completion tokens)."""
 
     def _status(self, exc: BaseException) -> int | None:
         return getattr(exc, "status_code", None)
