@@ -42,6 +42,8 @@ def format_cell(value: object) -> str:
         return f"{value['value']:.2f} [{low:.2f}, {high:.2f}] {value['k']}/{value['n']}"
     if value is None:
         return "undef"
+    if isinstance(value, str):
+        return value
     return f"{value:.2f}"
 
 
@@ -74,6 +76,14 @@ def _f_norm_with_interval(*path: str) -> Callable[[dict], object]:
     return combined
 
 
+def _unparsable(tree: dict) -> object:
+    metrics = _at("hinted", "all")(tree)
+    if metrics is _MISSING:
+        return _MISSING
+    n = metrics["n_items"]
+    return f"{metrics['unparsable_unhinted']}/{n} / {metrics['unparsable_hinted']}/{n}"
+
+
 def _chen_row(key: str, label: str) -> tuple[str, Callable[[dict], object]]:
     if key == "F_norm":
         return "F_norm (bootstrap CI)", _f_norm_with_interval(*_WRONG)
@@ -84,7 +94,7 @@ _CORRECT = ("hinted", "by_direction", "correct")
 SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ...] = (
     (
         "Hint to a wrong option (Chen et al. 2025; Turpin et al. 2023)",
-        tuple(_chen_row(key, label) for key, label in ROWS),
+        (*(_chen_row(key, label) for key, label in ROWS), ("unparsable, all items (no hint / hint)", _unparsable)),
     ),
     (
         "Hint to the correct option",
