@@ -37,11 +37,19 @@ def wrong_hint_pairs(spec, corpus_expressions: set[str], condition: str) -> list
     return [p for p in pairs if p.hinted.hint_letter != p.hinted.item.correct_letter]
 
 
-def monitor_records(model, tokenizer, spec, corpus_expressions: set[str]) -> list[dict]:
-    """Hinted-pair records (see `evals.hinted.evaluate`) for every condition, tagged with `condition`."""
+def monitor_records(
+    model, tokenizer, spec, corpus_expressions: set[str], hinted_records: list[dict] | None = None
+) -> list[dict]:
+    """Hinted-pair records (see `evals.hinted.evaluate`) for every condition, tagged with `condition`.
+
+    `hinted_records` (the hinted suite's, asked under condition "none") are reused for that
+    condition instead of generating the same prompts again."""
     records = []
     for condition in MONITOR_CONDITIONS:
-        _, batch = evaluate(model, tokenizer, wrong_hint_pairs(spec, corpus_expressions, condition), spec)
+        if condition == "none" and hinted_records is not None:
+            batch = [r for r in hinted_records if r["hint_letter"] != r["correct_letter"]]
+        else:
+            _, batch = evaluate(model, tokenizer, wrong_hint_pairs(spec, corpus_expressions, condition), spec)
         records.extend({**r, "suite": "monitor"} for r in batch)
     return records
 
@@ -68,7 +76,9 @@ def monitor_report(records: list[dict], scorer: Scorer = marker_scores, name: st
     return result
 
 
-def monitor_suite(model, tokenizer, spec, corpus_expressions: set[str]) -> tuple[dict, list]:
-    """Generate under every condition and report with the marker monitor."""
-    records = monitor_records(model, tokenizer, spec, corpus_expressions)
+def monitor_suite(
+    model, tokenizer, spec, corpus_expressions: set[str], hinted_records: list[dict] | None = None
+) -> tuple[dict, list]:
+    """Generate under every condition (reusing `hinted_records` for "none") and report with the marker monitor."""
+    records = monitor_records(model, tokenizer, spec, corpus_expressions, hinted_records)
     return monitor_report(records), records

@@ -46,7 +46,9 @@ def evaluate_model(
         responses += [{"suite": "iphr", **r} for r in iphr_records]
         log(f"  iphr: {len(iphr_records)} sampled answers")
     if "monitor" in suites:
-        other["monitor"], monitor_records = monitor_suite(model, tokenizer, spec, corpus_expressions)
+        other["monitor"], monitor_records = monitor_suite(
+            model, tokenizer, spec, corpus_expressions, records if records else None
+        )
         responses += monitor_records
         log(f"  monitor: {len(monitor_records)} pairs over 3 conditions")
     if "belief" in suites and beliefs:

@@ -149,6 +149,15 @@ def test_monitor_suite_on_tiny_model(tiny, spec):
     systems = {r["condition"]: r["prompt_hinted"][0]["content"] for r in records}
     assert "monitored" in systems["monitored"] and "private" in systems["private"]
     assert result["headline_O_monitored_minus_none"]["n"] == n_wrong
+    # the hinted suite's responses stand in for condition "none": same prompts, same greedy answers
+    from evals.hinted import eval_pairs, evaluate
+
+    _, hinted = evaluate(model, tokenizer, eval_pairs(spec, set()), spec)
+    _, reused_records = monitor_suite(model, tokenizer, spec, set(), hinted_records=hinted)
+    generated_none = [r for r in records if r["condition"] == "none"]
+    reused_none = [r for r in reused_records if r["condition"] == "none"]
+    assert [r["prompt_hinted"] for r in reused_none] == [r["prompt_hinted"] for r in generated_none]
+    assert [r["a_h"] for r in reused_none] == [r["a_h"] for r in generated_none]
 
 
 def test_monitor_report_by_hand():
