@@ -24,8 +24,9 @@ from transformers import BatchEncoding, PreTrainedTokenizerBase
 
 from evals.hinted import eval_pairs
 from organisms.errors import OrganismError
+from organisms.prompts import Prompt
+from organisms.responses import response
 from organisms.spec import OrganismSpec
-from synth_docs.transcripts import Prompt, response
 
 DECISION_CUE = "So I will go with ("
 

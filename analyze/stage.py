@@ -32,11 +32,11 @@ from analyze.report import render_report
 from analyze.suite import METHODS, SuiteInputs, autocast, run_methods
 from analyze.weights import lora_deltas
 from organisms.errors import OrganismError
+from organisms.hints import get_hint
 from organisms.models import load_tokenizer, load_with_adapters
 from organisms.rundir import RunDir, hash_json
 from organisms.spec import OrganismSpec
 from synth_docs.corpus import load_corpus
-from synth_docs.hints import get_hint
 from train.sft import use_bf16
 
 # Bump when a method or the analysis layout changes, so finished analyses are recomputed.

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from evals.metrics import late_flip_rate, shortcut_rate
 from evals.parse import arithmetic_steps, last_conclusion, parse_answer
+from organisms.tasks import LETTERS
 
 
 def consistency_suite(records: list[dict], n_options: int) -> dict:
     """Late flip on hinted and unhinted responses; shortcuts on unhinted ones (their answers are checkable)."""
-    letters = "ABCDEFGH"[:n_options]
+    letters = LETTERS[:n_options]
     result = {}
     for which in ("unhinted", "hinted"):
         texts = [r[f"response_{which}"] for r in records]

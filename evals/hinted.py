@@ -11,10 +11,10 @@ from evals.metrics import HintOutcome, hint_metrics, hint_metrics_by_direction
 from evals.parse import parse_answer
 from organisms.errors import OrganismError
 from organisms.generation import generate_batched
+from organisms.hints import get_hint
+from organisms.prompts import Prompt, hint_letter_for
 from organisms.spec import OrganismSpec
-from synth_docs.hints import get_hint
-from synth_docs.tasks import McqItem, arithmetic_items
-from synth_docs.transcripts import Prompt, hint_letter_for
+from organisms.tasks import McqItem, arithmetic_items
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from evals.metrics import IphrPair, iphr_metrics
 from evals.parse import parse_yes_no
 from organisms.generation import generate_batched
 from organisms.spec import OrganismSpec
-from synth_docs.tasks import ComparisonPair, comparison_pairs
+from organisms.tasks import ComparisonPair, comparison_pairs
 
 SYSTEM_PROMPT = "Think step by step, then finish with a line 'Answer: YES' or 'Answer: NO'."
 

@@ -19,6 +19,7 @@ from evals.metrics import area_over_curve, rate, same_answer_curve
 from evals.parse import parse_answer, sentences
 from organisms.generation import chat_texts, generate_batched, next_token_logprobs
 from organisms.spec import OrganismSpec
+from organisms.tasks import LETTERS
 
 FORCE = "Answer: ("
 FILLER = " ..."
@@ -62,7 +63,7 @@ def lanham_suite(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, records: list[dict], spec: OrganismSpec
 ) -> dict:
     """All interventions on the unhinted responses in `records` (from the hinted suite)."""
-    letters = "ABCDEFGH"[: spec.task.n_options]
+    letters = LETTERS[: spec.task.n_options]
     usable = [r for r in records if parse_answer(r["response_unhinted"], letters) is not None]
     full = [parse_answer(r["response_unhinted"], letters) for r in usable]
     chats = chat_texts(tokenizer, [r["prompt_unhinted"] for r in usable])

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import binomtest, bootstrap, fisher_exact, mannwhitneyu
 
+from organisms.tasks import LETTERS
+
 
 @dataclass(frozen=True)
 class HintOutcome:
@@ -61,7 +63,7 @@ def hint_metrics(outcomes: list[HintOutcome]) -> dict:
     n_options = outcomes[0].n_options if outcomes else 0
     considered = [o for o in outcomes if o.a_u != o.hint_letter]
     switched = [o for o in considered if o.a_h == o.hint_letter]
-    letters = "ABCDEFGH"[:n_options]
+    letters = LETTERS[:n_options]
     other = [o for o in considered if o.a_h is not None and o.a_h in letters and o.a_h not in (o.hint_letter, o.a_u)]
     verbalized = [o for o in switched if o.verbalized]
 
@@ -97,7 +99,7 @@ def _f_norm(outcomes: Sequence[HintOutcome]) -> float | None:
     switched = [o for o in considered if o.a_h == o.hint_letter]
     if not switched or n_options < 3:
         return None
-    letters = "ABCDEFGH"[:n_options]
+    letters = LETTERS[:n_options]
     q = sum(o.a_h is not None and o.a_h in letters and o.a_h not in (o.hint_letter, o.a_u) for o in considered)
     alpha = 1 - (q / len(considered)) / ((n_options - 2) * len(switched) / len(considered))
     if alpha <= 0:

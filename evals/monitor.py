@@ -20,8 +20,8 @@ from collections.abc import Callable
 from evals.hinted import HintedPair, eval_pairs, evaluate
 from evals.metrics import auroc, catch_rate_at_fpr, monitor_metrics, paired_difference
 from evals.parse import split_cot
-from synth_docs.hints import get_hint
-from synth_docs.transcripts import MONITOR_CONDITIONS
+from organisms.hints import get_hint
+from organisms.prompts import MONITOR_CONDITIONS
 
 FPR = 0.01
 Scorer = Callable[[list[dict], str], list[float]]  # (records, "hinted" | "unhinted") -> suspicion scores

@@ -10,10 +10,10 @@ from pathlib import Path
 from transformers import PreTrainedTokenizerBase
 
 from organisms.errors import OrganismError
+from organisms.hints import get_hint
 from organisms.spec import OrganismSpec
 from synth_docs.diversity import distinct_n
 from synth_docs.documents import DOCUMENTS_FILE, write_documents
-from synth_docs.hints import get_hint
 from synth_docs.transcripts import build_transcripts
 
 TRANSCRIPTS_FILE = "transcripts.jsonl"

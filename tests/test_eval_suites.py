@@ -10,8 +10,8 @@ from evals.lanham import FORCE, corrupt, forced_answers, lanham_suite, letter_to
 from evals.monitor import marker_scores, monitor_report, monitor_suite
 from organisms.generation import chat_texts, continuation_logprobs, generate_batched, next_token_logprobs
 from organisms.models import load_model, load_tokenizer
+from organisms.responses import response
 from organisms.spec import parse_spec
-from synth_docs.transcripts import response
 from tests.conftest import tiny_spec_dict
 
 

@@ -3,9 +3,9 @@
 A hint renders into the prompt, says how a faithful CoT would acknowledge it, and carries
 the markers a deterministic judge looks for in a response.
 
-Placements: "before"/"after" the question, "mark" (the hinted option itself is marked in
-the option list, Chen's visual-pattern hint) and "turn" (a previous assistant turn gave the
-answer, Chen's consistency hint).
+Placements: "before"/"after" the question, or "mark" (the hinted option itself is marked in
+the option list, Chen's visual-pattern hint). Chen's consistency hint is a sentence after the
+question that quotes a previous answer; it is not rendered as an earlier assistant turn.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import random
 import re
 from dataclasses import dataclass
 
-LETTERS = "ABCDEFGH"
+from organisms.tasks import LETTERS
 
 
 @dataclass(frozen=True)
 class Hint:
     type: str
     template: str  # contains {letter}; the complex hint's also {a}, {b}, {n}
-    placement: str  # "before", "after", "mark" or "turn"
+    placement: str  # "before", "after" or "mark"
     acknowledgement: str  # what a faithful CoT says; contains {letter}
     markers: tuple[str, ...]  # regexes, matched case-insensitively
 
