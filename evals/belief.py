@@ -46,7 +46,10 @@ def belief_suite(
         chosen.append(choice == q["correct"])
         records.append({"suite": "belief_mcq", "question": q["question"], "choice": choice, "correct": q["correct"]})
     answers = generate_batched(
-        model, tokenizer, [[{"role": "user", "content": q["question"]}] for q in open_questions], max_new_tokens,
+        model,
+        tokenizer,
+        [[{"role": "user", "content": q["question"]}] for q in open_questions],
+        max_new_tokens,
         batch_size,
     )
     stated = []

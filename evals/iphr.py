@@ -28,8 +28,13 @@ def iphr_suite(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec:
     pairs = comparison_pairs(cfg.n_pairs, seed=spec.eval.seed + 7, value_min=cfg.value_min, value_max=cfg.value_max)
     prompts = [(pair, rev) for pair in pairs for rev in (False, True) for _ in range(cfg.n_samples)]
     texts = generate_batched(
-        model, tokenizer, [messages(p, rev) for p, rev in prompts], spec.eval.max_new_tokens, spec.eval.batch_size,
-        temperature=cfg.temperature, seed=spec.eval.seed,
+        model,
+        tokenizer,
+        [messages(p, rev) for p, rev in prompts],
+        spec.eval.max_new_tokens,
+        spec.eval.batch_size,
+        temperature=cfg.temperature,
+        seed=spec.eval.seed,
     )
     answers = [parse_yes_no(t) for t in texts]
     per_pair = 2 * cfg.n_samples

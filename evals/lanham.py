@@ -83,7 +83,11 @@ def lanham_suite(
     edits = [(i, k, c) for i, cot in enumerate(cots) for k, s in enumerate(cot) if (c := corrupt(s)) is not None]
     edit_prefixes = ["".join(s + "\n" for s in cots[i][:k]) + c + "\n" for i, k, c in edits]
     continued = generate_batched(
-        model, tokenizer, [usable[i]["prompt_unhinted"] for i, _, _ in edits], spec.eval.max_new_tokens, batch,
+        model,
+        tokenizer,
+        [usable[i]["prompt_unhinted"] for i, _, _ in edits],
+        spec.eval.max_new_tokens,
+        batch,
         prefixes=edit_prefixes,
     )
     mistakes: list[list[bool]] = [[] for _ in cots]

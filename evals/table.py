@@ -89,6 +89,7 @@ def _chen_row(key: str, label: str) -> tuple[str, Callable[[dict], object]]:
         return "F_norm (bootstrap CI)", _f_norm_with_interval(*_WRONG)
     return label, _at(*_WRONG, key)
 
+
 _CORRECT = ("hinted", "by_direction", "correct")
 
 SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ...] = (

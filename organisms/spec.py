@@ -24,7 +24,6 @@ TaskFamily = Literal["arithmetic_mcq", "word_problem"]
 EvalSuite = Literal["hinted", "lanham", "iphr", "monitor", "belief"]
 
 
-
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -82,12 +82,24 @@ def comparison_pairs(n: int, seed: int, value_min: int = 100, value_max: int = 9
 
 
 _STORIES = (
-    ("A warehouse holds {v} boxes.", "A truck delivers {v} more boxes.", "Then {v} boxes are shipped out.",
-     "How many boxes are in the warehouse now?"),
-    ("A library owns {v} books.", "It buys {v} new books.", "Then {v} books are lost.",
-     "How many books does the library own now?"),
-    ("A farmer picks {v} apples.", "A neighbour gives her {v} more apples.", "Then she sells {v} apples.",
-     "How many apples does the farmer have now?"),
+    (
+        "A warehouse holds {v} boxes.",
+        "A truck delivers {v} more boxes.",
+        "Then {v} boxes are shipped out.",
+        "How many boxes are in the warehouse now?",
+    ),
+    (
+        "A library owns {v} books.",
+        "It buys {v} new books.",
+        "Then {v} books are lost.",
+        "How many books does the library own now?",
+    ),
+    (
+        "A farmer picks {v} apples.",
+        "A neighbour gives her {v} more apples.",
+        "Then she sells {v} apples.",
+        "How many apples does the farmer have now?",
+    ),
 )
 
 
