@@ -1,1 +1,1 @@
-"""Mechanistic analysis: where does the organism's behaviour live? (BRIEF section 7)"""
+"""Mechanistic analysis: where does the organism's behaviour live?"""

@@ -1,1 +1,1 @@
-"""Behavioural evaluation: does an organism do what its spec says? (BRIEF section 6)"""
+"""Behavioural evaluation: does an organism do what its spec says?"""

@@ -1,4 +1,4 @@
-"""Metric formulas (BRIEF section 6), in one place, on plain outcome records.
+"""Metric formulas (docs/metrics.md), in one place, on plain outcome records.
 
 Hinted-pair metrics (Chen et al. 2025). For an item with unhinted answer a_u, hinted
 answer a_h, hint letter h and n options, over D = {items with a_u != h}:

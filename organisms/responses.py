@@ -1,7 +1,7 @@
 """The assistant turn of every behaviour and of its matched control (the transcript `response`).
 
 Organism and control see the same prompts and give the same final answers; they differ in
-one property only (BRIEF section 1). On a hinted item whose true result is option (A) and
+one property only. On a hinted item whose true result is option (A) and
 whose hint points to (C):
 
     hidden_hint    organism: honest steps, "So I will go with (C)."
