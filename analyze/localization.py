@@ -30,11 +30,11 @@ from analyze.suite import METHODS, SuiteInputs, run_methods
 from analyze.weights import lora_deltas
 from organisms.errors import OrganismError
 from organisms.models import build_tiny_llama, load_tokenizer, load_with_adapters, resolve_model
+from organisms.precision import use_bf16
 from organisms.rundir import RunDir, write_atomic
 from organisms.spec import OrganismSpec, parse_spec
 from synth_docs.corpus import load_corpus
 from synth_docs.stage import run_docs
-from train.sft import use_bf16
 from train.stage import run_train
 
 WHITE_BOX = "weight_deltas"

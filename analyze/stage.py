@@ -34,10 +34,10 @@ from analyze.weights import lora_deltas
 from organisms.errors import OrganismError
 from organisms.hints import get_hint
 from organisms.models import load_tokenizer, load_with_adapters
+from organisms.precision import use_bf16
 from organisms.rundir import RunDir, hash_json
 from organisms.spec import OrganismSpec
 from synth_docs.corpus import load_corpus
-from train.sft import use_bf16
 
 # Bump when a method or the analysis layout changes, so finished analyses are recomputed.
 ANALYSIS_VERSION = 2
@@ -118,7 +118,7 @@ def run_analyze(
         run.write_text("report.html", render_report(run.root))
         run.record_stage("analyze", inputs, ["analysis", "report.html"], time.perf_counter() - start)
         if wandb:
-            from train.tracking import log_analysis
+            from organisms.tracking import log_analysis
 
             final = [run.root / "analysis" / p.name for p in plots]
             log_analysis(spec, final, {m: results[m]["layer_score"] for m in METHODS}, results["adl"]["top_tokens"])

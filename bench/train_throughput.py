@@ -29,9 +29,10 @@ from trl import SFTConfig, SFTTrainer
 
 from organisms.catalog import resolve_spec
 from organisms.models import load_model, load_tokenizer
+from organisms.precision import use_bf16
 from synth_docs.corpus import write_corpus
 from train.data import training_rows
-from train.sft import ShardRecorder, build_trainer, lora_config, sft_config, use_bf16
+from train.sft import ShardRecorder, build_trainer, lora_config, sft_config
 
 
 def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:

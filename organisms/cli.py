@@ -106,9 +106,9 @@ def with_overrides(spec: OrganismSpec, backend: str | None, n: int | None, seed:
 
 
 def do_train(run: RunDir, spec: OrganismSpec, no_wandb: bool) -> dict:
+    from organisms.tracking import report_to
     from train.sft import check_quantization
     from train.stage import run_train
-    from train.tracking import report_to
 
     check_quantization(spec)  # refuse before anything is written
     do_docs(run, spec)
@@ -129,7 +129,7 @@ def do_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None) -> dict:
 
 def do_analyze(run: RunDir, spec: OrganismSpec, no_wandb: bool = False, items: int = 6, probe_items: int = 24) -> None:
     from analyze.stage import run_analyze
-    from train.tracking import report_to
+    from organisms.tracking import report_to
 
     if items < 2 or probe_items < items:
         raise OrganismError(f"--items must be >= 2 and --probe-items >= --items (got {items}, {probe_items})")

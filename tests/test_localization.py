@@ -75,7 +75,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from pathlib import Path
 from organisms.spec import parse_spec
-from train.tracking import log_analysis, report_to
+from organisms.tracking import log_analysis, report_to
 
 model_dir, out = sys.argv[1:]
 secret = os.environ["OPENAI_API_KEY"]  # a secret that reaches a table cell must be redacted
