@@ -81,12 +81,7 @@ def decision_prompts(
 
 def encode_left(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> BatchEncoding:
     """Left-padded batch: the last position is every row's final token (the decision position)."""
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        return tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-    finally:
-        tokenizer.padding_side = side
+    return tokenizer(texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
 
 
 def letter_id(tokenizer: PreTrainedTokenizerBase, letter: str) -> int:

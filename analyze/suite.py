@@ -81,13 +81,9 @@ def _run_methods(model, tokenizer: PreTrainedTokenizerBase, inputs: SuiteInputs,
     hinted = [p for p in inputs.prompts if p.hinted][: inputs.n_causal]
     task_enc = encode_left(tokenizer, [p.text for p in hinted]).to(model.device)
     metric = LogitDiff(tokenizer, hinted)
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "right"
-    try:
-        neutral_enc = tokenizer(inputs.neutral_texts, return_tensors="pt", padding=True, add_special_tokens=False)
-    finally:
-        tokenizer.padding_side = side
-    neutral_enc = neutral_enc.to(model.device)
+    neutral_enc = tokenizer(
+        inputs.neutral_texts, return_tensors="pt", padding=True, padding_side="right", add_special_tokens=False
+    ).to(model.device)
     n_layers = len(decoder_layers(model))
     results: dict = {"n_layers": n_layers, "n_causal_prompts": len(hinted), "seconds": {}}
 

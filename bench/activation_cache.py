@@ -115,8 +115,7 @@ def main() -> None:
         tokenizer.apply_chat_template(p.hinted.messages(), tokenize=False, add_generation_prompt=True)
         for p in eval_pairs(spec, set())[: args.batch_size]
     ]
-    tokenizer.padding_side = "right"
-    enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    enc = tokenizer(texts, return_tensors="pt", padding=True, padding_side="right", add_special_tokens=False)
     n_tokens = int(enc["attention_mask"].sum())
     scratch = Path(tempfile.mkdtemp(prefix="actcache-"))
 

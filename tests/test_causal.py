@@ -166,8 +166,9 @@ def test_attribution_patching_equals_exact_patching_on_a_linear_model():
 def test_steering_stays_within_the_coherence_bound(tiny4_model_dir, task):
     model = perturbed_organism(tiny4_model_dir, [1])
     tokenizer = task.tokenizer
-    tokenizer.padding_side = "right"
-    neutral = tokenizer(load_neutral_texts()[:3], return_tensors="pt", padding=True, add_special_tokens=False)
+    neutral = tokenizer(
+        load_neutral_texts()[:3], return_tensors="pt", padding=True, padding_side="right", add_special_tokens=False
+    )
     bound = 0.05
     result = steering_sweep(
         model, task.enc, task.metric, neutral, "organism", scales=(1.0, 4.0), max_nll_increase=bound
