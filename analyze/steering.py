@@ -21,7 +21,7 @@ import torch
 from transformers import BatchEncoding
 
 from analyze.activations import decoder_layers, edit_activations, site_name
-from analyze.patching import Metric, clean_run
+from analyze.patching import CleanRuns, Metric
 from organisms.models import use_adapter
 
 DEFAULT_SCALES = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -56,15 +56,15 @@ def steering_sweep(
     task_enc: BatchEncoding,
     metric: Metric,
     neutral_enc: BatchEncoding,
-    adapter: str,
+    clean: CleanRuns,
     scales: tuple[float, ...] = DEFAULT_SCALES,
     max_nll_increase: float = DEFAULT_MAX_NLL_INCREASE,
 ) -> dict:
-    """Per layer: the calibrated scale, its neutral-text NLL, the steered metric and `layer_score`."""
+    """Per layer: the calibrated scale, its neutral-text NLL, the steered metric and `layer_score`.
+    The vectors and the metric's end points come from the `clean` runs on `task_enc`."""
     n_layers = len(decoder_layers(model))
-    base_acts, m_base = clean_run(model, task_enc, metric, None)
-    org_acts, m_org = clean_run(model, task_enc, metric, adapter)
-    vectors = diff_vectors(base_acts, org_acts, task_enc["attention_mask"], n_layers)
+    m_base, m_org = clean.m_base, clean.m_org
+    vectors = diff_vectors(clean.base_acts, clean.org_acts, task_enc["attention_mask"], n_layers)
     nll_base = next_token_nll(model, neutral_enc)
     span = m_org - m_base
     chosen, nlls, steered, score = [], [], [], []
