@@ -42,7 +42,8 @@ WHITE_BOX = "weight_deltas"
 
 @dataclass(frozen=True)
 class LocalizationOptions:
-    """What each band organism is trained on and how much each method reads."""
+    """What each band organism is trained on and how much each method reads (written into each
+    band's spec: `training`, `lora`, `analyze`)."""
 
     n_transcripts: int = 160
     epochs: float = 2.0
@@ -103,6 +104,7 @@ def band_spec(base_model: str, band: list[int], options: LocalizationOptions) ->
                 "save_steps": 1000,
             },
             "eval": {"n_items": options.probe_items},
+            "analyze": {"items": options.causal_items, "probe_items": options.probe_items},
         },
         source="bench-localization",
     )
@@ -132,9 +134,9 @@ def benchmark_localization(
         card = run_train(run, spec)
         log(f"  trained: loss {card['metrics']['train_loss']:.3f}, {card['wall_seconds']:.0f}s")
         exclude = {r["expression"] for r in load_corpus(run.root / "corpus")}
-        prompts = decision_prompts(spec, tokenizer, options.probe_items, exclude)
+        prompts = decision_prompts(spec, tokenizer, spec.analyze.probe_items, exclude)
         model = load_with_adapters(base_model, {"organism": run.root / "adapter"})
-        inputs = SuiteInputs(prompts, load_neutral_texts(), n_causal=options.causal_items)
+        inputs = SuiteInputs(prompts, load_neutral_texts(), spec.analyze)
         results = run_methods(model, tokenizer, inputs, "organism", log=log, bf16=use_bf16(spec.training.precision))
         deltas = lora_deltas(run.root / "adapter", n_layers=n_layers)
         results[WHITE_BOX] = {"layer_score": [sum(row) for row in deltas["frobenius"]]}

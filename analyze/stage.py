@@ -73,17 +73,13 @@ def write_plots(out: Path, name: str, results: dict, diff: dict, deltas: dict) -
     return plots
 
 
-def run_analyze(
-    run: RunDir, spec: OrganismSpec, log=print, items: int = 6, probe_items: int = 24, wandb: bool = False
-) -> dict:
-    """Analyse unless current; return the diff norms. `items`: hinted prompts for the causal methods;
-    `probe_items`: items (each hinted + unhinted) for probes."""
+def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False) -> dict:
+    """Analyse unless current; return the diff norms. How much each method reads is `spec.analyze`."""
     inputs = hash_json(
         {
             "adapter": run.output_hash("train", "adapter"),
             "evals": run.output_hash("eval", "evals.json"),
-            "items": items,
-            "probe_items": probe_items,
+            "analyze": spec.analyze.model_dump(mode="json"),
             "version": ANALYSIS_VERSION,
         }
     )
@@ -103,8 +99,8 @@ def run_analyze(
             kl = kl_by_group(model, tokenizer, texts, adapter="organism")
         deltas = lora_deltas(run.root / "adapter", n_layers=model.config.num_hidden_layers)
         exclude = {r["expression"] for r in load_corpus(run.root / "corpus")}
-        prompts = decision_prompts(spec, tokenizer, max(items, probe_items), exclude)
-        inputs_ = SuiteInputs(prompts, load_neutral_texts(), n_causal=items)
+        prompts = decision_prompts(spec, tokenizer, spec.analyze.probe_items, exclude)
+        inputs_ = SuiteInputs(prompts, load_neutral_texts(), spec.analyze)
         results = run_methods(model, tokenizer, inputs_, "organism", log=log, bf16=bf16)
         with run.staging_dir("analysis") as out:
             (out / "diff_norms.json").write_text(json.dumps(diff, indent=2) + "\n")

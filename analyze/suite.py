@@ -22,7 +22,8 @@ from analyze.kl import lens_kl_per_layer
 from analyze.lens import activation_difference_lens
 from analyze.patching import clean_runs, patching_sweep
 from analyze.probes import probe_sweep
-from analyze.steering import DEFAULT_MAX_NLL_INCREASE, diff_vectors, steering_sweep
+from analyze.steering import diff_vectors, steering_sweep
+from organisms.spec import AnalyzeSpec
 
 # The methods whose layer scores are behavioural (black-box on the weights), in report order.
 METHODS = ("patching", "attribution", "steering", "adl", "lens_kl", "probes")
@@ -31,12 +32,11 @@ METHODS = ("patching", "attribution", "steering", "adl", "lens_kl", "probes")
 @dataclass(frozen=True)
 class SuiteInputs:
     """`prompts`: decision prompts, hinted first then unhinted twins (`analyze/behaviour.py`).
-    Causal methods use the first `n_causal` hinted prompts; probes use all of them."""
+    Causal methods use the first `settings.items` hinted prompts; probes use all of them."""
 
     prompts: list[DecisionPrompt]
     neutral_texts: list[str]
-    n_causal: int
-    max_nll_increase: float = DEFAULT_MAX_NLL_INCREASE
+    settings: AnalyzeSpec
 
 
 @contextlib.contextmanager
@@ -78,7 +78,8 @@ def run_methods(
 
 
 def _run_methods(model, tokenizer: PreTrainedTokenizerBase, inputs: SuiteInputs, adapter: str, log) -> dict:
-    hinted = [p for p in inputs.prompts if p.hinted][: inputs.n_causal]
+    settings = inputs.settings
+    hinted = [p for p in inputs.prompts if p.hinted][: settings.items]
     task_enc = encode_left(tokenizer, [p.text for p in hinted]).to(model.device)
     metric = LogitDiff(tokenizer, hinted)
     neutral_enc = tokenizer(
@@ -101,10 +102,11 @@ def _run_methods(model, tokenizer: PreTrainedTokenizerBase, inputs: SuiteInputs,
     timed("patching", patching_sweep, model, task_enc, metric, adapter, clean)
     timed("attribution", attribution_sweep, model, task_enc, metric, adapter, clean)
     results["attribution"]["agreement_with_patching"] = agreement(results["attribution"], results["patching"])
-    timed("steering", steering_sweep, model, task_enc, metric, neutral_enc, clean, inputs.max_nll_increase)
+    steering = (settings.max_nll_increase, tuple(settings.steering_scales))
+    timed("steering", steering_sweep, model, task_enc, metric, neutral_enc, clean, *steering)
     del clean  # every site's activations, twice: free them before the remaining methods
     timed("adl", activation_difference_lens, model, tokenizer, neutral_enc, adapter, task_vectors)
     timed("lens_kl", lens_kl_per_layer, model, task_enc, adapter)
     probe_enc = encode_left(tokenizer, [p.text for p in inputs.prompts]).to(model.device)
-    timed("probes", probe_sweep, model, probe_enc, inputs.prompts, adapter)
+    timed("probes", probe_sweep, model, probe_enc, inputs.prompts, adapter, settings.probe_folds)
     return results
