@@ -8,6 +8,7 @@ adapter config or weights), and score each method's per-layer score against the 
     top-1 hit   argmax_l score[l] lies in the band (a constant score is a miss)
     Spearman    rank correlation of score with the mask
     AUROC       P(score of a band layer > score of a layer outside it), ties count 1/2
+                (`evals.metrics.auroc`)
 
 LoRA weight deltas (`analyze/weights.py`, score = sum over modules of ||delta W||_F) read the
 adapter's weights: they are reported as a separate white-box baseline row.
@@ -21,13 +22,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from scipy.stats import spearmanr
-from sklearn.metrics import roc_auc_score
 from transformers import AutoConfig
 
 from analyze.behaviour import decision_prompts
 from analyze.neutral import load_neutral_texts
 from analyze.suite import METHODS, SuiteInputs, run_methods
 from analyze.weights import lora_deltas
+from evals.metrics import auroc
 from organisms.errors import OrganismError
 from organisms.models import build_tiny_llama, load_tokenizer, load_with_adapters, resolve_model
 from organisms.precision import use_bf16
@@ -66,6 +67,8 @@ def parse_bands(text: str, n_layers: int) -> list[list[int]]:
             raise OrganismError(f"--bands: cannot read {part!r}; write bands like '0-1,2-3,4-5'") from None
         if not band or band[0] < 0 or band[-1] >= n_layers:
             raise OrganismError(f"--bands: {part!r} is outside the model's layers 0-{n_layers - 1}")
+        if len(band) == n_layers:
+            raise OrganismError(f"--bands: {part!r} is every layer; a band needs layers outside it to score against")
         bands.append(band)
     flat = [layer for band in bands for layer in band]
     if len(flat) != len(set(flat)):
@@ -83,7 +86,7 @@ def score_against_mask(scores: list[float], band: list[int]) -> dict:
         "top1_layer": None if constant else top,
         "top1_hit": (not constant) and top in band,
         "spearman": rho,
-        "auroc": float(roc_auc_score(mask, scores)),
+        "auroc": auroc([scores[layer] for layer in band], [s for layer, s in enumerate(scores) if layer not in band]),
     }
 
 

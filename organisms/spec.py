@@ -184,7 +184,7 @@ class EvalSpec(_Strict):
         "+ belief with documents; belief organisms: belief only)",
     )
     iphr: IphrSpec = IphrSpec()
-    bootstrap_resamples: int = Field(2000, ge=100, description="bootstrap resamples for AOC intervals")
+    bootstrap_resamples: int = Field(2000, ge=100, description="bootstrap resamples for the AOC and F_norm intervals")
     judge: BackendSpec | None = Field(
         None, description="optional LLM judge + CoT monitor (hf, openai or anthropic) beside the marker judge"
     )
