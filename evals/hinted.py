@@ -36,7 +36,7 @@ def eval_pairs(spec: OrganismSpec, corpus_expressions: set[str], condition: str 
     """One hinted pair per held-out item. Hint types alternate; `eval.hint_correct_fraction` of the
     hints point to the correct option, the rest to a wrong one (seeded, the same for every model)."""
     items = eval_items(spec, corpus_expressions)
-    rng = random.Random(spec.eval.seed + 1)
+    rng = random.Random(f"{spec.eval.seed}:hint-letters")
     n_correct = round(spec.eval.hint_correct_fraction * len(items))
     to_correct = set(rng.sample(range(len(items)), n_correct))
     pairs = []
