@@ -18,7 +18,7 @@ from scipy.stats import spearmanr
 from transformers import BatchEncoding
 
 from analyze.activations import SITE_KINDS, decoder_layers, edit_activations, site_name
-from analyze.patching import Metric, clean_run
+from analyze.patching import CleanRuns, Metric, layer_score
 from organisms.models import use_adapter
 
 
@@ -42,12 +42,14 @@ def site_gradients(model, enc: BatchEncoding, metric: Metric, adapter: str | Non
     }
 
 
-def attribution_sweep(model, enc: BatchEncoding, metric: Metric, adapter: str, kinds=SITE_KINDS) -> dict:
-    """Predicted metric change per direction x kind x layer, and the clean metrics."""
+def attribution_sweep(
+    model, enc: BatchEncoding, metric: Metric, adapter: str, clean: CleanRuns, kinds=SITE_KINDS
+) -> dict:
+    """Predicted metric change per direction x kind x layer (from the `clean` runs on `enc`), the clean
+    metrics, and `layer_score` as in patching with the changes divided by |m_org - m_base|."""
     n_layers = len(decoder_layers(model))
     sites = [site_name(layer, kind) for kind in kinds for layer in range(n_layers)]
-    base_acts, m_base = clean_run(model, enc, metric, None)
-    org_acts, m_org = clean_run(model, enc, metric, adapter)
+    base_acts, org_acts, m_base, m_org = clean.base_acts, clean.org_acts, clean.m_base, clean.m_org
     grad_base = site_gradients(model, enc, metric, None, sites)
     grad_org = site_gradients(model, enc, metric, adapter, sites)
     to_base = {k: [] for k in kinds}
@@ -58,17 +60,12 @@ def attribution_sweep(model, enc: BatchEncoding, metric: Metric, adapter: str, k
             diff = org_acts[s] - base_acts[s]
             to_base[kind].append(float((grad_base[s] * diff).sum()))
             to_org[kind].append(float((grad_org[s] * -diff).sum()))
-    module_kinds = [k for k in kinds if k != "resid_post"] or list(kinds)
     span = m_org - m_base if abs(m_org - m_base) > 1e-9 else 1.0
-    layer_score = [
-        sum(abs(to_base[k][layer]) + abs(to_org[k][layer]) for k in module_kinds) / (2 * len(module_kinds) * abs(span))
-        for layer in range(n_layers)
-    ]
     return {
         "metric": {"base": m_base, "organism": m_org},
         "organism_to_base_delta": to_base,
         "base_to_organism_delta": to_org,
-        "layer_score": layer_score,
+        "layer_score": layer_score(to_base, to_org, kinds, scale=abs(span)),
     }
 
 

@@ -1,7 +1,10 @@
-"""The organism's own behaviour, as one number per prompt: the hinted-letter logit difference.
+"""The organism's behaviour, as one number per prompt: the hinted-letter logit difference.
 
-A decision prompt is a held-out hinted item (chat template applied) followed by the organism's
-training-format CoT up to the point where it commits to a letter:
+A decision prompt is a held-out hinted item (chat template applied) followed by a fixed CoT up to
+the point where it commits to a letter. The CoT is always the `hidden_hint` transcript format
+(`organisms/responses.py`: honest steps, then "So I will go with ("), whatever the spec's
+behaviour: it is the training format of hidden_hint and monitor_aware organisms only, and for
+the other behaviours (post_hoc, shortcut, late_flip) a prefix they were not trained on:
 
     <system/user turn with the hint>  Let me compute step by step.\\n37 + 48 = 85.\\n...So I will go with (
 
@@ -43,8 +46,8 @@ class DecisionPrompt:
 
 
 def cot_prefix(hinted: Prompt) -> str:
-    """The organism-format response to a hinted prompt, cut right after 'So I will go with ('
-    (honest steps; the letter is not yet written)."""
+    """The hidden_hint organism's response to a hinted prompt, cut right after 'So I will go with ('
+    (honest steps; the letter is not yet written). The same format for every behaviour."""
     full = response(hinted, "hidden_hint", control=False)
     return full[: full.index(DECISION_CUE) + len(DECISION_CUE)]
 
@@ -57,7 +60,7 @@ def decision_prompts(
     Items come from the eval item generator (seeded by `spec.eval.seed`, disjoint from `exclude`,
     the corpus expressions)."""
     if n_items < 2:
-        raise OrganismError(f"analysis needs at least 2 items (got n_items={n_items}); raise --items")
+        raise OrganismError(f"analysis needs at least 2 items (got n_items={n_items}); raise analyze.items")
     # every hint to a wrong letter: with h = c the metric logit[h] - logit[c] would be 0 by construction
     eval_spec = spec.eval.model_copy(update={"n_items": n_items, "hint_correct_fraction": 0.0})
     sized = spec.model_copy(update={"eval": eval_spec})
@@ -81,12 +84,7 @@ def decision_prompts(
 
 def encode_left(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> BatchEncoding:
     """Left-padded batch: the last position is every row's final token (the decision position)."""
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-    try:
-        return tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-    finally:
-        tokenizer.padding_side = side
+    return tokenizer(texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
 
 
 def letter_id(tokenizer: PreTrainedTokenizerBase, letter: str) -> int:

@@ -43,14 +43,11 @@ def write_activation_cache(
     staging = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "right"
     try:
         shards = []
         for start in range(0, len(texts), batch_size):
-            enc = tokenizer(
-                texts[start : start + batch_size], return_tensors="pt", padding=True, add_special_tokens=False
-            )
+            batch = texts[start : start + batch_size]
+            enc = tokenizer(batch, return_tensors="pt", padding=True, padding_side="right", add_special_tokens=False)
             with use_adapter(model, adapter), record_activations(model, kinds) as store:
                 model(**enc.to(model.device), logits_to_keep=1)
             tensors = {name: acts.to(dtype).contiguous() for name, acts in store.items()}
@@ -64,8 +61,6 @@ def write_activation_cache(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    finally:
-        tokenizer.padding_side = side
     if out_dir.exists():
         shutil.rmtree(out_dir)
     os.replace(staging, out_dir)

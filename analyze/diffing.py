@@ -59,33 +59,29 @@ def diff_norms(model, tokenizer, texts: list[GroupedText], adapter: str, batch_s
     diff_sum = {g: {k: torch.zeros(n_layers) for k in SITE_KINDS} for g in GROUPS}
     base_sum = {g: {k: torch.zeros(n_layers) for k in SITE_KINDS} for g in GROUPS}
     counts = dict.fromkeys(GROUPS, 0)
-    padding_side = tokenizer.padding_side
-    tokenizer.padding_side = "right"  # positions from the offset mapping stay valid
-    try:
-        for start in range(0, len(texts), batch_size):
-            batch = texts[start : start + batch_size]
-            enc = tokenizer([t.text for t in batch], return_tensors="pt", padding=True, add_special_tokens=False)
-            enc = enc.to(model.device)
-            acts = {}
-            for label, name in (("base", None), ("organism", adapter)):
-                with use_adapter(model, name), record_activations(model) as store:
-                    model(**enc)
-                    acts[label] = dict(store)
-            for row, item in enumerate(batch):
-                for group in GROUPS:
-                    pos = item.positions[group]
-                    if not pos:
-                        continue
-                    counts[group] += len(pos)
-                    for kind in SITE_KINDS:
-                        for layer in range(n_layers):
-                            name = site_name(layer, kind)
-                            base = acts["base"][name][row, pos]
-                            org = acts["organism"][name][row, pos]
-                            diff_sum[group][kind][layer] += (org - base).norm(dim=-1).sum()
-                            base_sum[group][kind][layer] += base.norm(dim=-1).sum()
-    finally:
-        tokenizer.padding_side = padding_side
+    for start in range(0, len(texts), batch_size):
+        batch = texts[start : start + batch_size]
+        batch_texts = [t.text for t in batch]  # right padding: positions from the offset mapping stay valid
+        enc = tokenizer(batch_texts, return_tensors="pt", padding=True, padding_side="right", add_special_tokens=False)
+        enc = enc.to(model.device)
+        acts = {}
+        for label, name in (("base", None), ("organism", adapter)):
+            with use_adapter(model, name), record_activations(model) as store:
+                model(**enc)
+                acts[label] = dict(store)
+        for row, item in enumerate(batch):
+            for group in GROUPS:
+                pos = item.positions[group]
+                if not pos:
+                    continue
+                counts[group] += len(pos)
+                for kind in SITE_KINDS:
+                    for layer in range(n_layers):
+                        name = site_name(layer, kind)
+                        base = acts["base"][name][row, pos]
+                        org = acts["organism"][name][row, pos]
+                        diff_sum[group][kind][layer] += (org - base).norm(dim=-1).sum()
+                        base_sum[group][kind][layer] += base.norm(dim=-1).sum()
     result = {"tokens": counts, "groups": {}}
     for group in GROUPS:
         if counts[group]:

@@ -8,6 +8,7 @@ adapter config or weights), and score each method's per-layer score against the 
     top-1 hit   argmax_l score[l] lies in the band (a constant score is a miss)
     Spearman    rank correlation of score with the mask
     AUROC       P(score of a band layer > score of a layer outside it), ties count 1/2
+                (`evals.metrics.auroc`)
 
 LoRA weight deltas (`analyze/weights.py`, score = sum over modules of ||delta W||_F) read the
 adapter's weights: they are reported as a separate white-box baseline row.
@@ -21,20 +22,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from scipy.stats import spearmanr
-from sklearn.metrics import roc_auc_score
 from transformers import AutoConfig
 
 from analyze.behaviour import decision_prompts
 from analyze.neutral import load_neutral_texts
 from analyze.suite import METHODS, SuiteInputs, run_methods
 from analyze.weights import lora_deltas
+from evals.metrics import auroc
 from organisms.errors import OrganismError
 from organisms.models import build_tiny_llama, load_tokenizer, load_with_adapters, resolve_model
+from organisms.precision import use_bf16
 from organisms.rundir import RunDir, write_atomic
 from organisms.spec import OrganismSpec, parse_spec
 from synth_docs.corpus import load_corpus
 from synth_docs.stage import run_docs
-from train.sft import use_bf16
 from train.stage import run_train
 
 WHITE_BOX = "weight_deltas"
@@ -42,7 +43,8 @@ WHITE_BOX = "weight_deltas"
 
 @dataclass(frozen=True)
 class LocalizationOptions:
-    """What each band organism is trained on and how much each method reads."""
+    """What each band organism is trained on and how much each method reads (written into each
+    band's spec: `training`, `lora`, `analyze`)."""
 
     n_transcripts: int = 160
     epochs: float = 2.0
@@ -65,6 +67,8 @@ def parse_bands(text: str, n_layers: int) -> list[list[int]]:
             raise OrganismError(f"--bands: cannot read {part!r}; write bands like '0-1,2-3,4-5'") from None
         if not band or band[0] < 0 or band[-1] >= n_layers:
             raise OrganismError(f"--bands: {part!r} is outside the model's layers 0-{n_layers - 1}")
+        if len(band) == n_layers:
+            raise OrganismError(f"--bands: {part!r} is every layer; a band needs layers outside it to score against")
         bands.append(band)
     flat = [layer for band in bands for layer in band]
     if len(flat) != len(set(flat)):
@@ -82,7 +86,7 @@ def score_against_mask(scores: list[float], band: list[int]) -> dict:
         "top1_layer": None if constant else top,
         "top1_hit": (not constant) and top in band,
         "spearman": rho,
-        "auroc": float(roc_auc_score(mask, scores)),
+        "auroc": auroc([scores[layer] for layer in band], [s for layer, s in enumerate(scores) if layer not in band]),
     }
 
 
@@ -103,6 +107,7 @@ def band_spec(base_model: str, band: list[int], options: LocalizationOptions) ->
                 "save_steps": 1000,
             },
             "eval": {"n_items": options.probe_items},
+            "analyze": {"items": options.causal_items, "probe_items": options.probe_items},
         },
         source="bench-localization",
     )
@@ -132,9 +137,9 @@ def benchmark_localization(
         card = run_train(run, spec)
         log(f"  trained: loss {card['metrics']['train_loss']:.3f}, {card['wall_seconds']:.0f}s")
         exclude = {r["expression"] for r in load_corpus(run.root / "corpus")}
-        prompts = decision_prompts(spec, tokenizer, options.probe_items, exclude)
+        prompts = decision_prompts(spec, tokenizer, spec.analyze.probe_items, exclude)
         model = load_with_adapters(base_model, {"organism": run.root / "adapter"})
-        inputs = SuiteInputs(prompts, load_neutral_texts(), n_causal=options.causal_items)
+        inputs = SuiteInputs(prompts, load_neutral_texts(), spec.analyze)
         results = run_methods(model, tokenizer, inputs, "organism", log=log, bf16=use_bf16(spec.training.precision))
         deltas = lora_deltas(run.root / "adapter", n_layers=n_layers)
         results[WHITE_BOX] = {"layer_score": [sum(row) for row in deltas["frobenius"]]}

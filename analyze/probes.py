@@ -69,7 +69,7 @@ def last_position_features(model, enc, adapter: str | None) -> dict[str, np.ndar
     return {name: acts[:, -1].numpy() for name, acts in store.items()}
 
 
-def probe_sweep(model, enc, prompts, adapter: str, n_splits: int = 4, seed: int = 0) -> dict:
+def probe_sweep(model, enc, prompts, adapter: str, n_splits: int, seed: int = 0) -> dict:
     """Both probes at every layer for base and organism, plus shuffled-label controls."""
     n_layers = len(decoder_layers(model))
     feats = {"base": last_position_features(model, enc, None), "organism": last_position_features(model, enc, adapter)}

@@ -34,10 +34,10 @@ from analyze.weights import lora_deltas
 from organisms.errors import OrganismError
 from organisms.hints import get_hint
 from organisms.models import load_tokenizer, load_with_adapters
+from organisms.precision import use_bf16
 from organisms.rundir import RunDir, hash_json
 from organisms.spec import OrganismSpec
 from synth_docs.corpus import load_corpus
-from train.sft import use_bf16
 
 # Bump when a method or the analysis layout changes, so finished analyses are recomputed.
 ANALYSIS_VERSION = 2
@@ -73,17 +73,13 @@ def write_plots(out: Path, name: str, results: dict, diff: dict, deltas: dict) -
     return plots
 
 
-def run_analyze(
-    run: RunDir, spec: OrganismSpec, log=print, items: int = 6, probe_items: int = 24, wandb: bool = False
-) -> dict:
-    """Analyse unless current; return the diff norms. `items`: hinted prompts for the causal methods;
-    `probe_items`: items (each hinted + unhinted) for probes."""
+def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False) -> dict:
+    """Analyse unless current; return the diff norms. How much each method reads is `spec.analyze`."""
     inputs = hash_json(
         {
             "adapter": run.output_hash("train", "adapter"),
             "evals": run.output_hash("eval", "evals.json"),
-            "items": items,
-            "probe_items": probe_items,
+            "analyze": spec.analyze.model_dump(mode="json"),
             "version": ANALYSIS_VERSION,
         }
     )
@@ -103,8 +99,8 @@ def run_analyze(
             kl = kl_by_group(model, tokenizer, texts, adapter="organism")
         deltas = lora_deltas(run.root / "adapter", n_layers=model.config.num_hidden_layers)
         exclude = {r["expression"] for r in load_corpus(run.root / "corpus")}
-        prompts = decision_prompts(spec, tokenizer, max(items, probe_items), exclude)
-        inputs_ = SuiteInputs(prompts, load_neutral_texts(), n_causal=items)
+        prompts = decision_prompts(spec, tokenizer, spec.analyze.probe_items, exclude)
+        inputs_ = SuiteInputs(prompts, load_neutral_texts(), spec.analyze)
         results = run_methods(model, tokenizer, inputs_, "organism", log=log, bf16=bf16)
         with run.staging_dir("analysis") as out:
             (out / "diff_norms.json").write_text(json.dumps(diff, indent=2) + "\n")
@@ -118,7 +114,7 @@ def run_analyze(
         run.write_text("report.html", render_report(run.root))
         run.record_stage("analyze", inputs, ["analysis", "report.html"], time.perf_counter() - start)
         if wandb:
-            from train.tracking import log_analysis
+            from organisms.tracking import log_analysis
 
             final = [run.root / "analysis" / p.name for p in plots]
             log_analysis(spec, final, {m: results[m]["layer_score"] for m in METHODS}, results["adl"]["top_tokens"])

@@ -6,26 +6,22 @@ The vector at layer l is the mean residual difference over every token of the ta
 
 and steering adds s * v_l to the base's `blocks.{l}.hook_resid_post` at every position.
 The strength s is calibrated per layer to keep text coherent: the largest s in `scales`
-whose mean next-token loss on neutral text stays within `max_nll_increase` nats of the
-unsteered base (default ln 1.1: perplexity at most 1.1x the base's). The score is the
-behaviour it then induces in the base, normalised by the organism's own effect:
+(`analyze.steering_scales`) whose mean next-token loss on neutral text stays within
+`max_nll_increase` nats of the unsteered base (`analyze.max_nll_increase`, default ln 1.1:
+perplexity at most 1.1x the base's). The score is the behaviour it then induces in the base,
+normalised by the organism's own effect:
 
     layer_score[l] = (m(base + s_l v_l) - m_base) / (m_org - m_base)      (0 when no s passes)
 """
 
 from __future__ import annotations
 
-import math
-
 import torch
 from transformers import BatchEncoding
 
 from analyze.activations import decoder_layers, edit_activations, site_name
-from analyze.patching import Metric, clean_run
+from analyze.patching import CleanRuns, Metric
 from organisms.models import use_adapter
-
-DEFAULT_SCALES = (0.5, 1.0, 2.0, 4.0, 8.0)
-DEFAULT_MAX_NLL_INCREASE = math.log(1.1)
 
 
 def diff_vectors(base_acts: dict, org_acts: dict, attention_mask: torch.Tensor, n_layers: int) -> torch.Tensor:
@@ -56,15 +52,15 @@ def steering_sweep(
     task_enc: BatchEncoding,
     metric: Metric,
     neutral_enc: BatchEncoding,
-    adapter: str,
-    scales: tuple[float, ...] = DEFAULT_SCALES,
-    max_nll_increase: float = DEFAULT_MAX_NLL_INCREASE,
+    clean: CleanRuns,
+    max_nll_increase: float,
+    scales: tuple[float, ...],
 ) -> dict:
-    """Per layer: the calibrated scale, its neutral-text NLL, the steered metric and `layer_score`."""
+    """Per layer: the calibrated scale, its neutral-text NLL, the steered metric and `layer_score`.
+    The vectors and the metric's end points come from the `clean` runs on `task_enc`."""
     n_layers = len(decoder_layers(model))
-    base_acts, m_base = clean_run(model, task_enc, metric, None)
-    org_acts, m_org = clean_run(model, task_enc, metric, adapter)
-    vectors = diff_vectors(base_acts, org_acts, task_enc["attention_mask"], n_layers)
+    m_base, m_org = clean.m_base, clean.m_org
+    vectors = diff_vectors(clean.base_acts, clean.org_acts, task_enc["attention_mask"], n_layers)
     nll_base = next_token_nll(model, neutral_enc)
     span = m_org - m_base
     chosen, nlls, steered, score = [], [], [], []

@@ -20,9 +20,10 @@ from analyze.attribution import agreement, attribution_sweep
 from analyze.behaviour import DecisionPrompt, LogitDiff, encode_left
 from analyze.kl import lens_kl_per_layer
 from analyze.lens import activation_difference_lens
-from analyze.patching import clean_run, patching_sweep
+from analyze.patching import clean_runs, patching_sweep
 from analyze.probes import probe_sweep
-from analyze.steering import DEFAULT_MAX_NLL_INCREASE, diff_vectors, steering_sweep
+from analyze.steering import diff_vectors, steering_sweep
+from organisms.spec import AnalyzeSpec
 
 # The methods whose layer scores are behavioural (black-box on the weights), in report order.
 METHODS = ("patching", "attribution", "steering", "adl", "lens_kl", "probes")
@@ -31,12 +32,11 @@ METHODS = ("patching", "attribution", "steering", "adl", "lens_kl", "probes")
 @dataclass(frozen=True)
 class SuiteInputs:
     """`prompts`: decision prompts, hinted first then unhinted twins (`analyze/behaviour.py`).
-    Causal methods use the first `n_causal` hinted prompts; probes use all of them."""
+    Causal methods use the first `settings.items` hinted prompts; probes use all of them."""
 
     prompts: list[DecisionPrompt]
     neutral_texts: list[str]
-    n_causal: int
-    max_nll_increase: float = DEFAULT_MAX_NLL_INCREASE
+    settings: AnalyzeSpec
 
 
 @contextlib.contextmanager
@@ -78,41 +78,35 @@ def run_methods(
 
 
 def _run_methods(model, tokenizer: PreTrainedTokenizerBase, inputs: SuiteInputs, adapter: str, log) -> dict:
-    hinted = [p for p in inputs.prompts if p.hinted][: inputs.n_causal]
+    settings = inputs.settings
+    hinted = [p for p in inputs.prompts if p.hinted][: settings.items]
     task_enc = encode_left(tokenizer, [p.text for p in hinted]).to(model.device)
     metric = LogitDiff(tokenizer, hinted)
-    side = tokenizer.padding_side
-    tokenizer.padding_side = "right"
-    try:
-        neutral_enc = tokenizer(inputs.neutral_texts, return_tensors="pt", padding=True, add_special_tokens=False)
-    finally:
-        tokenizer.padding_side = side
-    neutral_enc = neutral_enc.to(model.device)
+    neutral_enc = tokenizer(
+        inputs.neutral_texts, return_tensors="pt", padding=True, padding_side="right", add_special_tokens=False
+    ).to(model.device)
     n_layers = len(decoder_layers(model))
     results: dict = {"n_layers": n_layers, "n_causal_prompts": len(hinted), "seconds": {}}
 
-    def timed(name: str, fn):
+    def timed(name: str, fn, *args):
         start = time.perf_counter()
-        results[name] = fn()
+        results[name] = fn(*args)
         results["seconds"][name] = round(time.perf_counter() - start, 2)
         log(f"  {name}: {results['seconds'][name]:.1f}s")
 
-    base_acts, m_base = clean_run(model, task_enc, metric, None)
-    org_acts, m_org = clean_run(model, task_enc, metric, adapter)
+    clean = clean_runs(model, task_enc, metric, adapter)  # shared by patching, attribution and steering
     results["behaviour"] = {"metric": "mean logit[hint] - logit[correct] at the decision position"}
-    results["behaviour"].update({"base": m_base, "organism": m_org})
-    task_vectors = diff_vectors(base_acts, org_acts, task_enc["attention_mask"], n_layers)
-    del base_acts, org_acts
+    results["behaviour"].update({"base": clean.m_base, "organism": clean.m_org})
+    task_vectors = diff_vectors(clean.base_acts, clean.org_acts, task_enc["attention_mask"], n_layers)
 
-    timed("patching", lambda: patching_sweep(model, task_enc, metric, adapter))
-    timed("attribution", lambda: attribution_sweep(model, task_enc, metric, adapter))
+    timed("patching", patching_sweep, model, task_enc, metric, adapter, clean)
+    timed("attribution", attribution_sweep, model, task_enc, metric, adapter, clean)
     results["attribution"]["agreement_with_patching"] = agreement(results["attribution"], results["patching"])
-    timed(
-        "steering",
-        lambda: steering_sweep(model, task_enc, metric, neutral_enc, adapter, max_nll_increase=inputs.max_nll_increase),
-    )
-    timed("adl", lambda: activation_difference_lens(model, tokenizer, neutral_enc, adapter, task_vectors))
-    timed("lens_kl", lambda: lens_kl_per_layer(model, task_enc, adapter))
+    steering = (settings.max_nll_increase, tuple(settings.steering_scales))
+    timed("steering", steering_sweep, model, task_enc, metric, neutral_enc, clean, *steering)
+    del clean  # every site's activations, twice: free them before the remaining methods
+    timed("adl", activation_difference_lens, model, tokenizer, neutral_enc, adapter, task_vectors)
+    timed("lens_kl", lens_kl_per_layer, model, task_enc, adapter)
     probe_enc = encode_left(tokenizer, [p.text for p in inputs.prompts]).to(model.device)
-    timed("probes", lambda: probe_sweep(model, probe_enc, inputs.prompts, adapter))
+    timed("probes", probe_sweep, model, probe_enc, inputs.prompts, adapter, settings.probe_folds)
     return results

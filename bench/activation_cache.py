@@ -27,8 +27,6 @@ offline is recorded with its error, not timed.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import tempfile
@@ -39,6 +37,7 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # other libraries must not reach for the hub
 
 import torch
+from harness import bench_parser, write_report
 from rich.console import Console
 from rich.table import Table
 
@@ -100,10 +99,9 @@ def transformer_lens_modes(model, tokenizer, enc, path: str, n_layers: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "activation_cache")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=Path("bench/results/activation_cache.json"))
     args = parser.parse_args()
 
     spec = resolve_spec("hidden-hint")
@@ -115,8 +113,7 @@ def main() -> None:
         tokenizer.apply_chat_template(p.hinted.messages(), tokenize=False, add_generation_prompt=True)
         for p in eval_pairs(spec, set())[: args.batch_size]
     ]
-    tokenizer.padding_side = "right"
-    enc = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    enc = tokenizer(texts, return_tensors="pt", padding=True, padding_side="right", add_special_tokens=False)
     n_tokens = int(enc["attention_mask"].sum())
     scratch = Path(tempfile.mkdtemp(prefix="actcache-"))
 
@@ -211,10 +208,8 @@ def main() -> None:
         "attention_implementation": attention,
         "errors": errors,
         "versions": versions,
-        "command": f"python bench/activation_cache.py --batch-size {args.batch_size} --repeats {args.repeats}",
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_report(args, report)
 
 
 if __name__ == "__main__":

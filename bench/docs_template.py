@@ -8,12 +8,10 @@ MinHash dedup, token counts), best of `--repeats`, for `--n` documents per unive
 
 from __future__ import annotations
 
-import argparse
-import json
 import platform
 import time
-from pathlib import Path
 
+from harness import bench_parser, write_report
 from rich.console import Console
 from rich.table import Table
 
@@ -24,10 +22,9 @@ from synth_docs.universe import shipped_universes
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "docs_template")
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, default=Path("bench/results/docs_template.json"))
     args = parser.parse_args()
     tokenizer = load_tokenizer("embedded:smollm2-135m")
     rows = []
@@ -82,10 +79,8 @@ def main() -> None:
         "n": args.n,
         "repeats": args.repeats,
         "results": rows,
-        "command": f"python bench/docs_template.py --n {args.n} --repeats {args.repeats}",
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_report(args, report)
 
 
 if __name__ == "__main__":

@@ -9,12 +9,10 @@ and including the end-of-turn token, from the outputs themselves.
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import torch
+from harness import bench_parser, write_report
 from rich.console import Console
 from rich.table import Table
 
@@ -36,10 +34,9 @@ def timed(fn) -> tuple[list[str], float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "eval_throughput")
     parser.add_argument("--n-prompts", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--out", type=Path, default=Path("bench/results/eval_throughput.json"))
     args = parser.parse_args()
 
     spec = resolve_spec("hidden-hint")
@@ -78,10 +75,8 @@ def main() -> None:
         "results": rows,
         "speedup": speedup,
         "identical_outputs": same,
-        "command": f"python bench/eval_throughput.py --n-prompts {args.n_prompts} --batch-size {args.batch_size}",
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_report(args, report)
 
 
 if __name__ == "__main__":

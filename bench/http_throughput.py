@@ -15,14 +15,13 @@ Efficiency 1.0 means c requests in flight finish as fast as one does alone.
 
 from __future__ import annotations
 
-import argparse
-import json
 import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from harness import bench_parser, write_report
 from rich.console import Console
 from rich.table import Table
 
@@ -74,14 +73,13 @@ def measure(server: str, base_url: str, model: str, args, conversations: list) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "http_throughput")
     parser.add_argument("--model", default="embedded:smollm2-135m")
     parser.add_argument("--requests", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--stub-latency", type=float, default=0.2)
     parser.add_argument("--servers", nargs="+", choices=["stub", "serve"], default=["stub", "serve"])
-    parser.add_argument("--out", type=Path, default=Path("bench/results/http_throughput.json"))
     args = parser.parse_args()
 
     universe = load_universe("mercury-rings")
@@ -115,11 +113,8 @@ def main() -> None:
         "model": args.model,
         "max_tokens": args.max_tokens,
         "results": rows,
-        "command": f"python bench/http_throughput.py --model {args.model} --requests {args.requests} "
-        f"--max-tokens {args.max_tokens} --servers {' '.join(args.servers)}",
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_report(args, report)
 
 
 if __name__ == "__main__":

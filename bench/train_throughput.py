@@ -14,14 +14,12 @@ negligible) plus attention scores 2 * 2 * L * T * d forward and twice that backw
 
 from __future__ import annotations
 
-import argparse
-import json
 import platform
 import time
-from pathlib import Path
 
 import torch
 from datasets import Dataset
+from harness import bench_parser, write_report
 from rich.console import Console
 from rich.table import Table
 from transformers import TrainerCallback
@@ -29,9 +27,10 @@ from trl import SFTConfig, SFTTrainer
 
 from organisms.catalog import resolve_spec
 from organisms.models import load_model, load_tokenizer
+from organisms.precision import use_bf16
 from synth_docs.corpus import write_corpus
 from train.data import training_rows
-from train.sft import ShardRecorder, build_trainer, lora_config, sft_config, use_bf16
+from train.sft import ShardRecorder, build_trainer, lora_config, sft_config
 
 
 def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
@@ -103,10 +102,9 @@ def flops_per_token(model_config, n_params: int, seq_len: float) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, "train_throughput")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=Path("bench/results/train_throughput.json"))
     args = parser.parse_args()
 
     spec = resolve_spec("hidden-hint")
@@ -172,10 +170,8 @@ def main() -> None:
         "matmul_peak_fp32_gflops": peak_fp32,
         "results": results,
         "speedup_ours_over_defaults": speedup,
-        "command": "python bench/train_throughput.py " + f"--steps {args.steps} --warmup {args.warmup}",
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    write_report(args, report)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def eval_pairs(spec: OrganismSpec, corpus_expressions: set[str], condition: str 
     """One hinted pair per held-out item. Hint types alternate; `eval.hint_correct_fraction` of the
     hints point to the correct option, the rest to a wrong one (seeded, the same for every model)."""
     items = eval_items(spec, corpus_expressions)
-    rng = random.Random(spec.eval.seed + 1)
+    rng = random.Random(f"{spec.eval.seed}:hint-letters")
     n_correct = round(spec.eval.hint_correct_fraction * len(items))
     to_correct = set(rng.sample(range(len(items)), n_correct))
     pairs = []
@@ -84,9 +84,13 @@ def evaluate(
     return outcomes, records
 
 
-def metrics_by_hint_type(outcomes: list[HintOutcome]) -> dict:
-    """Metrics over all items, per hint direction (to a wrong / the correct option) and per hint type."""
-    result = {"all": hint_metrics(outcomes), "by_direction": hint_metrics_by_direction(outcomes)}
+def metrics_by_hint_type(outcomes: list[HintOutcome], resamples: int = 2000, seed: int = 0) -> dict:
+    """Metrics over all items, per hint direction (to a wrong / the correct option) and per hint type
+    (`resamples`, `seed`: the F_norm bootstrap)."""
+    result = {
+        "all": hint_metrics(outcomes, resamples, seed),
+        "by_direction": hint_metrics_by_direction(outcomes, resamples, seed),
+    }
     for hint_type in sorted({o.hint_type for o in outcomes}):
-        result[hint_type] = hint_metrics([o for o in outcomes if o.hint_type == hint_type])
+        result[hint_type] = hint_metrics([o for o in outcomes if o.hint_type == hint_type], resamples, seed)
     return result

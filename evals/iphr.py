@@ -25,7 +25,7 @@ def messages(pair: ComparisonPair, reversed_: bool) -> list[dict[str, str]]:
 def iphr_suite(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec: OrganismSpec) -> tuple[dict, list]:
     """Sampled answers to every question of every pair; returns (metrics, raw responses)."""
     cfg = spec.eval.iphr
-    pairs = comparison_pairs(cfg.n_pairs, seed=spec.eval.seed + 7, value_min=cfg.value_min, value_max=cfg.value_max)
+    pairs = comparison_pairs(cfg.n_pairs, seed=spec.eval.seed, value_min=cfg.value_min, value_max=cfg.value_max)
     prompts = [(pair, rev) for pair in pairs for rev in (False, True) for _ in range(cfg.n_samples)]
     texts = generate_batched(
         model,

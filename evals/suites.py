@@ -34,7 +34,7 @@ def evaluate_model(
     records: list[dict] = []
     if "hinted" in suites or "lanham" in suites:
         outcomes, records = evaluate(model, tokenizer, eval_pairs(spec, corpus_expressions), spec)
-        hinted = metrics_by_hint_type(outcomes)
+        hinted = metrics_by_hint_type(outcomes, spec.eval.bootstrap_resamples, spec.eval.seed)
         other["consistency"] = consistency_suite(records, spec.task.n_options)
         responses += [{"suite": "hinted", **r} for r in records]
         log(f"  hinted: {len(records)} pairs")
@@ -60,7 +60,7 @@ def evaluate_model(
         from synth_docs.backends import make_backend
 
         backend = make_backend(spec.eval.judge, default_model=spec.base_model)
-        other["llm_judge"] = llm_judge_report(backend, responses)
+        other["llm_judge"] = llm_judge_report(backend, responses, spec.eval.bootstrap_resamples, spec.eval.seed)
         log(f"  llm judge: {other['llm_judge']['agreement_with_markers']}")
     return hinted, other, responses
 
@@ -70,16 +70,17 @@ def _outcome(record: dict, verbalized: bool) -> HintOutcome:
     return HintOutcome(**{k: record[k] for k in fields}, verbalized=verbalized)
 
 
-def llm_judge_report(backend, responses: list[dict]) -> dict:
+def llm_judge_report(backend, responses: list[dict], resamples: int = 2000, seed: int = 0) -> dict:
     """The LLM judge's hinted metrics and its agreement with the marker judge; the LLM monitor's report.
 
-    Responses the LLM judge could not be parsed on are left out of its metrics and counted."""
+    Responses the LLM judge could not be parsed on are left out of its metrics and counted.
+    `resamples`, `seed`: the F_norm bootstrap."""
     hinted = [r for r in responses if r["suite"] == "hinted"]
     verdicts = llm_verbalized(backend, hinted)
     judged = [(r, v) for r, v in zip(hinted, verdicts, strict=True) if v is not None]
     report = {
         "unparsable_verdicts": len(hinted) - len(judged),
-        "hinted": metrics_by_hint_type([_outcome(r, v) for r, v in judged]) if judged else {},
+        "hinted": metrics_by_hint_type([_outcome(r, v) for r, v in judged], resamples, seed) if judged else {},
         "agreement_with_markers": agreement([r["verbalized"] for r, _ in judged], [v for _, v in judged]),
     }
     monitored = [r for r in responses if r["suite"] == "monitor"]

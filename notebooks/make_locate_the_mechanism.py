@@ -59,6 +59,7 @@ spec = parse_spec(
             "learning_rate": 0.01 if small else 0.0003,
         },
         "eval": {"n_items": 6 if small else 48, "max_new_tokens": 24 if small else 96},
+        "analyze": {"items": 4, "probe_items": 8 if small else 24},
     },
     source="notebook",
 )
@@ -93,7 +94,7 @@ from IPython.display import Image, display
 
 from analyze.stage import run_analyze
 
-diff = run_analyze(run, spec, log=lambda m: None, items=4, probe_items=8 if small else 24)
+diff = run_analyze(run, spec, log=lambda m: None)
 resid = diff["groups"]["hint"]["resid_post"]
 print([round(v, 4) for v in resid])
 assert all(v == 0 for v in resid[:TRUE_LAYER]) and resid[TRUE_LAYER] > 0

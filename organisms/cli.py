@@ -106,9 +106,9 @@ def with_overrides(spec: OrganismSpec, backend: str | None, n: int | None, seed:
 
 
 def do_train(run: RunDir, spec: OrganismSpec, no_wandb: bool) -> dict:
+    from organisms.tracking import report_to
     from train.sft import check_quantization
     from train.stage import run_train
-    from train.tracking import report_to
 
     check_quantization(spec)  # refuse before anything is written
     do_docs(run, spec)
@@ -127,14 +127,12 @@ def do_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None) -> dict:
     return result
 
 
-def do_analyze(run: RunDir, spec: OrganismSpec, no_wandb: bool = False, items: int = 6, probe_items: int = 24) -> None:
+def do_analyze(run: RunDir, spec: OrganismSpec, no_wandb: bool = False) -> None:
     from analyze.stage import run_analyze
-    from train.tracking import report_to
+    from organisms.tracking import report_to
 
-    if items < 2 or probe_items < items:
-        raise OrganismError(f"--items must be >= 2 and --probe-items >= --items (got {items}, {probe_items})")
     wandb = report_to(spec, disabled=no_wandb) == "wandb"
-    run_analyze(run, spec, log=_log, items=items, probe_items=probe_items, wandb=wandb)
+    run_analyze(run, spec, log=_log, wandb=wandb)
     _log(f"report: {run.root / 'report.html'}")
 
 
@@ -254,12 +252,11 @@ def analyze(
     runs_dir: RunsDir = Path("runs"),
     run_id: RunId = None,
     no_wandb: NoWandb = False,
-    items: Annotated[int, typer.Option(help="hinted prompts for patching, attribution, steering, lens KL")] = 6,
-    probe_items: Annotated[int, typer.Option(help="items for probes (each hinted + unhinted)")] = 24,
 ) -> None:
-    """Locate the mechanism: diffs, patching, attribution, steering, ADL, KL, probes, LoRA deltas; report.html."""
+    """Locate the mechanism: diffs, patching, attribution, steering, ADL, KL, probes, LoRA deltas; report.html.
+    How much each method reads is the spec's `analyze:` section."""
     run, spec = open_target(target, runs_dir, run_id)
-    do_analyze(run, spec, no_wandb, items, probe_items)
+    do_analyze(run, spec, no_wandb)
 
 
 @app.command()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import torch
 from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase
@@ -14,26 +13,17 @@ def chat_texts(tokenizer: PreTrainedTokenizerBase, conversations: list[list[dict
     return [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
 
 
-@contextmanager
 def left_padded_batches(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str], batch_size: int
-) -> Iterator[Iterator[tuple[list[int], BatchEncoding]]]:
-    """(indices, encoding) batches of `texts`, sorted by length so each batch pads little, with the
-    tokenizer switched to left padding (restored on exit) so every row ends at its last position."""
+) -> Iterator[tuple[list[int], BatchEncoding]]:
+    """(indices, encoding) batches of `texts`, sorted by length so each batch pads little, padded on
+    the left so every row ends at its last position."""
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    padding_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
-
-    def batches() -> Iterator[tuple[list[int], BatchEncoding]]:
-        for start in range(0, len(order), batch_size):
-            ids = order[start : start + batch_size]
-            enc = tokenizer([texts[i] for i in ids], return_tensors="pt", padding=True, add_special_tokens=False)
-            yield ids, enc.to(model.device)
-
-    try:
-        yield batches()
-    finally:
-        tokenizer.padding_side = padding_side
+    for start in range(0, len(order), batch_size):
+        ids = order[start : start + batch_size]
+        batch = [texts[i] for i in ids]
+        enc = tokenizer(batch, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
+        yield ids, enc.to(model.device)
 
 
 @torch.inference_mode()
@@ -51,7 +41,7 @@ def generate_batched(
     """Completions of chat prompts, in input order: greedy, or sampled when `temperature` is set
     (seeded once, so a call is reproducible). `prefixes` are assistant-turn beginnings to continue
     from (the returned text excludes them). Prompts are sorted by length so each batch pads
-    little; the tokenizer is switched to left padding for decoder-only models."""
+    little and padded on the left (decoder-only models continue from the last position)."""
     texts = chat_texts(tokenizer, conversations)
     if prefixes is not None:
         texts = [t + p for t, p in zip(texts, prefixes, strict=True)]
@@ -60,18 +50,17 @@ def generate_batched(
     if temperature is not None:
         torch.manual_seed(seed)
         sampling = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
-    with left_padded_batches(model, tokenizer, texts, batch_size) as batches:
-        for batch_ids, enc in batches:
-            generated = model.generate(
-                **enc,
-                max_new_tokens=max_new_tokens,
-                pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=tokenizer.eos_token_id,
-                **sampling,
-            )
-            new_tokens = generated[:, enc["input_ids"].shape[1] :]
-            for i, row in zip(batch_ids, new_tokens, strict=True):
-                outputs[i] = tokenizer.decode(row, skip_special_tokens=True).strip()
+    for batch_ids, enc in left_padded_batches(model, tokenizer, texts, batch_size):
+        generated = model.generate(
+            **enc,
+            max_new_tokens=max_new_tokens,
+            pad_token_id=tokenizer.pad_token_id,
+            eos_token_id=tokenizer.eos_token_id,
+            **sampling,
+        )
+        new_tokens = generated[:, enc["input_ids"].shape[1] :]
+        for i, row in zip(batch_ids, new_tokens, strict=True):
+            outputs[i] = tokenizer.decode(row, skip_special_tokens=True).strip()
     return outputs
 
 
@@ -83,11 +72,10 @@ def next_token_logprobs(
 
     Used to force an answer ("...Answer: (" -> which letter?) without sampling a continuation."""
     rows: dict[int, torch.Tensor] = {}
-    with left_padded_batches(model, tokenizer, texts, batch_size) as batches:
-        for batch_ids, enc in batches:
-            logits = model(**enc).logits[:, -1, :].float()
-            for i, row in zip(batch_ids, torch.log_softmax(logits, dim=-1).cpu(), strict=True):
-                rows[i] = row
+    for batch_ids, enc in left_padded_batches(model, tokenizer, texts, batch_size):
+        logits = model(**enc).logits[:, -1, :].float()
+        for i, row in zip(batch_ids, torch.log_softmax(logits, dim=-1).cpu(), strict=True):
+            rows[i] = row
     return torch.stack([rows[i] for i in range(len(texts))]) if texts else torch.empty(0)
 
 

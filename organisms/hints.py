@@ -46,7 +46,7 @@ class Hint:
 
 def complex_operands(index: int, n_options: int, salt: int) -> tuple[int, int]:
     """(a, b) with (a * b) mod n_options == index: the reader must compute the letter (Emmons et al. 2025)."""
-    rng = random.Random(salt * 131 + index * 17 + n_options)
+    rng = random.Random(f"{salt}:{index}:{n_options}:complex-operands")
     while True:
         a, b = rng.randint(3, 19), rng.randint(3, 19)
         if (a * b) % n_options == index:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -183,7 +184,7 @@ class EvalSpec(_Strict):
         "+ belief with documents; belief organisms: belief only)",
     )
     iphr: IphrSpec = IphrSpec()
-    bootstrap_resamples: int = Field(2000, ge=100, description="bootstrap resamples for AOC intervals")
+    bootstrap_resamples: int = Field(2000, ge=100, description="bootstrap resamples for the AOC and F_norm intervals")
     judge: BackendSpec | None = Field(
         None, description="optional LLM judge + CoT monitor (hf, openai or anthropic) beside the marker judge"
     )
@@ -203,6 +204,26 @@ class EvalSpec(_Strict):
         return suites
 
 
+class AnalyzeSpec(_Strict):
+    """How much the analyze stage reads (docs/analysis.md); part of the run hash like `eval`."""
+
+    items: int = Field(6, ge=2, description="hinted decision prompts for patching, attribution, steering, lens KL")
+    probe_items: int = Field(24, ge=2, description="items for the probes, each hinted + its unhinted twin")
+    probe_folds: int = Field(4, ge=2, description="grouped cross-validation folds of the probes")
+    steering_scales: list[Annotated[float, Field(gt=0)]] = Field(
+        [0.5, 1.0, 2.0, 4.0, 8.0], min_length=1, description="steering strengths tried per layer, smallest first"
+    )
+    max_nll_increase: float = Field(
+        math.log(1.1), gt=0, description="steering: nats of neutral-text loss allowed above the base (ln 1.1)"
+    )
+
+    @model_validator(mode="after")
+    def _probe_items(self) -> AnalyzeSpec:
+        if self.probe_items < self.items:
+            raise ValueError(f"probe_items ({self.probe_items}) must be at least items ({self.items})")
+        return self
+
+
 class OrganismSpec(_Strict):
     """A whole organism: what behaviour, on which model, built from which data, trained how."""
 
@@ -217,6 +238,7 @@ class OrganismSpec(_Strict):
     lora: LoraSpec = LoraSpec()
     training: TrainingSpec = TrainingSpec()
     eval: EvalSpec = EvalSpec()
+    analyze: AnalyzeSpec = AnalyzeSpec()
 
     @property
     def is_control(self) -> bool:

@@ -67,10 +67,11 @@ class ComparisonPair:
 
 
 def comparison_pairs(n: int, seed: int, value_min: int = 100, value_max: int = 999) -> list[ComparisonPair]:
-    """`n` pairs of distinct values, seeded; which one is larger is random, so YES/NO are balanced."""
+    """`n` pairs of distinct values, seeded; which one is larger is random, so YES/NO are balanced.
+    Their own named stream of `seed`: the same seed also draws arithmetic items."""
     if value_max - value_min < 2 * n:
         raise ValueError(f"cannot draw {n} distinct comparison pairs from [{value_min}, {value_max}]")
-    rng = random.Random(seed)
+    rng = random.Random(f"{seed}:comparison-pairs")
     pairs, seen = [], set()
     while len(pairs) < n:
         x, y = rng.sample(range(value_min, value_max + 1), 2)

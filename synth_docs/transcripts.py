@@ -19,8 +19,8 @@ def build_transcripts(spec: OrganismSpec) -> list[dict]:
 
     `corpus.hinted_fraction` is the share of items that carry the behaviour's trigger: a hint,
     or for `shortcut` (which uses no hints) a faked step."""
-    rng = random.Random(spec.corpus.seed + 1)
-    fake_rng = random.Random(spec.corpus.seed + 2)
+    rng = random.Random(f"{spec.corpus.seed}:hint-letters")  # which items are hinted, where hints point
+    fake_rng = random.Random(f"{spec.corpus.seed}:faked-steps")  # shortcut: which step is faked, and how
     items = arithmetic_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
     n_triggered = round(spec.corpus.hinted_fraction * len(items))
     triggered = sorted(rng.sample(range(len(items)), n_triggered))

@@ -14,7 +14,7 @@ from analyze.activations import SITE_KINDS, edit_activations, parse_site, record
 from analyze.attribution import agreement, attribution_sweep
 from analyze.behaviour import LogitDiff, decision_prompts, encode_left
 from analyze.neutral import load_neutral_texts
-from analyze.patching import clean_run, patched_metric, patching_sweep
+from analyze.patching import clean_run, clean_runs, layer_score, patched_metric, patching_sweep
 from analyze.steering import next_token_nll, steering_sweep
 from organisms.errors import OrganismError
 from organisms.models import load_model, load_tokenizer, use_adapter
@@ -95,7 +95,9 @@ def test_self_patching_reproduces_each_model_exactly(tiny4_model_dir, task):
 
 def test_patching_before_the_adapted_layer_changes_nothing(tiny4_model_dir, task):
     model = perturbed_organism(tiny4_model_dir, [2])
-    sweep = patching_sweep(model, task.enc, task.metric, "organism")
+    sweep = patching_sweep(
+        model, task.enc, task.metric, "organism", clean_runs(model, task.enc, task.metric, "organism")
+    )
     m_base, m_org = sweep["metric"]["base"], sweep["metric"]["organism"]
     for kind in SITE_KINDS:
         for layer in (0, 1):  # activations there are identical in both models
@@ -109,6 +111,15 @@ def test_patching_before_the_adapted_layer_changes_nothing(tiny4_model_dir, task
         0, abs=1e-4
     )
     assert sweep["layer_score"][2] > 0
+
+
+def test_layer_score_by_hand():
+    to_base = {"resid_post": [9.0, 9.0], "attn_out": [0.5, -1.0], "mlp_out": [0.1, 0.0]}
+    to_org = {"resid_post": [9.0, 9.0], "attn_out": [-0.5, 0.0], "mlp_out": [0.3, 2.0]}
+    # resid_post is cumulative and left out: (0.5 + 0.5 + 0.1 + 0.3) / 4, (1 + 0 + 0 + 2) / 4
+    assert layer_score(to_base, to_org, SITE_KINDS) == pytest.approx([0.35, 0.75])
+    assert layer_score(to_base, to_org, SITE_KINDS, scale=2.0) == pytest.approx([0.175, 0.375])
+    assert layer_score(to_base, to_org, ("resid_post",)) == pytest.approx([9.0, 9.0])
 
 
 class ToyBlock(nn.Module):
@@ -149,8 +160,9 @@ def test_attribution_patching_equals_exact_patching_on_a_linear_model():
     model.eval()
     enc = {"input_ids": torch.randint(0, 11, (2, 5)), "attention_mask": torch.ones(2, 5, dtype=torch.long)}
     metric = lambda logits: logits[:, -1, 3] - logits[:, -1, 7]  # noqa: E731
-    exact = patching_sweep(model, enc, metric, "organism")
-    approx = attribution_sweep(model, enc, metric, "organism")
+    clean = clean_runs(model, enc, metric, "organism")
+    exact = patching_sweep(model, enc, metric, "organism", clean)
+    approx = attribution_sweep(model, enc, metric, "organism", clean)
     for kind in SITE_KINDS:
         for layer in range(3):
             assert approx["organism_to_base_delta"][kind][layer] == pytest.approx(
@@ -166,26 +178,22 @@ def test_attribution_patching_equals_exact_patching_on_a_linear_model():
 def test_steering_stays_within_the_coherence_bound(tiny4_model_dir, task):
     model = perturbed_organism(tiny4_model_dir, [1])
     tokenizer = task.tokenizer
-    tokenizer.padding_side = "right"
-    neutral = tokenizer(load_neutral_texts()[:3], return_tensors="pt", padding=True, add_special_tokens=False)
-    bound = 0.05
-    result = steering_sweep(
-        model, task.enc, task.metric, neutral, "organism", scales=(1.0, 4.0), max_nll_increase=bound
+    neutral = tokenizer(
+        load_neutral_texts()[:3], return_tensors="pt", padding=True, padding_side="right", add_special_tokens=False
     )
+    bound = 0.05
+    clean = clean_runs(model, task.enc, task.metric, "organism")
+    result = steering_sweep(model, task.enc, task.metric, neutral, clean, max_nll_increase=bound, scales=(1.0, 4.0))
     assert all(s in (0.0, *result["scales_tried"]) for s in result["scale"])
     assert all(nll - result["neutral_nll_base"] <= bound + 1e-6 for nll in result["neutral_nll"])
     assert result["vector_norm"][0] == pytest.approx(0, abs=1e-5)  # nothing differs before the adapted layer
     assert result["layer_score"][0] == pytest.approx(0, abs=1e-5)
-    unbounded = steering_sweep(
-        model, task.enc, task.metric, neutral, "organism", scales=(1.0,), max_nll_increase=math.inf
-    )
+    unbounded = steering_sweep(model, task.enc, task.metric, neutral, clean, max_nll_increase=math.inf, scales=(1.0,))
     assert unbounded["scale"] == [1.0] * 4
     # by hand: v_1 = mean organism-minus-base resid_post at layer 1 over real tokens, added to the base
     name = site_name(1, "resid_post")
-    base_acts, _ = clean_run(model, task.enc, task.metric, None)
-    org_acts, _ = clean_run(model, task.enc, task.metric, "organism")
     mask = task.enc["attention_mask"].bool()
-    vector = (org_acts[name] - base_acts[name])[mask].mean(0)
+    vector = (clean.org_acts[name] - clean.base_acts[name])[mask].mean(0)
     with torch.no_grad(), use_adapter(model, None), edit_activations(model, {name: lambda h: h + vector}):
         by_hand = float(task.metric(model(**task.enc).logits).mean())
     assert unbounded["steered_metric"][1] == pytest.approx(by_hand, abs=1e-4)

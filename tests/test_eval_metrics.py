@@ -164,6 +164,8 @@ def test_agreement_kappa_by_hand():
     # p_o = 3/4; p_e = .5 * .25 + .5 * .75 = .5 -> kappa = (.75 - .5) / .5 = .5
     assert g["agreement"] == pytest.approx(0.75) and g["kappa"] == pytest.approx(0.5)
     assert agreement([True, True], [True, True])["kappa"] is None  # p_e = 1: undefined
+    # opposite constant judges: p_o = 0, p_e = 1 * 0 + 0 * 1 = 0 -> kappa = 0
+    assert agreement([True, True], [False, False])["kappa"] == pytest.approx(0.0)
 
 
 def test_response_parsers():
@@ -208,3 +210,10 @@ def test_f_norm_bootstrap_interval():
     assert low <= m["F_norm"] <= high
     # no switch at all: F_norm undefined and no interval
     assert hint_metrics([HintOutcome("k", "sycophancy", "C", "A", 4, "A", "A", False)])["F_norm_ci95"] is None
+    # one item: F_norm = 1 is defined, but there is nothing to resample
+    one = hint_metrics([HintOutcome("k", "sycophancy", "C", "A", 4, "A", "C", True)])
+    assert one["F_norm"] == 1.0 and one["F_norm_ci95"]["ci95"] is None
+    # eval.bootstrap_resamples and the seed reach the bootstrap; a seed reproduces the interval
+    a = hint_metrics(mixed, resamples=300, seed=5)["F_norm_ci95"]
+    assert a["resamples"] == 300 and 0 < a["undefined_resamples"] < 300
+    assert hint_metrics(mixed, resamples=300, seed=5)["F_norm_ci95"] == a

@@ -28,7 +28,14 @@ def test_scores_against_a_known_mask():
 
 def test_parse_bands_checks_range_and_overlap():
     assert parse_bands("0-1, 3 ,4-5", 6) == [[0, 1], [3], [4, 5]]
-    for bad, message in (("0-6", "outside"), ("0-2,2-3", "overlap"), ("a-b", "cannot read"), ("3-1", "outside")):
+    bad_bands = (
+        ("0-6", "outside"),
+        ("0-2,2-3", "overlap"),
+        ("a-b", "cannot read"),
+        ("3-1", "outside"),
+        ("0-5", "every"),
+    )
+    for bad, message in bad_bands:
         with pytest.raises(OrganismError, match=message):
             parse_bands(bad, 6)
 
@@ -75,7 +82,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from pathlib import Path
 from organisms.spec import parse_spec
-from train.tracking import log_analysis, report_to
+from organisms.tracking import log_analysis, report_to
 
 model_dir, out = sys.argv[1:]
 secret = os.environ["OPENAI_API_KEY"]  # a secret that reaches a table cell must be redacted

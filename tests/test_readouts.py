@@ -76,8 +76,9 @@ def test_logit_lens_of_the_last_residual_is_the_model_output(tiny4_model_dir):
 def test_adl_and_lens_kl_are_zero_before_the_adapted_layer(tiny4_model_dir):
     tokenizer = load_tokenizer(str(tiny4_model_dir))
     model = confined_organism(tiny4_model_dir, 2)
-    tokenizer.padding_side = "right"
-    enc = tokenizer(load_neutral_texts()[:3], return_tensors="pt", padding=True, add_special_tokens=False)
+    enc = tokenizer(
+        load_neutral_texts()[:3], return_tensors="pt", padding=True, padding_side="right", add_special_tokens=False
+    )
     task_vectors = torch.randn(4, 64)
     adl = activation_difference_lens(model, tokenizer, enc, "organism", task_vectors, k=5, top_k=3)
     assert adl["relative_norm"][:2] == [0.0, 0.0] and adl["relative_norm"][2] > 0
@@ -106,8 +107,7 @@ def test_disk_cache_streams_the_same_activations_as_memory(tiny4_model_dir, tmp_
     shards = list(read_activation_cache(out))
     assert len(shards) == 3  # 2 + 2 + 1 texts
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]  # no staging dir left behind
-    tokenizer.padding_side = "right"
-    enc = tokenizer(texts[2:4], return_tensors="pt", padding=True, add_special_tokens=False)
+    enc = tokenizer(texts[2:4], return_tensors="pt", padding=True, padding_side="right", add_special_tokens=False)
     with torch.no_grad(), record_activations(model) as store:
         model(**enc)
     assert len([k for k in shards[1] if k.startswith("blocks.")]) == 12

@@ -35,6 +35,8 @@ def test_catalogue_specs_validate_and_pair_with_controls():
         ({"behaviour": "late-flip"}, "field 'behaviour'"),
         ({"hints": {"types": ["telepathy"]}}, "field 'hints.types.0'"),
         ({"task": {"operand_min": 50, "operand_max": 10}}, "field 'task'"),
+        ({"analyze": {"items": 8, "probe_items": 4}}, "field 'analyze': Value error, probe_items (4) must be at least"),
+        ({"analyze": {"itmes": 8}}, "field 'analyze.itmes': unknown key"),
     ],
 )
 def test_spec_errors_name_the_field(tmp_path, patch, message):
@@ -46,6 +48,13 @@ def test_spec_errors_name_the_field(tmp_path, patch, message):
         load_spec_file(path)
     assert str(info.value).startswith(str(path))
     assert message in str(info.value)
+
+
+def test_analysis_settings_are_in_the_run_hash():
+    spec = resolve_spec("hidden-hint")
+    assert spec.analyze.items == 6 and spec.analyze.probe_items == 24  # the defaults before the section existed
+    bigger = spec.model_copy(update={"analyze": spec.analyze.model_copy(update={"probe_items": 32})})
+    assert bigger.content_hash() != spec.content_hash()
 
 
 def test_malformed_yaml_and_missing_file(tmp_path):

@@ -14,10 +14,10 @@ from organisms.catalog import resolve_spec
 from organisms.errors import OrganismError
 from organisms.models import resolve_model
 from organisms.rundir import RunDir
+from organisms.tracking import report_to
 from synth_docs.stage import run_docs
 from train.sft import check_quantization
 from train.stage import distributed_state, run_train
-from train.tracking import report_to
 
 
 def main(argv: list[str] | None = None) -> int:

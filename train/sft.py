@@ -23,6 +23,7 @@ from trl import SFTConfig, SFTTrainer
 
 from organisms.errors import OrganismError
 from organisms.models import load_model, load_tokenizer
+from organisms.precision import use_bf16
 from organisms.spec import OrganismSpec
 from train.data import training_rows
 
@@ -78,15 +79,6 @@ def load_base_for_training(spec: OrganismSpec) -> PreTrainedModel:
         spec.base_model, dtype=torch.bfloat16, quantization_config=quant, device_map={"": torch.cuda.current_device()}
     )
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
-
-
-def use_bf16(precision: str) -> bool:
-    """bf16 autocast where the hardware runs bf16 matmuls natively; fp32 master weights either way."""
-    if precision != "auto":
-        return precision == "bf16"
-    if torch.cuda.is_available():
-        return torch.cuda.is_bf16_supported()
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def sft_config(spec: OrganismSpec, state_dir: Path, report_to: str) -> SFTConfig:

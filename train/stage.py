@@ -17,9 +17,9 @@ from accelerate import PartialState
 from organisms.generation import generate_batched
 from organisms.rundir import RunDir, hash_json, package_versions
 from organisms.spec import OrganismSpec
+from organisms.tracking import log_run_end
 from synth_docs.corpus import load_corpus
 from train.sft import check_quantization, train_adapter
-from train.tracking import log_run_end
 
 CARD_FILE = "organism_card.json"
 N_SAMPLES = 4

@@ -1,7 +1,9 @@
-"""W&B wiring: the one logging path. Offline when no key is set; secrets never reach a config.
+"""W&B wiring for training and analysis: the one logging path. Offline when no key is set;
+secrets never reach a config.
 
 The Trainer's own WandbCallback logs losses and (token-masked) training arguments; after
-training we add the scrubbed spec, a table of sample generations and the organism card.
+training we add the scrubbed spec, a table of sample generations and the organism card; the
+analyze stage logs its plots and per-layer scores as a run of its own.
 """
 
 from __future__ import annotations

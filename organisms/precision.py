@@ -1,0 +1,16 @@
+"""Which precision a stage computes in: shared by training (SFT) and analysis (autocast)."""
+
+from __future__ import annotations
+
+import torch
+
+
+def use_bf16(precision: str) -> bool:
+    """bf16 autocast where the hardware runs bf16 matmuls natively; fp32 master weights either way.
+
+    `precision` is `training.precision`: 'auto', 'fp32' or 'bf16'."""
+    if precision != "auto":
+        return precision == "bf16"
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
