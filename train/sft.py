@@ -302,11 +302,27 @@ def resume_checkpoint(state_dir: Path, state: PartialState) -> Path | None:
 
 
 DISTRIBUTED_TYPES = {"NO": "none", "FSDP": "FSDP", "DEEPSPEED": "DeepSpeed"}  # the MULTI_* types are DDP
+REQUESTED_BY_ENV = {"ACCELERATE_USE_FSDP": "FSDP", "ACCELERATE_USE_DEEPSPEED": "DeepSpeed"}  # set by accelerate launch
 
 
-def distributed_type(trainer: Trainer) -> str:
+def distributed(trainer: Trainer) -> dict:
+    """What actually ran: `{"type": none|DDP|FSDP|DeepSpeed, "world_size"}`, plus `requested` when the
+    launch config asked for something else (accelerate runs CPU processes as DDP whatever it asks)."""
     kind = trainer.accelerator.distributed_type.value
-    return DISTRIBUTED_TYPES.get(kind, "DDP" if kind.startswith("MULTI_") else kind)
+    info = {
+        "type": DISTRIBUTED_TYPES.get(kind, "DDP" if kind.startswith("MULTI_") else kind),
+        "world_size": trainer.accelerator.num_processes,
+    }
+    requested = [name for env, name in REQUESTED_BY_ENV.items() if os.environ.get(env, "").lower() == "true"]
+    if requested and requested[0] != info["type"]:
+        info["requested"] = requested[0]
+        if trainer.is_world_process_zero():
+            print(
+                f"train: the launch config asks for {requested[0]}; accelerate ran {info['type']} (it runs "
+                f"CPU-only processes as DDP); the organism card records {info['type']}",
+                file=sys.stderr,
+            )
+    return info
 
 
 def save_adapter(trainer: Trainer, adapter_dir: Path) -> None:
@@ -382,7 +398,7 @@ def train_adapter(
         tokens=int(tokens),
         mix=mix,
         shards=shards,
-        distributed={"type": distributed_type(trainer), "world_size": trainer.accelerator.num_processes},
+        distributed=distributed(trainer),
         resumed_from_step=resumed_from,
     )
     return result, trainer
