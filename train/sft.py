@@ -193,7 +193,8 @@ class OrganismSFTTrainer(SFTTrainer):
         return Trainer.compute_loss(self, model, {**inputs, "use_cache": False}, return_outputs, num_items_in_batch)
 
     def training_step(self, model, inputs, num_items_in_batch=None):
-        self.accounting.record(inputs["input_ids"], inputs["attention_mask"])
+        ids = inputs["input_ids"]
+        self.accounting.record(ids, inputs.get("attention_mask", torch.ones_like(ids)))
         return super().training_step(model, inputs, num_items_in_batch)
 
     def total_accounting(self) -> Accounting:
