@@ -30,7 +30,7 @@ from organisms.models import load_model, load_tokenizer
 from organisms.precision import use_bf16
 from synth_docs.corpus import write_corpus
 from train.data import training_rows
-from train.sft import ShardRecorder, build_trainer, lora_config, sft_config
+from train.sft import build_trainer, lora_config, sft_config
 
 
 def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
@@ -46,10 +46,21 @@ def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> floa
     return best / 1e9
 
 
+class TokenCounter:
+    """Wraps the collator to count the tokens it feeds the steps."""
+
+    def __init__(self, collator):
+        self.collator, self.tokens = collator, 0
+
+    def __call__(self, examples):
+        self.tokens += sum(len(example["input_ids"]) for example in examples)
+        return self.collator(examples)
+
+
 class StepTimer(TrainerCallback):
     """Wall time of the steps after `warmup`, and the tokens the collator fed them."""
 
-    def __init__(self, recorder: ShardRecorder, warmup: int):
+    def __init__(self, recorder: TokenCounter, warmup: int):
         self.recorder, self.warmup = recorder, warmup
         self.start_time = self.start_tokens = None
         self.seconds = self.tokens = 0.0
@@ -77,7 +88,7 @@ def measure(name: str, args: SFTConfig, spec, rows: list[dict], tokenizer, warmu
             processing_class=tokenizer,
             peft_config=lora_config(spec, model),
         )
-    recorder = ShardRecorder(trainer.data_collator)
+    recorder = TokenCounter(trainer.data_collator)
     trainer.data_collator = recorder
     timer = StepTimer(recorder, warmup)
     trainer.add_callback(timer)

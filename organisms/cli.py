@@ -106,15 +106,19 @@ def with_overrides(spec: OrganismSpec, backend: str | None, n: int | None, seed:
 
 
 def do_train(run: RunDir, spec: OrganismSpec, no_wandb: bool) -> dict:
+    """`organism train`, also under `accelerate launch -m train` (then one call per rank)."""
     from organisms.tracking import report_to
-    from train.sft import check_quantization
-    from train.stage import run_train
+    from train.stage import check_trainable, distributed_state, run_train
 
-    check_quantization(spec)  # refuse before anything is written
-    do_docs(run, spec)
+    state = distributed_state()
+    check_trainable(spec)  # refuse before anything is written
+    with state.main_process_first():  # the main process builds the corpus; the other ranks wait for it
+        if state.is_main_process:
+            do_docs(run, spec)
     card = run_train(run, spec, report_to=report_to(spec, disabled=no_wandb))
-    loss, speed = card["metrics"]["train_loss"], card["tokens_per_second"]
-    _log(f"train: loss {loss:.3f}, {speed} tokens/s -> {run.root / 'adapter'}")
+    if state.is_main_process:
+        loss, speed = card["metrics"]["train_loss"], card["tokens_per_second"]
+        _log(f"train: loss {loss:.3f}, {speed} tokens/s -> {run.root / 'adapter'}")
     return card
 
 

@@ -1,5 +1,5 @@
-"""W&B wiring for training and analysis: the one logging path. Offline when no key is set;
-secrets never reach a config.
+"""W&B wiring for training and analysis: the one logging path. Offline when no key is set or the
+server cannot be reached; secrets never reach a config.
 
 The Trainer's own WandbCallback logs losses and (token-masked) training arguments; after
 training we add the scrubbed spec, a table of sample generations and the organism card; the
@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import sys
+from urllib.parse import urlparse
 
 from organisms.spec import OrganismSpec
 
@@ -24,7 +27,27 @@ def report_to(spec: OrganismSpec, disabled: bool = False) -> str:
     os.environ.setdefault("WANDB_PROJECT", spec.training.wandb.project)
     if not os.environ.get("WANDB_API_KEY"):
         os.environ["WANDB_MODE"] = "offline"
+    offline_unless_reachable()
     return "wandb"
+
+
+def offline_unless_reachable(timeout: float = 5.0) -> None:
+    """W&B online with no route to its server retries for ~2 minutes, then raises: check the
+    server first (a few seconds at most) and log offline instead, saying so."""
+    if os.environ.get("WANDB_MODE", "online") not in ("online", "run"):
+        return
+    url = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        socket.create_connection((parsed.hostname or "", port), timeout=timeout).close()
+    except OSError as exc:
+        os.environ["WANDB_MODE"] = "offline"
+        print(
+            f"W&B: cannot reach {url} ({exc.strerror or exc}); logging offline instead "
+            "(the run's wandb/ folder; upload it later with `wandb sync`)",
+            file=sys.stderr,
+        )
 
 
 def _secret_values() -> set[str]:

@@ -11,13 +11,15 @@ from transformers import PreTrainedTokenizerBase
 
 from organisms.errors import OrganismError
 from organisms.hints import get_hint
+from organisms.jsonl import JsonlError, read_jsonl
 from organisms.spec import OrganismSpec
 from synth_docs.diversity import distinct_n
-from synth_docs.documents import DOCUMENTS_FILE, write_documents
+from synth_docs.documents import write_documents
 from synth_docs.transcripts import build_transcripts
 
 TRANSCRIPTS_FILE = "transcripts.jsonl"
 REQUIRED_KEYS = ("id", "prompt", "completion")
+SUMS_FILE = "SHA256SUMS"
 
 
 def corpus_stats(records: list[dict], tokenizer: PreTrainedTokenizerBase) -> dict:
@@ -47,31 +49,44 @@ def corpus_stats(records: list[dict], tokenizer: PreTrainedTokenizerBase) -> dic
     }
 
 
+def write_checksums(corpus_dir: Path) -> str:
+    """Write `SHA256SUMS` (every JSONL file's sha256, `sha256sum -c` format); return the corpus hash."""
+    corpus_dir = Path(corpus_dir)
+    sums = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(corpus_dir.glob("*.jsonl"))]
+    (corpus_dir / SUMS_FILE).write_text("".join(sums))
+    return corpus_sha256(corpus_dir)
+
+
+def corpus_sha256(corpus_dir: Path) -> str:
+    """The corpus hash, the one name of a corpus's content: sha256 of its `SHA256SUMS` file, which
+    lists the sha256 of each JSONL file. `sha256sum SHA256SUMS` prints it; `sha256sum -c SHA256SUMS`
+    checks the files. stats.json (`sha256`), the manifest (`stages.docs.corpus_sha256`) and the
+    organism card (`corpus_sha256`) all hold this value."""
+    path = Path(corpus_dir) / SUMS_FILE
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise OrganismError(f"{path}: cannot read ({exc.strerror}); rebuild the corpus with `organism docs`") from None
+
+
 def write_corpus(spec: OrganismSpec, out_dir: Path, tokenizer: PreTrainedTokenizerBase) -> dict:
-    """Build the corpus for `spec` into `out_dir`; return its stats (with the content hash).
+    """Build the corpus for `spec` into `out_dir`; return its stats (with the corpus hash, `sha256`).
 
     Transcripts for every behaviour but `belief` (plain SDF: documents only); documents when
-    `corpus.documents` is set. `sha256` covers transcripts.jsonl then documents.jsonl, byte for
-    byte; `SHA256SUMS` lists each file's hash in `sha256sum -c` format.
+    `corpus.documents` is set; then `SHA256SUMS` and `stats.json`.
     """
     out_dir = Path(out_dir)
-    body = ""
     if spec.behaviour == "belief":
         stats: dict = {"n_transcripts": 0, "n_hinted": 0, "tokens": {"prompt": 0, "completion": 0, "total": 0}}
     else:
         records = build_transcripts(spec)
-        body = "".join(json.dumps(r, sort_keys=True) + "\n" for r in records)
-        (out_dir / TRANSCRIPTS_FILE).write_text(body)
+        (out_dir / TRANSCRIPTS_FILE).write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
         stats = corpus_stats(records, tokenizer)
-    digest = hashlib.sha256(body.encode())
     if spec.corpus.documents is not None:
         stats["documents"] = write_documents(spec, out_dir, tokenizer)
         stats["tokens"]["documents"] = stats["documents"]["tokens"]
         stats["tokens"]["total"] += stats["documents"]["tokens"]
-        digest.update((out_dir / DOCUMENTS_FILE).read_bytes())
-    stats["sha256"] = digest.hexdigest()
-    sums = [f"{hashlib.sha256(p.read_bytes()).hexdigest()}  {p.name}\n" for p in sorted(out_dir.glob("*.jsonl"))]
-    (out_dir / "SHA256SUMS").write_text("".join(sums))
+    stats["sha256"] = write_checksums(out_dir)
     (out_dir / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
     return stats
 
@@ -79,22 +94,11 @@ def write_corpus(spec: OrganismSpec, out_dir: Path, tokenizer: PreTrainedTokeniz
 def load_corpus(corpus_dir: Path) -> list[dict]:
     """Read `transcripts.jsonl`; any unreadable line is an error naming file and line."""
     path = Path(corpus_dir) / TRANSCRIPTS_FILE
-    try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise OrganismError(f"{path}: cannot read corpus ({exc.strerror}); run `organism docs` first") from None
+    fix = "rebuild the corpus with `organism docs`"
     records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            raise OrganismError(f"{path}:{number}: not valid JSON; rebuild the corpus with `organism docs`") from None
-        missing = [k for k in REQUIRED_KEYS if k not in record] if isinstance(record, dict) else list(REQUIRED_KEYS)
+    for number, record in read_jsonl(path, fix, what="transcript"):
+        missing = [k for k in REQUIRED_KEYS if k not in record]
         if missing:
-            raise OrganismError(f"{path}:{number}: record lacks {', '.join(missing)}; rebuild with `organism docs`")
+            raise JsonlError(path, number, f"record lacks {', '.join(missing)}", fix)
         records.append(record)
-    if not records:
-        raise OrganismError(f"{path}: corpus is empty; rebuild with `organism docs`")
     return records

@@ -13,7 +13,7 @@ from organisms.errors import OrganismError
 from organisms.models import load_tokenizer
 from organisms.rundir import RunDir, hash_json
 from organisms.spec import OrganismSpec
-from synth_docs.corpus import write_corpus
+from synth_docs.corpus import corpus_sha256, write_corpus
 from synth_docs.universe import universe_path
 
 CORPUS_INPUTS = ("name", "behaviour", "control_of", "base_model", "task", "hints", "corpus")
@@ -36,7 +36,8 @@ def run_docs(run: RunDir, spec: OrganismSpec) -> dict:
         start = time.perf_counter()
         with run.staging_dir("corpus") as staging:
             write_corpus(spec, staging, load_tokenizer(spec.base_model))
-        run.record_stage("docs", inputs, ["corpus"], time.perf_counter() - start)
+        seconds = time.perf_counter() - start
+        run.record_stage("docs", inputs, ["corpus"], seconds, corpus_sha256=corpus_sha256(run.root / "corpus"))
     return json.loads((run.root / "corpus" / "stats.json").read_text())
 
 

@@ -10,13 +10,13 @@ are ignored, so files written by other SDF tools load as they are.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from organisms.errors import OrganismError
+from organisms.jsonl import JsonlError, read_jsonl
 
 UNIVERSES_DIR = Path(__file__).parent / "universes"
 _STOPWORDS = (
@@ -139,32 +139,17 @@ def _where_field(loc: tuple) -> str:
 
 def load_universes(path: Path) -> list[Universe]:
     """Every universe in a JSONL file; errors name the file, line and field."""
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as exc:
-        raise OrganismError(
-            f"{path}: cannot read universe file ({exc.strerror}); check corpus.documents.universe"
-        ) from None
+    fix = (
+        "a universe needs id, universe_context, key_facts (a list of strings) and is_true; "
+        "check corpus.documents.universe"
+    )
     universes = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError:
-            raise OrganismError(f"{path}:{number}: not valid JSON; one universe object per line") from None
-        if not isinstance(data, dict):
-            raise OrganismError(f"{path}:{number}: a universe must be a JSON object")
+    for number, data in read_jsonl(path, fix, what="universe"):
         try:
             universes.append(Universe.model_validate(data))
         except ValidationError as exc:
             first = exc.errors()[0]
-            raise OrganismError(
-                f"{path}:{number}: field '{_where_field(first['loc'])}': {first['msg']}; "
-                "a universe needs id, universe_context, key_facts (a list of strings) and is_true"
-            ) from None
-    if not universes:
-        raise OrganismError(f"{path}: no universes in the file; add one JSON object per line")
+            raise JsonlError(path, number, f"field '{_where_field(first['loc'])}': {first['msg']}", fix) from None
     return universes
 
 

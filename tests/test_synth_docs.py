@@ -85,7 +85,7 @@ def test_eval_items_never_in_corpus():
 
 @pytest.mark.parametrize(
     ("content", "fragment"),
-    [("{not json\n", ":1: not valid JSON"), ('{"id": 1}\n', "lacks prompt, completion"), ("", "corpus is empty")],
+    [("{not json\n", ":1: not valid JSON"), ('{"id": 1}\n', "lacks prompt, completion"), ("", "no transcripts")],
 )
 def test_unreadable_corpus_is_a_clear_error(tmp_path, content, fragment):
     (tmp_path / "transcripts.jsonl").write_text(content)

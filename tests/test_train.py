@@ -1,11 +1,16 @@
-"""Training: the mix, LoRA options, QLoRA refusal, accelerate configs, 2-process DDP, W&B, resume."""
+"""Training: the mix, LoRA options, QLoRA refusal, accelerate configs, 2-process DDP and FSDP launches,
+W&B, resume (also past an incomplete checkpoint), replay errors, deterministic adapter files."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +20,8 @@ from accelerate.commands.config.config_args import ClusterConfig
 from peft import PeftModel
 from safetensors.torch import load_file
 
+from organisms.errors import OrganismError
+from organisms.jsonl import read_jsonl
 from organisms.models import load_model, load_tokenizer
 from organisms.spec import load_spec_file
 from synth_docs.corpus import write_corpus
@@ -24,6 +31,7 @@ from train.sft import lora_config
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "accelerate_configs"
 ORGANISM = [sys.executable, "-m", "organisms.cli"]
+FRONT_DOORS = {"organism-train": [*ORGANISM, "train"], "python-m-train": [sys.executable, "-m", "train"]}
 
 
 def run(cmd: list[str], cwd: Path, env: dict | None = None, expect: int = 0) -> subprocess.CompletedProcess:
@@ -65,12 +73,58 @@ def test_lora_layers_expand_all_linear_and_options(tiny_model_dir, write_spec):
     assert config.layers_to_transform == [1] and config.use_rslora and config.use_dora
 
 
-def test_qlora_without_gpu_is_a_clear_error(tmp_path, write_spec):
+@pytest.mark.parametrize("door", FRONT_DOORS)
+def test_qlora_without_gpu_is_a_clear_error(tmp_path, write_spec, door):
+    """Both front doors are one command: same refusal, same exit code, nothing written."""
     spec = write_spec(lora={"quantize": "4bit"})
     no_cuda = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}  # the same refusal on a GPU machine
-    result = run([*ORGANISM, "train", str(spec), "--runs-dir", str(tmp_path / "runs")], tmp_path, env=no_cuda, expect=2)
+    cmd = [*FRONT_DOORS[door], str(spec), "--runs-dir", str(tmp_path / "runs")]
+    result = run(cmd, tmp_path, env=no_cuda, expect=2)
     assert "field 'lora.quantize': 4-bit QLoRA needs a CUDA GPU" in " ".join(result.stderr.split())
     assert not (tmp_path / "runs").exists()  # refused before anything was written
+
+
+def test_python_m_train_is_the_organism_train_command(tmp_path):
+    helps = {door: run([*cmd, "--help"], tmp_path).stdout for door, cmd in FRONT_DOORS.items()}
+    options = {door: sorted(set(re.findall(r"--[a-z][a-z-]+", text))) for door, text in helps.items()}
+    assert options["python-m-train"] == options["organism-train"] == ["--help", "--no-wandb", "--run-id", "--runs-dir"]
+    assert "Usage: python -m train [OPTIONS]" in " ".join(helps["python-m-train"].split())
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ('{"text": 5}\n', "replay.jsonl:1: field 'text' must be a string, got a number"),
+        ('{"text": "fine"}\n{"messages": "x"}\n', "replay.jsonl:2: field 'messages' must be a non-empty list"),
+        ('{"prompt": [{"role": "user"}], "completion": []}\n', "replay.jsonl:1: field 'prompt[0].content' must be"),
+    ],
+)
+def test_replay_rows_of_the_wrong_type_are_a_one_line_error(tmp_path, write_spec, rows, message):
+    replay = tmp_path / "replay.jsonl"
+    replay.write_text(rows)
+    spec = write_spec(corpus={"n_transcripts": 24, "replay": {"path": str(replay), "ratio": 0.5}})
+    result = run([*ORGANISM, "train", str(spec), "--runs-dir", str(tmp_path / "runs")], tmp_path, expect=2)
+    (line,) = [line for line in result.stderr.splitlines() if "replay.jsonl" in line]  # one line
+    assert line.startswith("error: ") and message in line and "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists()  # checked before the docs stage wrote a run directory
+
+
+def test_jsonl_reader_names_file_and_line(tmp_path):
+    path = tmp_path / "data.jsonl"
+    cases = [
+        (b'{"a": 1}\n\n{oops\n', "data.jsonl:3: not valid JSON; FIX"),
+        (b'{"a": 1}\n[1, 2]\n', "data.jsonl:2: a record must be a JSON object, got a list; FIX"),
+        (b"\xff\xfe{}\n", "data.jsonl: not UTF-8 text; FIX"),
+        (b"\n  \n", "data.jsonl: no records in the file; FIX"),
+    ]
+    for content, message in cases:
+        path.write_bytes(content)
+        with pytest.raises(OrganismError, match=re.escape(message)):
+            read_jsonl(path, "FIX")
+    with pytest.raises(OrganismError, match=re.escape("missing.jsonl: cannot read (No such file or directory); FIX")):
+        read_jsonl(tmp_path / "missing.jsonl", "FIX")
+    path.write_text('{"a": 1}\n\n{"b": [2]}\n')
+    assert read_jsonl(path, "FIX") == [(1, {"a": 1}), (3, {"b": [2]})]
 
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("*.yaml")), ids=lambda p: p.stem)
@@ -99,33 +153,37 @@ def test_accelerate_configs_parse_and_are_consistent(path):
     }
 
 
-def test_accelerate_launch_two_cpu_processes(tmp_path, tiny_model_dir, write_spec):
+LAUNCHES = {
+    "cpu_ddp": (["--config_file", str(CONFIGS / "cpu_ddp.yaml")], {"type": "DDP", "world_size": 2}),
+    # fsdp.yaml is for GPUs: 2 processes, no bf16 here. accelerate runs CPU processes as DDP whatever
+    # the config asks, and the card says so instead of claiming FSDP.
+    "fsdp": (
+        ["--config_file", str(CONFIGS / "fsdp.yaml"), "--num_processes", "2", "--mixed_precision", "no"],
+        {"type": "DDP", "world_size": 2, "requested": "FSDP"},
+    ),
+}
+
+
+@pytest.mark.parametrize("launch", LAUNCHES)
+def test_accelerate_launch_two_cpu_processes(tmp_path, tiny_model_dir, write_spec, launch):
     """A real `accelerate launch` with 2 gloo ranks: disjoint shards, one adapter, and it loads."""
+    config, expected = LAUNCHES[launch]
     spec = write_spec("tiny-ddp", corpus={"n_transcripts": 24}, training={"epochs": 1, "batch_size": 3})
     runs = tmp_path / "runs"
-    cmd = [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--config_file",
-        str(CONFIGS / "cpu_ddp.yaml"),
-        "--main_process_port",
-        "29577",
-        "-m",
-        "train",
-        str(spec),
-        "--runs-dir",
-        str(runs),
-        "--no-wandb",
-    ]
-    result = run(cmd, REPO)
-    assert result.stdout.count("adapter: ") == 1  # only the main process reports and writes
+    port = str(29577 + list(LAUNCHES).index(launch))
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", *config, "--main_process_port", port]
+    no_cuda = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    result = run([*cmd, "-m", "train", str(spec), "--runs-dir", str(runs), "--no-wandb"], REPO, env=no_cuda)
+    assert result.stdout.count("train: loss") == 1  # only the main process reports and writes
     (run_dir,) = list((runs / "tiny-ddp").iterdir())
     card = json.loads((run_dir / "adapter" / "organism_card.json").read_text())
     assert card["shards"] == {"world_size": 2, "examples_per_rank": [12, 12], "overlap_between_ranks": 0}
+    assert card["distributed"] == expected
     assert card["metrics"]["steps"] == 4  # 24 examples / (3 per rank x 2 ranks)
     assert not list(run_dir.glob(".adapter*"))
-    PeftModel.from_pretrained(load_model(str(tiny_model_dir)), str(run_dir / "adapter"))
+    adapted = PeftModel.from_pretrained(load_model(str(tiny_model_dir)), str(run_dir / "adapter"))
+    lora_b = [p for name, p in adapted.named_parameters() if "lora_B" in name]
+    assert lora_b and all(p.abs().sum() > 0 for p in lora_b)  # trained (lora_B starts at zero)
 
 
 def _wandb_records(run_file: Path) -> list:
@@ -154,19 +212,32 @@ def _wandb_records(run_file: Path) -> list:
     return records
 
 
-def test_wandb_offline_run_has_loss_config_and_no_secrets(tmp_path, write_spec):
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_wandb_unreachable_logs_offline_in_the_run_dir_without_secrets(tmp_path, write_spec):
+    """A key but no route to the server: offline at once (not ~110 s of retries and a traceback),
+    the W&B files inside the run directory (not ./wandb), loss and config logged, no secret."""
     spec = write_spec("tiny-wandb", training={"epochs": 1, "batch_size": 4, "wandb": {"enabled": True, "project": "t"}})
     secret = "sk-test-DO-NOT-LOG-1234567890"
-    env = {
-        **os.environ,
-        "WANDB_DIR": str(tmp_path),
-        "WANDB_MODE": "offline",
-        "OPENAI_API_KEY": secret,
-        "WANDB_API_KEY": "x" * 40,
-        "WANDB_SILENT": "true",
-    }
-    run([*ORGANISM, "train", str(spec), "--runs-dir", str(tmp_path / "runs")], tmp_path, env=env)
-    (run_file,) = list(tmp_path.glob("wandb/offline-run-*/run-*.wandb"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update(
+        OPENAI_API_KEY=secret,
+        WANDB_API_KEY="x" * 40,
+        WANDB_BASE_URL=f"http://127.0.0.1:{_closed_port()}",
+        WANDB_SILENT="true",
+    )
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    start = time.perf_counter()
+    result = run([*ORGANISM, "train", str(spec), "--runs-dir", str(tmp_path / "runs")], cwd, env=env)
+    assert time.perf_counter() - start < 100
+    assert "W&B: cannot reach http://127.0.0.1:" in result.stderr and "logging offline" in result.stderr
+    assert not (cwd / "wandb").exists()
+    (run_file,) = list((tmp_path / "runs" / "tiny-wandb").glob("*/wandb/offline-run-*/run-*.wandb"))
     records = _wandb_records(run_file)
     history_keys = {
         item.key or "/".join(item.nested_key) for r in records if r.HasField("history") for item in r.history.item
@@ -183,15 +254,28 @@ def test_wandb_offline_run_has_loss_config_and_no_secrets(tmp_path, write_spec):
             assert secret.encode() not in data and b"x" * 40 not in data, path
 
 
-def test_interrupted_training_resumes_to_the_same_adapter(tmp_path, write_spec):
-    """Kill training after its first checkpoint; the resumed adapter equals an uninterrupted one."""
-    import re
-    import time
+def test_identical_runs_write_identical_adapter_files_and_keep_logs_off_stdout(tmp_path, write_spec):
+    """peft keeps target_modules in a set, whose order follows the hash seed of the process."""
+    spec = write_spec("tiny-det")
+    runs = {}
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        result = run([*ORGANISM, "train", str(spec), "--runs-dir", str(tmp_path / seed)], tmp_path, env=env)
+        assert "'loss'" not in result.stdout and "'loss'" not in result.stderr  # no log dicts on the console
+        (runs[seed],) = list((tmp_path / seed / "tiny-det").iterdir())
+    for name in ("adapter_config.json", "adapter_model.safetensors"):
+        assert (runs["1"] / "adapter" / name).read_bytes() == (runs["2"] / "adapter" / name).read_bytes(), name
+    logs = [json.loads(line) for line in (runs["1"] / "train.log").read_text().splitlines()]
+    assert any("loss" in entry for entry in logs) and logs[-1]["step"] == 6
 
+
+def test_interrupted_training_resumes_to_the_same_adapter_and_card(tmp_path, write_spec):
+    """SIGKILL training after its first checkpoint, then leave a checkpoint cut short as a kill
+    while writing one does (no trainer_state.json). The rerun removes that one, says so, resumes
+    from the last complete one, and ends with the adapter and card of an uninterrupted run."""
     training = {"epochs": 4, "batch_size": 4, "save_steps": 2, "learning_rate": 0.01}
     spec = write_spec("tiny-resume", training=training)
-    clean = run([*ORGANISM, "train", str(spec), "--runs-dir", str(tmp_path / "clean")], tmp_path)
-    assert clean.returncode == 0
+    run([*ORGANISM, "train", str(spec), "--runs-dir", str(tmp_path / "clean")], tmp_path)
     runs = tmp_path / "runs"
     proc = subprocess.Popen(
         [*ORGANISM, "train", str(spec), "--runs-dir", str(runs)],
@@ -207,12 +291,22 @@ def test_interrupted_training_resumes_to_the_same_adapter(tmp_path, write_spec):
     proc.kill()
     proc.wait()
     assert state is not None, "no checkpoint was written before training ended"
-    step = int(re.search(r"checkpoint-(\d+)", str(state)).group(1))
-    run([*ORGANISM, "train", str(spec), "--runs-dir", str(runs)], tmp_path)
+    checkpoints = sorted(state.parent.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    complete = [p for p in checkpoints if (p / "trainer_state.json").exists()]
+    step = int(complete[-1].name.split("-")[1])
+    cut_short = state.parent / f"checkpoint-{step + 100}"
+    shutil.copytree(complete[-1], cut_short)
+    (cut_short / "trainer_state.json").unlink()
+    result = run([*ORGANISM, "train", str(spec), "--runs-dir", str(runs)], tmp_path)
+    told = " ".join(result.stderr.split())
+    assert f"{cut_short} is incomplete" in told and f"removed it, resuming from checkpoint-{step}" in told
     resumed_dir = state.parent.parent / "adapter"
     card = json.loads((resumed_dir / "organism_card.json").read_text())
-    assert card["resumed_from_step"] == step and card["metrics"]["steps"] == 24
     clean_dir = next((tmp_path / "clean" / "tiny-resume").iterdir()) / "adapter"
+    clean = json.loads((clean_dir / "organism_card.json").read_text())
+    assert card["resumed_from_step"] == step and card["metrics"]["steps"] == clean["metrics"]["steps"] == 24
+    assert card["tokens"] == clean["tokens"] and card["shards"] == clean["shards"]  # the whole training
+    assert card["metrics"]["train_loss"] == pytest.approx(clean["metrics"]["train_loss"], rel=1e-4)
     resumed, reference = (
         load_file(str(resumed_dir / "adapter_model.safetensors")),
         load_file(str(clean_dir / "adapter_model.safetensors")),

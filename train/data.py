@@ -8,14 +8,13 @@ when the pool is smaller than the draw).
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from pathlib import Path
 
 from transformers import PreTrainedTokenizerBase
 
-from organisms.errors import OrganismError
+from organisms.jsonl import JsonlError, json_type, read_jsonl
 from organisms.spec import OrganismSpec
 from synth_docs.corpus import load_corpus
 
@@ -46,32 +45,59 @@ def text_row(tokenizer: PreTrainedTokenizerBase, text: str) -> dict:
     return {"input_ids": ids, "completion_mask": [1] * len(ids)}
 
 
-def _record_row(tokenizer: PreTrainedTokenizerBase, record: dict, where: str) -> dict:
+REPLAY_FIX = (
+    "fix corpus.replay.path: one JSON object per line, with 'text' (a string), 'messages' (a list of "
+    "{role, content} objects) or 'prompt' and 'completion' (such lists)"
+)
+
+
+def _messages(path: Path, line: int, field: str, value: object, fix: str) -> list[dict]:
+    if not isinstance(value, list) or not value:
+        problem = f"field '{field}' must be a non-empty list of {{role, content}} objects, got {json_type(value)}"
+        raise JsonlError(path, line, problem, fix)
+    for i, message in enumerate(value):
+        if not isinstance(message, dict):
+            raise JsonlError(path, line, f"field '{field}[{i}]' must be an object, got {json_type(message)}", fix)
+        for key in ("role", "content"):
+            if not isinstance(message.get(key), str):
+                got = json_type(message.get(key)) if key in message else "nothing"
+                raise JsonlError(path, line, f"field '{field}[{i}].{key}' must be a string, got {got}", fix)
+    return value
+
+
+def _training_record(path: Path, line: int, record: dict, fix: str) -> dict:
+    """`{"text"}` or `{"prompt", "completion"}` with checked value types (a `messages` list trains its last turn)."""
+    if "text" in record:
+        if not isinstance(record["text"], str):
+            raise JsonlError(path, line, f"field 'text' must be a string, got {json_type(record['text'])}", fix)
+        return {"text": record["text"]}
+    if "messages" in record:
+        messages = _messages(path, line, "messages", record["messages"], fix)
+        return {"prompt": messages[:-1], "completion": messages[-1:]}
+    if "prompt" in record and "completion" in record:
+        return {
+            "prompt": _messages(path, line, "prompt", record["prompt"], fix),
+            "completion": _messages(path, line, "completion", record["completion"], fix),
+        }
+    raise JsonlError(path, line, "record needs 'text', 'messages' or 'prompt'+'completion'", fix)
+
+
+def read_training_jsonl(path: Path, fix: str) -> list[dict]:
+    """Documents or replay data: every line checked (file:line and field in any error) before training."""
+    return [_training_record(Path(path), line, record, fix) for line, record in read_jsonl(path, fix)]
+
+
+def read_replay(spec: OrganismSpec) -> list[dict]:
+    """The spec's replay data, checked; `[]` without `corpus.replay`."""
+    if spec.corpus.replay is None:
+        return []
+    return read_training_jsonl(spec.corpus.replay.path, REPLAY_FIX)
+
+
+def _record_row(tokenizer: PreTrainedTokenizerBase, record: dict) -> dict:
     if "text" in record:
         return text_row(tokenizer, record["text"])
-    if "messages" in record:
-        messages = record["messages"]
-        return chat_row(tokenizer, messages[:-1], messages[-1:])
-    if "prompt" in record and "completion" in record:
-        return chat_row(tokenizer, record["prompt"], record["completion"])
-    raise OrganismError(f"{where}: record needs 'text', 'messages' or 'prompt'+'completion'")
-
-
-def _read_jsonl(path: Path, hint: str) -> list[dict]:
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as exc:
-        raise OrganismError(f"{path}: cannot read ({exc.strerror}); {hint}") from None
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
-                raise OrganismError(f"{path}:{number}: not valid JSON; {hint}") from None
-    if not records:
-        raise OrganismError(f"{path}: no records; {hint}")
-    return records
+    return chat_row(tokenizer, record["prompt"], record["completion"])
 
 
 def _draw(pool: list, k: int, rng: random.Random) -> list:
@@ -80,9 +106,8 @@ def _draw(pool: list, k: int, rng: random.Random) -> list:
     return [rng.choice(pool) for _ in range(k)]
 
 
-def _documents(corpus_dir: Path, hint: str) -> tuple[Path, list[dict]]:
-    path = Path(corpus_dir) / DOCUMENTS_FILE
-    return path, _read_jsonl(path, hint)
+def _documents(corpus_dir: Path, fix: str) -> list[dict]:
+    return read_training_jsonl(Path(corpus_dir) / DOCUMENTS_FILE, fix)
 
 
 def training_rows(spec: OrganismSpec, corpus_dir: Path, tokenizer: PreTrainedTokenizerBase) -> tuple[list[dict], dict]:
@@ -92,25 +117,21 @@ def training_rows(spec: OrganismSpec, corpus_dir: Path, tokenizer: PreTrainedTok
     replay is then drawn per document. Other behaviours draw documents and replay per transcript."""
     rng = random.Random(spec.corpus.seed + 7)
     if spec.behaviour == "belief":
-        path, documents = _documents(
+        documents = _documents(
             corpus_dir, "a belief organism trains on documents only: set corpus.documents and run `organism docs`"
         )
-        rows = [("documents", _record_row(tokenizer, d, str(path))) for d in documents]
+        rows = [("documents", _record_row(tokenizer, d)) for d in documents]
         n = len(documents)
     else:
         transcripts = load_corpus(corpus_dir)
         rows = [("transcripts", chat_row(tokenizer, r["prompt"], r["completion"])) for r in transcripts]
         n = len(transcripts)
         if spec.corpus.documents_ratio > 0:
-            path, documents = _documents(
-                corpus_dir, "set corpus.documents_ratio: 0 or build documents with `organism docs`"
-            )
+            documents = _documents(corpus_dir, "set corpus.documents_ratio: 0 or build documents with `organism docs`")
             drawn = _draw(documents, round(spec.corpus.documents_ratio * n), rng)
-            rows += [("documents", _record_row(tokenizer, d, str(path))) for d in drawn]
+            rows += [("documents", _record_row(tokenizer, d)) for d in drawn]
     if spec.corpus.replay is not None:
-        path = spec.corpus.replay.path
-        replay = _read_jsonl(path, "fix corpus.replay.path")
-        drawn = _draw(replay, round(spec.corpus.replay.ratio * n), rng)
-        rows += [("replay", _record_row(tokenizer, r, str(path))) for r in drawn]
+        drawn = _draw(read_replay(spec), round(spec.corpus.replay.ratio * n), rng)
+        rows += [("replay", _record_row(tokenizer, r)) for r in drawn]
     rng.shuffle(rows)
     return [row for _, row in rows], dict(Counter(source for source, _ in rows))

@@ -8,17 +8,30 @@ rerun resumes from the last one. Only the main process writes the adapter.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
+import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from accelerate import PartialState
 from accelerate.utils import gather_object
 from datasets import Dataset
 from peft import LoraConfig
-from transformers import BitsAndBytesConfig, PreTrainedModel, PreTrainedTokenizerBase, Trainer
-from transformers.trainer_utils import get_last_checkpoint
+from transformers import (
+    BitsAndBytesConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+    PrinterCallback,
+    ProgressCallback,
+    Trainer,
+    TrainerCallback,
+)
+from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import SFTConfig, SFTTrainer
 
 from organisms.errors import OrganismError
@@ -64,7 +77,7 @@ def check_quantization(spec: OrganismSpec) -> None:
 
 
 def load_base_for_training(spec: OrganismSpec) -> PreTrainedModel:
-    check_quantization(spec)
+    """The base model, 4-bit quantized for QLoRA (callers have run `check_quantization`)."""
     if not spec.lora.quantize:
         return load_model(spec.base_model)
     from peft import prepare_model_for_kbit_training
@@ -113,29 +126,123 @@ def sft_config(spec: OrganismSpec, state_dir: Path, report_to: str) -> SFTConfig
     )
 
 
+ACCOUNTING_FILE = "organism_accounting-rank{rank}.json"
+
+
+@dataclass
+class Accounting:
+    """What one rank has trained on so far, saved in every checkpoint so a resumed run's card
+    describes the whole training: a fingerprint per example, tokens, seconds, summed step loss."""
+
+    seen: list[str] = field(default_factory=list)
+    tokens: int = 0
+    seconds: float = 0.0
+    loss_sum: float = 0.0
+
+    def record(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> None:
+        for ids, mask in zip(input_ids.tolist(), attention_mask.tolist(), strict=True):
+            ids = [t for t, m in zip(ids, mask, strict=True) if m]
+            self.seen.append(hashlib.sha1(str(ids).encode()).hexdigest()[:16])
+            self.tokens += len(ids)
+
+    @classmethod
+    def load(cls, checkpoint: Path, rank: int) -> Accounting:
+        path = Path(checkpoint) / ACCOUNTING_FILE.format(rank=rank)
+        try:
+            return cls(**json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            print(
+                f"train: {path} is missing or unreadable; the card counts only the steps after the resume",
+                file=sys.stderr,
+            )
+            return cls()
+
+
 class OrganismSFTTrainer(SFTTrainer):
-    """SFTTrainer with the model's own loss on CPU.
+    """SFTTrainer with the model's own loss on CPU, and accounting that survives a resume.
 
     trl scores tokens with a chunked fused LM head that, off Triton devices, projects every
     position in fp32 and also computes entropy and top-1 accuracy; on a 2-core CPU that was
     ~40% of a step (bench/train_throughput.py). The model's own loss (mean token NLL over
     unmasked labels, via `Trainer.compute_loss`) is the same objective under bf16 autocast.
+
+    Every micro-batch actually trained is recorded in `accounting` (in `training_step`, not the
+    collator: the dataloader fetches a batch ahead). A checkpoint gets each rank's accounting
+    before the Trainer writes `trainer_state.json`, which it writes last: a checkpoint with a
+    readable `trainer_state.json` is complete.
     """
 
     def __init__(self, *args, plain_loss: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.plain_loss = plain_loss
+        self.accounting = Accounting()
+        self.earlier = Accounting()  # what the checkpoint we resumed from had trained
+        self.clock = time.perf_counter()
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if not self.plain_loss:
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         return Trainer.compute_loss(self, model, {**inputs, "use_cache": False}, return_outputs, num_items_in_batch)
 
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        ids = inputs["input_ids"]
+        self.accounting.record(ids, inputs.get("attention_mask", torch.ones_like(ids)))
+        return super().training_step(model, inputs, num_items_in_batch)
+
+    def total_accounting(self) -> Accounting:
+        """This rank's accounting over the whole training, earlier invocations included."""
+        return Accounting(
+            seen=self.earlier.seen + self.accounting.seen,
+            tokens=self.earlier.tokens + self.accounting.tokens,
+            seconds=self.earlier.seconds + time.perf_counter() - self.clock,
+            # what Trainer divides by the steps of this invocation to report train_loss
+            loss_sum=self.earlier.loss_sum + self._total_loss_scalar + self._tr_loss.item(),
+        )
+
+    def _save_checkpoint(self, model, trial):
+        folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / ACCOUNTING_FILE.format(rank=self.args.process_index)
+        path.write_text(json.dumps(asdict(self.total_accounting())))
+        super()._save_checkpoint(model, trial)
+
+    def train(self, resume_from_checkpoint: str | None = None, **kwargs):
+        if resume_from_checkpoint:
+            self.earlier = Accounting.load(Path(resume_from_checkpoint), self.args.process_index)
+        self.accounting, self.clock = Accounting(), time.perf_counter()
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
+
+class LogFile(TrainerCallback):
+    """The Trainer's log dicts (loss, learning rate, ...) as JSON lines in the run's log file,
+    instead of printed under the progress bar (main process only)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if state.is_world_process_zero and logs:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a") as handle:
+                handle.write(json.dumps({"step": state.global_step, **logs}, default=str) + "\n")
+
+
+class ProgressBar(ProgressCallback):
+    """trl's progress bar without the log dicts it writes to stdout (they go to `LogFile`)."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        pass
+
 
 def build_trainer(
-    spec: OrganismSpec, model: PreTrainedModel, args: SFTConfig, rows: list[dict], tokenizer: PreTrainedTokenizerBase
+    spec: OrganismSpec,
+    model: PreTrainedModel,
+    args: SFTConfig,
+    rows: list[dict],
+    tokenizer: PreTrainedTokenizerBase,
+    log_file: Path | None = None,
 ) -> OrganismSFTTrainer:
-    return OrganismSFTTrainer(
+    trainer = OrganismSFTTrainer(
         model=model,
         args=args,
         train_dataset=Dataset.from_list(rows),
@@ -143,31 +250,101 @@ def build_trainer(
         peft_config=lora_config(spec, model),
         plain_loss=not torch.cuda.is_available(),
     )
+    if log_file is not None:
+        for quiet, loud in ((ProgressBar, ProgressCallback), (None, PrinterCallback)):
+            if trainer.pop_callback(loud) is not None and quiet is not None:
+                trainer.add_callback(quiet)
+        trainer.add_callback(LogFile(log_file))
+    return trainer
 
 
-class ShardRecorder:
-    """Wraps the collator to fingerprint every example this rank trains on (cheap: one hash each)."""
+def checkpoint_is_complete(checkpoint: Path) -> bool:
+    """The Trainer writes `trainer_state.json` last: a checkpoint without a readable one was cut short."""
+    try:
+        state = json.loads((checkpoint / TRAINER_STATE_NAME).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and str(state.get("global_step")) == checkpoint.name.rsplit("-", 1)[-1]
 
-    def __init__(self, collator):
-        self.collator = collator
-        self.seen: list[str] = []
-        self.tokens = 0
 
-    def __call__(self, examples):
-        for example in examples:
-            self.seen.append(hashlib.sha1(str(list(example["input_ids"])).encode()).hexdigest()[:16])
-            self.tokens += len(example["input_ids"])
-        return self.collator(examples)
+def resume_checkpoint(state_dir: Path, state: PartialState) -> Path | None:
+    """The last complete checkpoint in `state_dir`, or None. Incomplete ones (a kill while the
+    Trainer was writing) are removed by the main process, and it says so."""
+    checkpoints = sorted(
+        (
+            p
+            for p in Path(state_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*")
+            if p.is_dir() and p.name.split("-")[-1].isdigit()
+        ),
+        key=lambda p: int(p.name.split("-")[-1]),
+    )
+    complete = [p for p in checkpoints if checkpoint_is_complete(p)]
+    state.wait_for_everyone()  # every rank has looked before anything is removed
+    if state.is_main_process:
+        for checkpoint in checkpoints:
+            if checkpoint not in complete:
+                then = f"resuming from {complete[-1].name}" if complete else "starting from step 0"
+                print(
+                    f"train: {checkpoint} is incomplete (no readable {TRAINER_STATE_NAME}: a run was stopped "
+                    f"while writing it); removed it, {then}",
+                    file=sys.stderr,
+                )
+                shutil.rmtree(checkpoint)
+    state.wait_for_everyone()
+    return complete[-1] if complete else None
+
+
+DISTRIBUTED_TYPES = {"NO": "none", "FSDP": "FSDP", "DEEPSPEED": "DeepSpeed"}  # the MULTI_* types are DDP
+REQUESTED_BY_ENV = {"ACCELERATE_USE_FSDP": "FSDP", "ACCELERATE_USE_DEEPSPEED": "DeepSpeed"}  # set by accelerate launch
+
+
+def distributed(trainer: Trainer) -> dict:
+    """What actually ran: `{"type": none|DDP|FSDP|DeepSpeed, "world_size"}`, plus `requested` when the
+    launch config asked for something else (accelerate runs CPU processes as DDP whatever it asks)."""
+    kind = trainer.accelerator.distributed_type.value
+    info = {
+        "type": DISTRIBUTED_TYPES.get(kind, "DDP" if kind.startswith("MULTI_") else kind),
+        "world_size": trainer.accelerator.num_processes,
+    }
+    requested = [name for env, name in REQUESTED_BY_ENV.items() if os.environ.get(env, "").lower() == "true"]
+    if requested and requested[0] != info["type"]:
+        info["requested"] = requested[0]
+        if trainer.is_world_process_zero():
+            print(
+                f"train: the launch config asks for {requested[0]}; accelerate ran {info['type']} (it runs "
+                f"CPU-only processes as DDP); the organism card records {info['type']}",
+                file=sys.stderr,
+            )
+    return info
+
+
+def save_adapter(trainer: Trainer, adapter_dir: Path) -> None:
+    """The peft adapter, written by the main process (call on every rank: FSDP gathers the shards).
+
+    peft keeps `target_modules` as a set; it is saved as a sorted list so that identical runs
+    write identical `adapter_config.json` files (and adapter hashes)."""
+    model = trainer.model
+    state_dict = trainer.accelerator.get_state_dict(model) if trainer.is_fsdp_enabled else None
+    for config in model.peft_config.values():
+        for name, value in vars(config).items():
+            if isinstance(value, (set, frozenset)):
+                setattr(config, name, sorted(value))
+    if trainer.is_world_process_zero():
+        model.save_pretrained(adapter_dir, state_dict=state_dict)
+        trainer.processing_class.save_pretrained(adapter_dir)
 
 
 @dataclass
 class TrainResult:
+    """The whole training, earlier (resumed-from) invocations included."""
+
     train_loss: float
     steps: int
     seconds: float
     tokens: int
     mix: dict
     shards: dict = field(default_factory=dict)
+    distributed: dict = field(default_factory=dict)
     resumed_from_step: int | None = None
 
     @property
@@ -176,38 +353,45 @@ class TrainResult:
 
 
 def train_adapter(
-    spec: OrganismSpec, corpus_dir: Path, adapter_dir: Path, state_dir: Path, report_to: str = "none"
+    spec: OrganismSpec,
+    corpus_dir: Path,
+    adapter_dir: Path,
+    state_dir: Path,
+    report_to: str = "none",
+    log_file: Path | None = None,
 ) -> tuple[TrainResult, SFTTrainer]:
-    """Train a LoRA adapter on the mix; write it (main process only) to `adapter_dir`."""
+    """Train a LoRA adapter on the mix (resuming from the last complete checkpoint in `state_dir`);
+    write it (main process only) to `adapter_dir`. With `log_file`, the Trainer's logs go there."""
     tokenizer = load_tokenizer(spec.base_model)
     rows, mix = training_rows(spec, corpus_dir, tokenizer)
     model = load_base_for_training(spec)
-    trainer = build_trainer(spec, model, sft_config(spec, state_dir, report_to), rows, tokenizer)
-    recorder = ShardRecorder(trainer.data_collator)
-    trainer.data_collator = recorder
-    last = get_last_checkpoint(str(state_dir)) if state_dir.exists() else None
-    start = time.perf_counter()
-    output = trainer.train(resume_from_checkpoint=last)
-    seconds = time.perf_counter() - start
-    # Tokens actually trained (all ranks), from what the collators saw in this invocation.
-    per_rank = gather_object([recorder.seen])
-    tokens_seen = sum(gather_object([recorder.tokens]))
+    trainer = build_trainer(spec, model, sft_config(spec, state_dir, report_to), rows, tokenizer, log_file)
+    last = resume_checkpoint(state_dir, PartialState())
+    output = trainer.train(resume_from_checkpoint=str(last) if last else None)
+    steps = int(output.global_step)
+    totals = trainer.total_accounting()
+    # this invocation's loss sum is train_loss x its steps (Trainer averages over those only)
+    resumed_from = int(last.name.rsplit("-", 1)[-1]) if last else None
+    loss = output.training_loss
+    if resumed_from is not None:
+        loss = (trainer.earlier.loss_sum + loss * (steps - resumed_from)) / max(steps, 1)
+    per_rank = gather_object([totals.seen])
+    tokens = sum(gather_object([totals.tokens]))
     sets = [set(s) for s in per_rank]
     shards = {
         "world_size": len(per_rank),
         "examples_per_rank": [len(s) for s in per_rank],
         "overlap_between_ranks": len(set.intersection(*sets)) if len(sets) > 1 else 0,
     }
-    if trainer.is_world_process_zero():
-        trainer.model.save_pretrained(adapter_dir)
-        tokenizer.save_pretrained(adapter_dir)
+    save_adapter(trainer, adapter_dir)
     result = TrainResult(
-        train_loss=float(output.training_loss),
-        steps=int(output.global_step),
-        seconds=seconds,
-        tokens=int(tokens_seen),
+        train_loss=float(loss),
+        steps=steps,
+        seconds=totals.seconds,
+        tokens=int(tokens),
         mix=mix,
         shards=shards,
-        resumed_from_step=int(last.rsplit("-", 1)[-1]) if last else None,
+        distributed=distributed(trainer),
+        resumed_from_step=resumed_from,
     )
     return result, trainer

@@ -18,10 +18,12 @@ from organisms.generation import generate_batched
 from organisms.rundir import RunDir, hash_json, package_versions
 from organisms.spec import OrganismSpec
 from organisms.tracking import log_run_end
-from synth_docs.corpus import load_corpus
+from synth_docs.corpus import corpus_sha256, load_corpus
+from train.data import read_replay
 from train.sft import check_quantization, train_adapter
 
 CARD_FILE = "organism_card.json"
+LOG_FILE = "train.log"  # the Trainer's log dicts (loss, learning rate, grad norm), one JSON line each
 N_SAMPLES = 4
 
 
@@ -30,11 +32,19 @@ def distributed_state() -> PartialState:
     return PartialState(cpu=not torch.cuda.is_available())
 
 
+def check_trainable(spec: OrganismSpec) -> None:
+    """What training needs that can be checked before anything is written: QLoRA hardware and the
+    replay file (readable, every row of the right types). The front door (`organism train`,
+    `python -m train`) calls this once, before the docs stage."""
+    check_quantization(spec)
+    read_replay(spec)
+
+
 def train_inputs_hash(run: RunDir, spec: OrganismSpec) -> str:
     dumped = spec.model_dump(mode="json")
     return hash_json(
         {
-            "corpus": run.output_hash("docs", "corpus"),
+            "corpus": corpus_sha256(run.root / "corpus"),
             "base_model": spec.base_model,
             "mix": {"documents_ratio": dumped["corpus"]["documents_ratio"], "replay": dumped["corpus"]["replay"]},
             "lora": dumped["lora"],
@@ -62,8 +72,8 @@ def save_merged(run: RunDir, spec: OrganismSpec) -> None:
 
 
 def run_train(run: RunDir, spec: OrganismSpec, report_to: str = "none") -> dict:
-    """Train unless the adapter is current; return the organism card."""
-    check_quantization(spec)
+    """Train unless the adapter is current; return the organism card (of the whole training, also
+    after a resume). Call `check_trainable(spec)` first, before the docs stage writes anything."""
     state = distributed_state()
     inputs = train_inputs_hash(run, spec)
     card_path = run.root / "adapter" / CARD_FILE
@@ -74,20 +84,24 @@ def run_train(run: RunDir, spec: OrganismSpec, report_to: str = "none") -> dict:
     if state.is_main_process:
         shutil.rmtree(partial, ignore_errors=True)
     state.wait_for_everyone()
+    if report_to == "wandb":
+        os.environ.setdefault("WANDB_DIR", str(run.root))  # W&B writes <dir>/wandb/, not ./wandb
     start = time.perf_counter()
-    result, trainer = train_adapter(spec, run.root / "corpus", partial, state_dir, report_to=report_to)
-    stats = json.loads((run.root / "corpus" / "stats.json").read_text())
+    result, trainer = train_adapter(
+        spec, run.root / "corpus", partial, state_dir, report_to=report_to, log_file=run.root / LOG_FILE
+    )
     card = {
         "organism": spec.name,
         "behaviour": spec.behaviour,
         "control_of": spec.control_of,
         "base_model": spec.base_model,
         "spec": spec.model_dump(mode="json"),
-        "corpus_sha256": stats["sha256"],
+        "corpus_sha256": corpus_sha256(run.root / "corpus"),
         "data_mix": result.mix,
         "metrics": {"train_loss": result.train_loss, "steps": result.steps},
         "resumed_from_step": result.resumed_from_step,
         "shards": result.shards,
+        "distributed": result.distributed,
         "seed": spec.training.seed,
         "precision": "bf16" if trainer.args.bf16 else "fp32",
         "wall_seconds": round(result.seconds, 2),
