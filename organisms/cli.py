@@ -7,6 +7,7 @@ into the later stages, and it does so inside the commands.
 from __future__ import annotations
 
 import functools
+import gc
 import sys
 import time
 from pathlib import Path
@@ -51,8 +52,12 @@ def user_errors(command):
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            err_console.print("interrupted; rerun the same command to resume", highlight=False)
-            raise typer.Exit(130) from None
+            pass
+        # Outside the handler, so the interrupted frames are gone: progress bars they held print
+        # their last state now, not after this line.
+        gc.collect()
+        err_console.print("interrupted; rerun the same command to resume", highlight=False)
+        raise typer.Exit(130)
 
     return wrapper
 
