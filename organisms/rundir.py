@@ -213,9 +213,6 @@ class RunDir:
         return entry["outputs"][rel]
 
     # --- writing outputs ------------------------------------------------------------------
-    def write_json(self, rel: str, obj: object) -> Path:
-        return write_json(self.root / rel, obj)
-
     def write_text(self, rel: str, text: str) -> Path:
         path = self.root / rel
         write_atomic(path, text)
