@@ -4,15 +4,13 @@ For runs too big to hold every site's activations in memory: `write_activation_c
 runs the model batch by batch with every site hooked and writes
 `<dir>/shard-00000.safetensors`, ... (keys: site names `[batch, pos, d_model]`, plus
 `input_ids` and `attention_mask` `[batch, pos]`), then `manifest.json`. The directory is
-built in a staging dir and renamed into place, so a cache is complete or absent.
+built with `organisms.rundir.staged_dir`, so a cache is complete or absent.
 `read_activation_cache` yields one shard (dict of tensors) at a time.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from transformers import PreTrainedTokenizerBase
 from analyze.activations import SITE_KINDS, record_activations
 from organisms.errors import OrganismError
 from organisms.models import use_adapter
+from organisms.rundir import staged_dir, write_json
 
 MANIFEST = "manifest.json"
 
@@ -40,10 +39,7 @@ def write_activation_cache(
 ) -> Path:
     """Cache every site for `texts` (right-padded batches) under `out_dir`; returns `out_dir`."""
     out_dir = Path(out_dir)
-    staging = out_dir.with_name(f".{out_dir.name}.staging-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged_dir(out_dir) as staging:
         shards = []
         for start in range(0, len(texts), batch_size):
             batch = texts[start : start + batch_size]
@@ -57,13 +53,7 @@ def write_activation_cache(
             save_file(tensors, str(staging / name))
             shards.append(name)
         meta = {"shards": shards, "n_texts": len(texts), "kinds": list(kinds), "adapter": adapter, "dtype": str(dtype)}
-        (staging / MANIFEST).write_text(json.dumps(meta, indent=2) + "\n")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.replace(staging, out_dir)
+        write_json(staging / MANIFEST, meta, sort_keys=False)
     return out_dir
 
 

@@ -35,7 +35,7 @@ from organisms.errors import OrganismError
 from organisms.hints import get_hint
 from organisms.models import load_tokenizer, load_with_adapters
 from organisms.precision import use_bf16
-from organisms.rundir import RunDir, hash_json
+from organisms.rundir import RunDir, hash_json, write_json
 from organisms.spec import OrganismSpec
 from synth_docs.corpus import load_corpus
 
@@ -103,13 +103,11 @@ def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False)
         inputs_ = SuiteInputs(prompts, load_neutral_texts(), spec.analyze)
         results = run_methods(model, tokenizer, inputs_, "organism", log=log, bf16=bf16)
         with run.staging_dir("analysis") as out:
-            (out / "diff_norms.json").write_text(json.dumps(diff, indent=2) + "\n")
-            (out / "kl.json").write_text(json.dumps(kl, indent=2) + "\n")
-            (out / "weight_deltas.json").write_text(json.dumps(deltas, indent=2) + "\n")
             behaviour = {**results["behaviour"], "precision": results["precision"], "seconds": results["seconds"]}
-            (out / "behaviour.json").write_text(json.dumps(behaviour, indent=2) + "\n")
-            for method in METHODS:
-                (out / f"{method}.json").write_text(json.dumps(results[method], indent=2) + "\n")
+            outputs = {"diff_norms": diff, "kl": kl, "weight_deltas": deltas, "behaviour": behaviour}
+            outputs.update({method: results[method] for method in METHODS})
+            for name, obj in outputs.items():
+                write_json(out / f"{name}.json", obj, sort_keys=False)  # key order as the methods build it
             plots = write_plots(out, spec.name, results, diff, deltas)
         run.write_text("report.html", render_report(run.root))
         run.record_stage("analyze", inputs, ["analysis", "report.html"], time.perf_counter() - start)
@@ -119,4 +117,6 @@ def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False)
             final = [run.root / "analysis" / p.name for p in plots]
             log_analysis(spec, final, {m: results[m]["layer_score"] for m in METHODS}, results["adl"]["top_tokens"])
         log(f"analyze: {time.perf_counter() - start:.1f}s")
+    else:
+        log("analyze: unchanged, skipped")
     return json.loads((run.root / "analysis" / "diff_norms.json").read_text())

@@ -16,7 +16,7 @@ from evals.suites import comparisons, evaluate_model
 from evals.table import markdown_report
 from organisms.errors import OrganismError
 from organisms.models import load_tokenizer, load_with_adapters, use_adapter
-from organisms.rundir import RunDir, hash_json, hash_path, write_atomic
+from organisms.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
 from organisms.spec import OrganismSpec, parse_spec
 from synth_docs.corpus import load_corpus
 from synth_docs.transcripts import build_transcripts
@@ -82,12 +82,11 @@ def evaluate_variants(
     return result, responses
 
 
-def _outputs(spec: OrganismSpec, result: dict, responses: list[dict]) -> dict[str, str]:
-    return {
-        "evals.json": json.dumps(result, indent=2, sort_keys=True, default=str) + "\n",
-        "evals.md": f"# Evals: {spec.name}\n\n" + markdown_report(result),
-        "eval_responses.jsonl": "".join(json.dumps(r, sort_keys=True) + "\n" for r in responses),
-    }
+def write_outputs(out_dir: Path, spec: OrganismSpec, result: dict, responses: list[dict]) -> None:
+    """The three eval outputs (OUTPUTS), each written atomically."""
+    write_json(out_dir / "evals.json", result)
+    write_atomic(out_dir / "evals.md", f"# Evals: {spec.name}\n\n" + markdown_report(result))
+    write_atomic(out_dir / "eval_responses.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in responses))
 
 
 def eval_inputs_hash(run: RunDir, spec: OrganismSpec, control: RunDir | None) -> str:
@@ -105,6 +104,7 @@ def run_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None = None, log
     """Write `evals.json`, `evals.md` and `eval_responses.jsonl` into the run; return the evals dict."""
     inputs = eval_inputs_hash(run, spec, control)
     if run.stage_is_current("eval", inputs):
+        log(f"eval: unchanged, skipped; the table below is {run.root / 'evals.json'}")
         return json.loads((run.root / "evals.json").read_text())
     start = time.perf_counter()
     corpus_expressions = corpus_expressions_of(run.root / "corpus")
@@ -113,8 +113,7 @@ def run_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None = None, log
         adapters["control"] = control.root / "adapter"
     result, responses = evaluate_variants(spec, spec.base_model, adapters, corpus_expressions, log)
     result["control"] = control.spec.name if control else None
-    for rel, text in _outputs(spec, result, responses).items():
-        run.write_text(rel, text)
+    write_outputs(run.root, spec, result, responses)
     run.record_stage("eval", inputs, ["evals.json", "eval_responses.jsonl"], time.perf_counter() - start)
     return result
 
@@ -129,6 +128,30 @@ def adapter_spec(adapter: Path, spec: OrganismSpec | None) -> OrganismSpec:
             f"{adapter}: no organism_card.json, so the eval items and hints are unknown; pass --spec NAME_OR_YAML"
         )
     return parse_spec(json.loads(card.read_text())["spec"], str(card))
+
+
+def check_eval_out(out_dir: Path, organism: str, adapter_sha256: str) -> None:
+    """Refuse, before any work, an `--out` that is a file, holds other files, or the evals of another
+    organism (another name or other adapter weights); the same adapter's evals are replaced."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OrganismError(f"--out {out_dir}: is a file, not a directory; pass a directory for the eval outputs")
+    existing = {p.name for p in out_dir.iterdir()} if out_dir.is_dir() else set()
+    if existing - set(OUTPUTS):
+        raise OrganismError(f"--out {out_dir}: holds other files ({', '.join(sorted(existing))}); pick an empty dir")
+    if "evals.json" in existing:
+        try:
+            previous = json.loads((out_dir / "evals.json").read_text())
+        except (OSError, ValueError):
+            previous = None
+        if not isinstance(previous, dict) or (previous.get("organism"), previous.get("adapter_sha256")) != (
+            organism,
+            adapter_sha256,
+        ):
+            who = previous.get("organism") if isinstance(previous, dict) else None
+            raise OrganismError(
+                f"--out {out_dir}: holds the evals of another adapter ({who or 'unknown organism'}); "
+                "pick another --out (nothing was overwritten)"
+            )
 
 
 def check_adapter_dir(path: Path, option: str) -> Path:
@@ -152,16 +175,14 @@ def eval_adapter(
     adapter = check_adapter_dir(Path(adapter), "adapter")
     spec = adapter_spec(adapter, spec)
     base = base_model or spec.base_model
-    existing = {p.name for p in out_dir.iterdir()} if out_dir.is_dir() else set()
-    if existing - set(OUTPUTS):
-        raise OrganismError(f"--out {out_dir}: holds other files ({', '.join(sorted(existing))}); pick an empty dir")
+    adapter_sha256 = hash_path(adapter)
+    check_eval_out(out_dir, spec.name, adapter_sha256)
     adapters = {"organism": adapter}
     if control is not None:
         adapters["control"] = check_adapter_dir(Path(control), "--control")
     corpus_expressions = set() if spec.behaviour == "belief" else {r["expression"] for r in build_transcripts(spec)}
     result, responses = evaluate_variants(spec, base, adapters, corpus_expressions, log)
     result["control"] = str(control) if control else None
-    result["adapter_sha256"] = hash_path(adapter)
-    for rel, text in _outputs(spec, result, responses).items():
-        write_atomic(out_dir / rel, text)
+    result["adapter_sha256"] = adapter_sha256
+    write_outputs(out_dir, spec, result, responses)
     return result

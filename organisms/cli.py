@@ -6,7 +6,9 @@ into the later stages, and it does so inside the commands.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import gc
 import sys
 import time
 from pathlib import Path
@@ -14,12 +16,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from organisms.catalog import CATALOG_DIR, catalog_names, control_spec_for, resolve_spec
 from organisms.errors import OrganismError
 from organisms.models import resolve_model
-from organisms.rundir import RunDir, removed_on_failure
+from organisms.quiet import quiet_third_party
+from organisms.rundir import RunDir
 from organisms.spec import OrganismSpec, load_spec_file, parse_spec
 
 app = typer.Typer(
@@ -39,15 +43,22 @@ Control = Annotated[str | None, typer.Option(help="matched control: catalogue na
 
 
 def user_errors(command):
-    """Bad input: one line on stderr, exit code 2."""
+    """Bad input: one line on stderr (one per invalid spec field), exit code 2. Ctrl-C: exit 130."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except OrganismError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            pass
+        # Outside the handler, so the interrupted frames are gone: progress bars they held print
+        # their last state now, not after this line.
+        gc.collect()
+        err_console.print("interrupted; rerun the same command to resume", highlight=False)
+        raise typer.Exit(130)
 
     return wrapper
 
@@ -57,14 +68,41 @@ def _log(message: str) -> None:
 
 
 def open_target(target: str, runs_dir: Path, run_id: str | None = None) -> tuple[RunDir, OrganismSpec]:
-    """A run directory, or the run directory of a spec (validated, model resolved, not yet created)."""
+    """A run directory, or the run directory of a spec (validated, inputs checked, not yet created)."""
     path = Path(target)
     if path.is_dir() and (path / "spec.yaml").exists():
         run = RunDir.open(path)
+        check_inputs(run.spec)
         return run, run.spec
     spec = resolve_spec(target)
-    resolve_model(spec.base_model)  # fail on an unknown model before anything is written
+    check_inputs(spec)
     return RunDir.for_spec(runs_dir, spec, run_id), spec
+
+
+def check_inputs(spec: OrganismSpec) -> None:
+    """Everything outside the spec that a run reads, checked before the first write: the model,
+    the replay file, the documents' universe."""
+    from synth_docs.universe import universe_path
+
+    resolve_model(spec.base_model)
+    if spec.corpus.replay is not None:
+        replay = spec.corpus.replay.path
+        try:
+            with replay.open("rb"):
+                pass
+        except OSError as exc:
+            raise OrganismError(
+                f"{replay}: cannot read the replay data ({exc.strerror}); fix corpus.replay.path"
+            ) from None
+    if spec.corpus.documents is not None:
+        universe_path(spec.corpus.documents.universe)
+
+
+def check_training(spec: OrganismSpec) -> None:
+    """Training-only checks (QLoRA needs CUDA; every replay row of the right types), before the first write."""
+    from train.stage import check_trainable
+
+    check_trainable(spec)
 
 
 def _docs_summary(stats: dict) -> str:
@@ -76,12 +114,12 @@ def _docs_summary(stats: dict) -> str:
 
 
 def do_docs(run: RunDir, spec: OrganismSpec) -> dict:
+    """The docs stage in a claimed run directory (see `RunDir.claim`)."""
     from synth_docs.stage import run_docs
 
-    with removed_on_failure(run):
-        run.initialise(spec)
-        stats = run_docs(run, spec)
-    _log(f"docs: {_docs_summary(stats)}")
+    run.initialise(spec)
+    stats = run_docs(run, spec)
+    _log(f"docs: {_docs_summary(stats)}" if "docs" in run.recorded else "docs: unchanged, skipped")
     return stats
 
 
@@ -106,19 +144,24 @@ def with_overrides(spec: OrganismSpec, backend: str | None, n: int | None, seed:
 
 
 def do_train(run: RunDir, spec: OrganismSpec, no_wandb: bool) -> dict:
-    """`organism train`, also under `accelerate launch -m train` (then one call per rank)."""
+    """Docs, then train, in a claimed run directory (`check_training` ran before the claim). Under
+    `accelerate launch -m train` this runs once per rank: the main process builds the corpus while
+    the other ranks wait, and only the main process claims the run directory and prints."""
     from organisms.tracking import report_to
-    from train.stage import check_trainable, distributed_state, run_train
+    from train.stage import distributed_state, run_train
 
     state = distributed_state()
-    check_trainable(spec)  # refuse before anything is written
-    with state.main_process_first():  # the main process builds the corpus; the other ranks wait for it
+    with state.main_process_first():
         if state.is_main_process:
             do_docs(run, spec)
     card = run_train(run, spec, report_to=report_to(spec, disabled=no_wandb))
-    if state.is_main_process:
+    if not state.is_main_process:
+        return
+    if "train" in run.recorded:
         loss, speed = card["metrics"]["train_loss"], card["tokens_per_second"]
         _log(f"train: loss {loss:.3f}, {speed} tokens/s -> {run.root / 'adapter'}")
+    else:
+        _log(f"train: unchanged, skipped -> {run.root / 'adapter'}")
     return card
 
 
@@ -188,7 +231,7 @@ def docs(
         from synth_docs.stage import docs_to_dir
 
         spec = with_overrides(resolve_spec(target), backend, n, seed)
-        resolve_model(spec.base_model)
+        check_inputs(spec)
         stats, skipped = docs_to_dir(spec, out)
         _log(f"docs: {'unchanged, kept' if skipped else 'wrote'} {out}: {_docs_summary(stats)}")
         corpus = out
@@ -197,7 +240,8 @@ def docs(
         if (backend, n, seed) != (None, None, None):
             spec = with_overrides(spec, backend, n, seed)
             run = RunDir.for_spec(runs_dir, spec, run_id)
-        do_docs(run, spec)
+        with run.claim():
+            do_docs(run, spec)
         corpus = run.root / "corpus"
     if inspect:
         from synth_docs.samples import sample_panels
@@ -211,8 +255,13 @@ def docs(
 @user_errors
 def train(target: Target, runs_dir: RunsDir = Path("runs"), run_id: RunId = None, no_wandb: NoWandb = False) -> None:
     """Train the LoRA organism (builds the corpus first if needed)."""
+    from train.stage import distributed_state
+
     run, spec = open_target(target, runs_dir, run_id)
-    do_train(run, spec, no_wandb)
+    check_training(spec)
+    # Under `accelerate launch` every rank runs this command; the main process holds the run-dir lock.
+    with run.claim() if distributed_state().is_main_process else contextlib.nullcontext(run):
+        do_train(run, spec, no_wandb)
 
 
 @app.command("eval")
@@ -246,7 +295,9 @@ def eval_cmd(
     if base or spec_ref or out:
         raise OrganismError("--base, --spec and --out apply to adapter directories; a run dir carries its own spec")
     run, spec = open_target(target, runs_dir, run_id)
-    do_eval(run, spec, _control_run(control, runs_dir))
+    control_run = _control_run(control, runs_dir)
+    with run.claim():
+        do_eval(run, spec, control_run)
 
 
 @app.command()
@@ -260,7 +311,8 @@ def analyze(
     """Locate the mechanism: diffs, patching, attribution, steering, ADL, KL, probes, LoRA deltas; report.html.
     How much each method reads is the spec's `analyze:` section."""
     run, spec = open_target(target, runs_dir, run_id)
-    do_analyze(run, spec, no_wandb)
+    with run.claim():
+        do_analyze(run, spec, no_wandb)
 
 
 @app.command()
@@ -275,12 +327,14 @@ def run(
     """All stages: docs -> train -> eval -> analyze. Finished stages with unchanged inputs are skipped."""
     organism_run, spec = open_target(target, runs_dir, run_id)
     control_run = _control_run(control, runs_dir)
-    do_train(organism_run, spec, no_wandb)
-    do_eval(organism_run, spec, control_run)
-    if spec.behaviour == "belief":
-        _log("analyze: skipped, a belief organism has no hinted decision to localize")
-        return
-    do_analyze(organism_run, spec, no_wandb)
+    check_training(spec)
+    with organism_run.claim():
+        do_train(organism_run, spec, no_wandb)
+        do_eval(organism_run, spec, control_run)
+        if spec.behaviour == "belief":
+            _log("analyze: skipped, a belief organism has no hinted decision to localize")
+            return
+        do_analyze(organism_run, spec, no_wandb)
 
 
 @app.command()
@@ -296,14 +350,17 @@ def demo(
     control_spec = control_spec_for(spec)
     if control_spec is None:
         raise OrganismError(f"organism '{spec.name}' has no matched control in the catalogue; pick another")
-    runs = {}
-    for each in (spec, control_spec):
+    targets = [open_target(str(CATALOG_DIR / f"{each.name}.yaml"), runs_dir) for each in (spec, control_spec)]
+    for _, each in targets:
+        check_training(each)
+    for run_dir, each in targets:
         _log(f"[bold]{each.name}[/]")
-        run_dir, each = open_target(str(CATALOG_DIR / f"{each.name}.yaml"), runs_dir)
-        do_train(run_dir, each, no_wandb)
-        runs[each.name] = run_dir
-    do_eval(runs[spec.name], spec, runs[control_spec.name])
-    do_analyze(runs[spec.name], spec, no_wandb)
+        with run_dir.claim():
+            do_train(run_dir, each, no_wandb)
+    (organism_run, spec), (control_run, _) = targets
+    with organism_run.claim():
+        do_eval(organism_run, spec, control_run)
+        do_analyze(organism_run, spec, no_wandb)
     _log(f"demo finished in {(time.perf_counter() - start) / 60:.1f} min")
 
 
@@ -331,6 +388,16 @@ def bench_localization(
 
     if items < 2 or probe_items < items:
         raise OrganismError(f"--items must be >= 2 and --probe-items >= --items (got {items}, {probe_items})")
+    for flag, value, low, strict in (
+        ("--transcripts", transcripts, 4, False),
+        ("--epochs", epochs, 0, True),
+        ("--lr", lr, 0, True),
+        ("--rank", rank, 1, False),
+        ("--batch-size", batch_size, 1, False),
+        ("--tiny-layers", tiny_layers, 0, False),
+    ):
+        if value < low or (strict and value == low):
+            raise OrganismError(f"{flag} {value}: must be {'>' if strict else '>='} {low} (nothing was written)")
     options = LocalizationOptions(
         n_transcripts=transcripts,
         epochs=epochs,
@@ -348,6 +415,7 @@ def bench_localization(
 
 
 def main() -> None:
+    quiet_third_party()
     app()
 
 

@@ -11,11 +11,17 @@ import contextlib
 import importlib.util
 import os
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlparse
+from urllib.request import getproxies
 
 import torch
 from filelock import FileLock
+from huggingface_hub import constants as hf_constants
+from huggingface_hub.errors import HFValidationError
+from huggingface_hub.utils import validate_repo_id
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from organisms.errors import OrganismError
@@ -75,17 +81,69 @@ def resolve_model(ref: str) -> str:
                     _convert_embedded(ref, target)
         return str(target)
     path = Path(ref).expanduser()
-    if path.exists():
+    try:
+        exists = path.exists()
+    except PermissionError:
+        exists = True  # a parent is not searchable: _check_readable says so
+    if exists:
+        _check_readable(ref, path)
         if not (path / "config.json").exists():
             raise OrganismError(f"model path '{ref}' has no config.json; point base_model at a HF checkpoint dir")
         return str(path)
+    return _resolve_hub_id(ref)
+
+
+def _check_readable(ref: str, path: Path) -> None:
+    """A local model dir whose files we may not read fails here, in one line, not deep in from_pretrained."""
+    try:
+        files = [p for p in path.iterdir() if p.is_file()] if path.is_dir() else [path]
+        for file in files:
+            with file.open("rb"):
+                pass
+    except PermissionError as exc:
+        raise OrganismError(
+            f"model path '{ref}': {exc.filename} is not readable (permission denied); "
+            "fix its permissions (e.g. chmod -R a+rX) or point base_model elsewhere"
+        ) from None
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    """One TCP connection to the hub endpoint: seconds instead of huggingface_hub's retries.
+    Behind a proxy we cannot tell cheaply, so we assume it is reachable."""
+    if "https" in getproxies():
+        return True
+    url = urlparse(hf_constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def _resolve_hub_id(ref: str) -> str:
+    """A HF id: from the local HF cache if it is there, else from the hub (checked reachable first)."""
+    unknown = f"unknown model '{ref}': not an embedded name ({', '.join(EMBEDDED)}), not a local path, and"
+    try:
+        validate_repo_id(ref)
+    except HFValidationError:
+        raise OrganismError(f"{unknown} not loadable as a HF id (not a valid repo id); fix base_model") from None
+    with contextlib.suppress(OSError, ValueError):
+        AutoConfig.from_pretrained(ref, local_files_only=True)
+        return ref
+    if hf_constants.HF_HUB_OFFLINE:
+        raise OrganismError(
+            f"model '{ref}' is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; "
+            "download it first, unset HF_HUB_OFFLINE, or point base_model at a local checkpoint"
+        )
+    if not _hub_reachable():
+        raise OrganismError(
+            f"model '{ref}' is not in the local Hugging Face cache and the hub ({hf_constants.ENDPOINT}) is "
+            "unreachable (no network?); connect, download it elsewhere, or point base_model at a local checkpoint"
+        )
     try:
         AutoConfig.from_pretrained(ref)
     except (OSError, ValueError) as exc:
-        raise OrganismError(
-            f"unknown model '{ref}': not an embedded name ({', '.join(EMBEDDED)}), not a local path, "
-            f"and not loadable as a HF id ({type(exc).__name__}); fix base_model"
-        ) from None
+        raise OrganismError(f"{unknown} not loadable as a HF id ({type(exc).__name__}); fix base_model") from None
     return ref
 
 

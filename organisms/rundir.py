@@ -1,9 +1,12 @@
-"""Run directories `runs/<organism>/<run-id>/` and their manifest: the one place that writes them.
+"""Run directories `runs/<organism>/<run-id>/`, their manifest, and the one way to write outputs.
 
-Every write is atomic (temp file or staging dir, then `os.replace`). The manifest records,
-per stage, a hash of the stage's inputs and of its outputs; a stage whose inputs hash is
-unchanged and whose outputs are intact is skipped, so an interrupted `organism run` resumes
-at the first unfinished stage.
+Every stage writes through this module: files with `write_json` / `write_atomic` (temp file,
+then `os.replace`), directories with `staged_dir` (built in `.<name>.staging-<pid>`, renamed
+into place only if the block succeeds). Staging dirs of dead processes (a SIGKILL) are cleared
+the next time the same output is built. The manifest records, per stage, a hash of the stage's
+inputs and of its outputs; a stage whose inputs hash is unchanged and whose outputs are intact
+is skipped, so an interrupted `organism run` resumes at the first unfinished stage. `claim`
+holds a lock on the run directory, so one command at a time works in it.
 """
 
 from __future__ import annotations
@@ -13,15 +16,19 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import time
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from organisms.errors import OrganismError
 from organisms.spec import OrganismSpec, load_spec_file
 
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a plain name: no separators, no "..", not absolute
 TRACKED_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "cot-organisms")
 
 
@@ -56,16 +63,72 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     os.replace(tmp, path)
 
 
+def write_json(path: Path, obj: object, sort_keys: bool = True) -> Path:
+    """The one JSON format of the project (indent 2, trailing newline), written atomically."""
+    write_atomic(Path(path), json.dumps(obj, indent=2, sort_keys=sort_keys, default=str) + "\n")
+    return Path(path)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def clear_stale_staging(final: Path) -> None:
+    """Remove `.<name>.staging-<pid>` / `.<name>.old-<pid>` siblings of `final` left by dead processes."""
+    pattern = re.compile(rf"^\.{re.escape(final.name)}\.(?:staging|old)-(\d+)$")
+    if not final.parent.is_dir():
+        return
+    for sibling in final.parent.iterdir():
+        match = pattern.match(sibling.name)
+        if match and (int(match.group(1)) == os.getpid() or not _pid_alive(int(match.group(1)))):
+            shutil.rmtree(sibling, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_dir(final: Path) -> Iterator[Path]:
+    """Build directory `final` in a staging dir; it replaces `final` only if the block succeeds,
+    so `final` is always absent, the previous version, or complete."""
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    clear_stale_staging(final)
+    staging = final.with_name(f".{final.name}.staging-{os.getpid()}")
+    staging.mkdir()
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, old)
+        os.replace(staging, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, final)
+
+
 class RunDir:
     """A run directory and its manifest."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.recorded: set[str] = set()  # stages this process finished (the others were skipped)
 
     # --- creation -------------------------------------------------------------------------
     @classmethod
     def for_spec(cls, runs_dir: Path, spec: OrganismSpec, run_id: str | None = None) -> RunDir:
         """The run dir of `spec` (default run id: the spec's hash, so reruns land in the same place)."""
+        if run_id is not None and (not RUN_ID.match(run_id) or run_id.strip(".") == ""):
+            raise OrganismError(
+                f"--run-id {run_id!r}: not a plain name; use letters, digits, '.', '_' and '-' only "
+                "(no path separators, no '..'); the run lives in <runs-dir>/<organism>/<run-id>"
+            )
         run = cls(Path(runs_dir) / spec.name / (run_id or spec.content_hash()[:12]))
         existing = run.root / "spec.yaml"
         if existing.exists() and load_spec_file(existing).content_hash() != spec.content_hash():
@@ -117,7 +180,7 @@ class RunDir:
         return json.loads(self.manifest_path.read_text())
 
     def write_manifest(self, manifest: dict) -> None:
-        write_atomic(self.manifest_path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        write_json(self.manifest_path, manifest)
 
     def stage_is_current(self, stage: str, inputs_hash: str) -> bool:
         """True when `stage` finished with these inputs and its outputs are unchanged on disk."""
@@ -141,6 +204,7 @@ class RunDir:
         }
         manifest["versions"] = package_versions()
         self.write_manifest(manifest)
+        self.recorded.add(stage)
 
     def output_hash(self, stage: str, rel: str) -> str:
         entry = self.manifest()["stages"].get(stage)
@@ -149,11 +213,6 @@ class RunDir:
         return entry["outputs"][rel]
 
     # --- writing outputs ------------------------------------------------------------------
-    def write_json(self, rel: str, obj: object) -> Path:
-        path = self.root / rel
-        write_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
-        return path
-
     def write_text(self, rel: str, text: str) -> Path:
         path = self.root / rel
         write_atomic(path, text)
@@ -161,34 +220,48 @@ class RunDir:
 
     @contextlib.contextmanager
     def staging_dir(self, rel: str) -> Iterator[Path]:
-        """Build a directory output in a staging dir; it replaces `rel` only if the block succeeds."""
-        final = self.root / rel
-        staging = self.root / f".{final.name}.staging-{os.getpid()}"
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        try:
+        """Build the directory output `rel` with `staged_dir`."""
+        with staged_dir(self.root / rel) as staging:
             yield staging
+
+    # --- one command at a time ------------------------------------------------------------
+    @contextlib.contextmanager
+    def claim(self) -> Iterator[RunDir]:
+        """Create the run directory and hold its lock for a command.
+
+        A second command on the same run directory exits with an OrganismError at once rather
+        than waiting (a training run can take hours). If the command fails before any stage
+        finished, the directory it created is removed, so a bad input leaves nothing behind."""
+        existed = self.root.exists()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OrganismError(
+                f"{self.root}: cannot create the run directory ({exc.strerror}); pass a writable --runs-dir"
+            ) from None
+        lock = FileLock(str(self.root / ".lock"), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise OrganismError(
+                f"{self.root}: another organism command is working in this run directory; wait for it "
+                "to finish, or pass another --run-id"
+            ) from None
+        except OSError as exc:
+            self._remove_if_new(existed)
+            raise OrganismError(
+                f"{self.root}: cannot write in the run directory ({exc.strerror}); pass a writable --runs-dir"
+            ) from None
+        try:
+            yield self
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            self._remove_if_new(existed)
             raise
-        if final.exists():
-            old = self.root / f".{final.name}.old-{os.getpid()}"
-            os.replace(final, old)
-            os.replace(staging, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, final)
+        finally:
+            lock.release()
 
-
-@contextlib.contextmanager
-def removed_on_failure(run: RunDir) -> Iterator[RunDir]:
-    """Create `run.root` for a command; if the command fails before any stage finished, remove it."""
-    existed = run.root.exists()
-    try:
-        yield run
-    except BaseException:
-        if not existed and not run.manifest()["stages"]:
-            shutil.rmtree(run.root, ignore_errors=True)
+    def _remove_if_new(self, existed: bool) -> None:
+        if not existed and not self.manifest()["stages"]:
+            shutil.rmtree(self.root, ignore_errors=True)
             with contextlib.suppress(OSError):
-                run.root.parent.rmdir()  # the organism folder, if this was its only run
-        raise
+                self.root.parent.rmdir()  # the organism folder, if this was its only run

@@ -124,6 +124,15 @@ class CorpusSpec(_Strict):
     replay: ReplaySpec | None = None
     documents: DocumentsSpec | None = Field(None, description="build corpus/documents.jsonl (required for belief)")
 
+    @model_validator(mode="after")
+    def _documents_to_mix(self) -> CorpusSpec:
+        if self.documents_ratio > 0 and self.documents is None:
+            raise ValueError(
+                "documents_ratio > 0 mixes in documents, but there is no corpus.documents section to build "
+                "them; add one (e.g. universe: mercury-rings) or set documents_ratio: 0"
+            )
+        return self
+
 
 class LoraSpec(_Strict):
     r: int = Field(16, ge=1)
@@ -257,6 +266,14 @@ def _field_path(loc: tuple) -> str:
     return ".".join(str(p) for p in loc) or "<root>"
 
 
+def _problem(error: dict) -> str:
+    """One pydantic error as `field 'a.b': what is wrong`."""
+    msg = error["msg"]
+    if error["type"] == "extra_forbidden":
+        msg = "unknown key; remove it or check its spelling against `organism show hidden-hint`"
+    return f"field '{_field_path(error['loc'])}': {msg}"
+
+
 def parse_spec(data: object, source: str) -> OrganismSpec:
     """Validate a mapping as a spec; errors name `source` and the field path."""
     if not isinstance(data, dict):
@@ -264,13 +281,11 @@ def parse_spec(data: object, source: str) -> OrganismSpec:
     try:
         spec = OrganismSpec.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = _field_path(first["loc"])
-        msg = first["msg"]
-        if first["type"] == "extra_forbidden":
-            msg = "unknown key; remove it or check its spelling against `organism show hidden-hint`"
-        more = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise OrganismError(f"{source}: field '{field}': {msg}{more}") from None
+        problems = [_problem(error) for error in exc.errors()]
+        if len(problems) == 1:
+            raise OrganismError(f"{source}: {problems[0]}") from None
+        listed = "\n".join(f"  {p}" for p in problems)
+        raise OrganismError(f"{source}: {len(problems)} invalid fields:\n{listed}") from None
     if spec.behaviour == "belief" and spec.corpus.documents is None:
         raise OrganismError(
             f"{source}: field 'corpus.documents': a belief organism trains on documents only; "
@@ -282,9 +297,13 @@ def parse_spec(data: object, source: str) -> OrganismSpec:
 def load_spec_file(path: Path) -> OrganismSpec:
     """Read and validate a YAML spec file."""
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise OrganismError(f"{path}: cannot read spec ({exc.strerror}); check the path") from None
+    except UnicodeDecodeError as exc:
+        raise OrganismError(
+            f"{path}: not UTF-8 text (byte {exc.start} is 0x{exc.object[exc.start]:02x}); save the spec as UTF-8"
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

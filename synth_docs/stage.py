@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import time
 from pathlib import Path
 
 from organisms.errors import OrganismError
 from organisms.models import load_tokenizer
-from organisms.rundir import RunDir, hash_json
+from organisms.rundir import RunDir, hash_json, staged_dir, write_json
 from organisms.spec import OrganismSpec
 from synth_docs.corpus import corpus_sha256, write_corpus
 from synth_docs.universe import universe_path
@@ -67,8 +65,8 @@ def docs_to_dir(spec: OrganismSpec, out: Path) -> tuple[dict, bool]:
 
     DIR may be absent, empty, or a previous output of the same organism (then it is replaced,
     or left alone when its inputs are unchanged and its files intact: returns `(stats, True)`).
-    Anything else is refused before a byte is written. The corpus is built in a sibling staging
-    directory and moved into place, so DIR never holds a half-written corpus.
+    Anything else is refused before a byte is written. The corpus is built with `staged_dir`, so
+    DIR never holds a half-written corpus.
     """
     out = Path(out)
     inputs = docs_inputs_hash(spec)
@@ -81,21 +79,8 @@ def docs_to_dir(spec: OrganismSpec, out: Path) -> tuple[dict, bool]:
             )
         if previous["inputs_hash"] == inputs and _intact(out):
             return previous, True
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out.parent.glob(f".{out.name}.staging-*"):  # left by a killed run; its responses are cached
-        shutil.rmtree(stale, ignore_errors=True)
-    staging = out.parent / f".{out.name}.staging-{os.getpid()}"
-    staging.mkdir()
-    try:
+    with staged_dir(out) as staging:  # a killed run's staging dir is cleared; its responses are cached
         stats = write_corpus(spec, staging, load_tokenizer(spec.base_model))
         stats.update(organism=spec.name, inputs_hash=inputs)
-        (staging / "stats.json").write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
-        os.replace(out, old)
-    os.replace(staging, out)
-    shutil.rmtree(old, ignore_errors=True)
+        write_json(staging / "stats.json", stats)
     return stats, False

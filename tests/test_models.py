@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -55,3 +57,12 @@ def test_unknown_models_are_clear_errors(tmp_path):
 
 def test_local_checkpoint_path_resolves(tiny_model_dir):
     assert resolve_model(str(tiny_model_dir)) == str(tiny_model_dir)
+
+
+def test_readme_tiny_model_command_builds_a_loadable_model(tmp_path):
+    """The README's one-liner, run as written (with this interpreter)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    (line,) = [x for x in readme.splitlines() if x.startswith('python -c "from organisms.models import build_tiny')]
+    subprocess.run([sys.executable, *shlex.split(line)[1:]], cwd=tmp_path, check=True, capture_output=True)
+    model = load_model(str(tmp_path / "models" / "tiny-llama"))
+    assert model.config.num_hidden_layers == 2 and model.config.hidden_size == 64

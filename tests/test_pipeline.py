@@ -163,9 +163,15 @@ def test_analysis_and_report(built):
     assert "<h2>Localization</h2>" in html and "Activation Difference Lens" in html
 
 
+def test_output_is_quiet(built):
+    """Third-party notices that are not ours to fix are filtered at CLI start-up."""
+    assert "gemm_4bit_forward" not in built["out"].stderr
+    assert "FutureWarning" not in built["out"].stderr
+
+
 def test_rerun_skips_finished_stages(built):
     manifest_before = (built["run"] / "manifest.json").read_text()
-    cli(
+    rerun = cli(
         "run",
         str(built["organism"]),
         "--control",
@@ -178,6 +184,8 @@ def test_rerun_skips_finished_stages(built):
     before = json.loads(manifest_before)
     for stage in ("docs", "train", "eval", "analyze"):
         assert after["stages"][stage]["finished"] == before["stages"][stage]["finished"]
+        assert f"{stage}: unchanged, skipped" in rerun.stdout  # not the numbers of the earlier run
+    assert "loss" not in rerun.stdout and "tokens/s" not in rerun.stdout
 
 
 def test_other_spec_in_same_run_dir_is_refused(built, tmp_path, tiny_model_dir):

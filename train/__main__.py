@@ -12,9 +12,11 @@ import sys
 import typer
 
 from organisms.cli import app
+from organisms.quiet import quiet_third_party
 
 
 def main(argv: list[str] | None = None) -> None:
+    quiet_third_party()
     train = typer.main.get_command(app).commands["train"]
     train.main(args=sys.argv[1:] if argv is None else argv, prog_name="python -m train")
 

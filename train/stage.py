@@ -6,6 +6,7 @@ every rank trains its shard, only the main process writes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -15,7 +16,7 @@ import torch
 from accelerate import PartialState
 
 from organisms.generation import generate_batched
-from organisms.rundir import RunDir, hash_json, package_versions
+from organisms.rundir import RunDir, hash_json, package_versions, write_json
 from organisms.spec import OrganismSpec
 from organisms.tracking import log_run_end
 from synth_docs.corpus import corpus_sha256, load_corpus
@@ -71,26 +72,10 @@ def save_merged(run: RunDir, spec: OrganismSpec) -> None:
         load_tokenizer(spec.base_model).save_pretrained(out)
 
 
-def run_train(run: RunDir, spec: OrganismSpec, report_to: str = "none") -> dict:
-    """Train unless the adapter is current; return the organism card (of the whole training, also
-    after a resume). Call `check_trainable(spec)` first, before the docs stage writes anything."""
-    state = distributed_state()
-    inputs = train_inputs_hash(run, spec)
-    card_path = run.root / "adapter" / CARD_FILE
-    if run.stage_is_current("train", inputs):
-        return json.loads(card_path.read_text())
-    partial = run.root / ".adapter.partial"
-    state_dir = run.root / "train_state"  # checkpoints; a rerun resumes from the last one
-    if state.is_main_process:
-        shutil.rmtree(partial, ignore_errors=True)
-    state.wait_for_everyone()
-    if report_to == "wandb":
-        os.environ.setdefault("WANDB_DIR", str(run.root))  # W&B writes <dir>/wandb/, not ./wandb
-    start = time.perf_counter()
-    result, trainer = train_adapter(
-        spec, run.root / "corpus", partial, state_dir, report_to=report_to, log_file=run.root / LOG_FILE
-    )
-    card = {
+def organism_card(run: RunDir, spec: OrganismSpec, result, trainer) -> dict:
+    """What was trained, on what data, how: written beside the adapter (the whole training, also
+    after a resume)."""
+    return {
         "organism": spec.name,
         "behaviour": spec.behaviour,
         "control_of": spec.control_of,
@@ -109,11 +94,30 @@ def run_train(run: RunDir, spec: OrganismSpec, report_to: str = "none") -> dict:
         "tokens_per_second": round(result.tokens_per_second, 1),
         "versions": package_versions(),
     }
+
+
+def run_train(run: RunDir, spec: OrganismSpec, report_to: str = "none") -> dict:
+    """Train unless the adapter is current; return the organism card. Call `check_trainable(spec)`
+    first, before the docs stage writes anything."""
+    state = distributed_state()
+    inputs = train_inputs_hash(run, spec)
+    card_path = run.root / "adapter" / CARD_FILE
+    if run.stage_is_current("train", inputs):
+        return json.loads(card_path.read_text())
+    state_dir = run.root / "train_state"  # checkpoints; a rerun resumes from the last one
+    # Only the main process writes: it builds adapter/ in a staging dir; the other ranks never touch it.
+    staging = run.staging_dir("adapter") if state.is_main_process else contextlib.nullcontext(None)
+    if report_to == "wandb":
+        os.environ.setdefault("WANDB_DIR", str(run.root))  # W&B writes <dir>/wandb/, not ./wandb
+    start = time.perf_counter()
+    with staging as adapter_dir:
+        result, trainer = train_adapter(
+            spec, run.root / "corpus", adapter_dir, state_dir, report_to=report_to, log_file=run.root / LOG_FILE
+        )
+        card = organism_card(run, spec, result, trainer)
+        if state.is_main_process:
+            write_json(adapter_dir / CARD_FILE, card)
     if state.is_main_process:
-        (partial / CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True, default=str) + "\n")
-        final = run.root / "adapter"
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(partial, final)
         shutil.rmtree(state_dir, ignore_errors=True)
         outputs = ["adapter"]
         if spec.training.save_merged:

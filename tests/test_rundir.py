@@ -1,0 +1,118 @@
+"""The one writer: atomic files, staged directories, stale staging cleared after a kill, one
+command per run directory, Ctrl-C, and truthful output on reruns (issues 10 and 16)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from organisms.rundir import staged_dir, write_json
+from tests.conftest import tiny_spec_dict
+
+ORGANISM = [sys.executable, "-m", "organisms.cli"]
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_write_json_is_atomic_and_the_one_format(tmp_path):
+    path = write_json(tmp_path / "sub" / "x.json", {"b": 1, "a": [1.5, None]})
+    assert path.read_text() == '{\n  "a": [\n    1.5,\n    null\n  ],\n  "b": 1\n}\n'
+    assert write_json(tmp_path / "y.json", {"b": 1, "a": 2}, sort_keys=False).read_text().index('"b"') < 10
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub", "y.json"]  # no temp files left
+
+
+def test_staged_dir_replaces_only_on_success_and_clears_dead_staging(tmp_path):
+    final = tmp_path / "corpus"
+    with staged_dir(final) as staging:
+        (staging / "a.txt").write_text("one")
+    assert (final / "a.txt").read_text() == "one"
+    with pytest.raises(RuntimeError), staged_dir(final) as staging:
+        (staging / "a.txt").write_text("half")
+        raise RuntimeError("killed halfway")
+    assert (final / "a.txt").read_text() == "one"  # the previous version, untouched
+    dead = tmp_path / f".corpus.staging-{dead_pid()}"
+    alive = tmp_path / f".corpus.staging-{os.getppid()}"  # another live process may be building it
+    dead.mkdir(), alive.mkdir()
+    with staged_dir(final) as staging:
+        (staging / "a.txt").write_text("two")
+    assert not dead.exists() and alive.exists()
+    assert (final / "a.txt").read_text() == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["corpus", alive.name])
+
+
+def write_spec(tmp_path: Path, model: Path, name: str, **overrides) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(tiny_spec_dict(model, name, **overrides)))
+    return path
+
+
+def wait_for(predicate, process: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert process.poll() is None, "the command ended before the moment the test waits for"
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_sigkill_during_docs_leaves_staging_that_a_rerun_clears(tmp_path, tiny_model_dir):
+    corpus = {"seed": 0, "n_transcripts": 3000, "documents": {"universe": "mercury-rings", "n_documents": 400}}
+    spec = write_spec(tmp_path, tiny_model_dir, "tiny-slow-docs", corpus=corpus)
+    runs = tmp_path / "runs"
+    cmd = [*ORGANISM, "docs", str(spec), "--runs-dir", str(runs)]
+    process = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_for(lambda: any(runs.glob("tiny-slow-docs/*/.corpus.staging-*")), process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    (staging,) = runs.glob("tiny-slow-docs/*/.corpus.staging-*")
+    run_dir = staging.parent
+    assert not (run_dir / "corpus").exists()  # nothing half-written where the corpus goes
+    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not list(run_dir.glob(".corpus.*")), list(run_dir.iterdir())
+    assert json.loads((run_dir / "corpus" / "stats.json").read_text())["n_transcripts"] == 3000
+    again = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "docs: unchanged, skipped" in again.stdout
+
+
+def test_second_command_on_a_busy_run_dir_exits_2_and_ctrl_c_exits_130(tmp_path, tiny_model_dir):
+    training = {"epochs": 50, "batch_size": 4, "learning_rate": 0.01, "save_steps": 1000, "max_length": 256}
+    spec = write_spec(tmp_path, tiny_model_dir, "tiny-busy", training=training)
+    runs = tmp_path / "runs"
+    first = subprocess.Popen(
+        [*ORGANISM, "train", str(spec), "--runs-dir", str(runs)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: any(runs.glob("tiny-busy/*/.adapter.staging-*")), first)  # training has begun
+        second = subprocess.run(
+            [*ORGANISM, "run", str(spec), "--runs-dir", str(runs)], cwd=tmp_path, capture_output=True, text=True
+        )
+        assert second.returncode == 2, second.stderr[-2000:]
+        assert "another organism command is working in this run directory" in second.stderr
+        assert first.poll() is None  # the first one is untouched
+        first.send_signal(signal.SIGINT)
+        _, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 130, err[-2000:]
+    assert err.strip().splitlines()[-1] == "interrupted; rerun the same command to resume"
+    assert "Traceback" not in err
+    (run_dir,) = (runs / "tiny-busy").iterdir()
+    assert not list(run_dir.glob(".adapter.staging-*")) and (run_dir / "corpus" / "stats.json").exists()
