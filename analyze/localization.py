@@ -16,7 +16,6 @@ adapter's weights: they are reported as a separate white-box baseline row.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,7 +31,7 @@ from evals.metrics import auroc
 from organisms.errors import OrganismError
 from organisms.models import build_tiny_llama, load_tokenizer, load_with_adapters, resolve_model
 from organisms.precision import use_bf16
-from organisms.rundir import RunDir, write_atomic
+from organisms.rundir import RunDir, write_atomic, write_json
 from organisms.spec import OrganismSpec, parse_spec
 from synth_docs.corpus import load_corpus
 from synth_docs.stage import run_docs
@@ -167,7 +166,7 @@ def benchmark_localization(
         "summary": summarise(per_band),
         "minutes": round((time.perf_counter() - start) / 60, 1),
     }
-    write_atomic(out_dir / "localization.json", json.dumps(result, indent=2) + "\n")
+    write_json(out_dir / "localization.json", result, sort_keys=False)
     write_atomic(out_dir / "localization.md", markdown_table(result) + "\n")
     return result
 

@@ -115,7 +115,13 @@ def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False)
             from organisms.tracking import log_analysis
 
             final = [run.root / "analysis" / p.name for p in plots]
-            log_analysis(spec, final, {m: results[m]["layer_score"] for m in METHODS}, results["adl"]["top_tokens"])
+            log_analysis(
+                spec,
+                final,
+                {m: results[m]["layer_score"] for m in METHODS},
+                results["adl"]["top_tokens"],
+                run_dir=run.root,
+            )
         log(f"analyze: {time.perf_counter() - start:.1f}s")
     else:
         log("analyze: unchanged, skipped")

@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import sys
+from pathlib import Path
 from urllib.parse import urlparse
 
 from organisms.spec import OrganismSpec
@@ -88,13 +89,19 @@ def log_run_end(spec: OrganismSpec, card: dict, samples: list[dict]) -> None:
 
 
 def log_analysis(
-    spec: OrganismSpec, images: list, layer_scores: dict[str, list[float]], lens_tokens: list[list]
+    spec: OrganismSpec,
+    images: list,
+    layer_scores: dict[str, list[float]],
+    lens_tokens: list[list],
+    run_dir: Path | None = None,
 ) -> None:
     """The analyze stage's plots (PNG paths), per-layer scores and ADL logit-lens table as one W&B run
-    (job_type 'analyze'); offline without a key, spec scrubbed. Call after `report_to(spec) == 'wandb'`."""
+    (job_type 'analyze'); offline without a key, spec scrubbed, files under `run_dir/wandb` (as
+    training's). Call after `report_to(spec) == 'wandb'`."""
     import wandb
 
     wandb.init(
+        dir=str(run_dir) if run_dir is not None else os.environ.get("WANDB_DIR"),
         project=spec.training.wandb.project,
         name=f"{spec.name}-analysis",
         job_type="analyze",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -92,7 +93,7 @@ spec = parse_spec(
 assert report_to(spec) == "wandb"  # no key: offline
 image = Path(out) / "patching_heatmap.png"
 plt.plot([0, 1]); plt.savefig(image); plt.close()
-log_analysis(spec, [image], {"patching": [0.1, 0.9]}, [[[secret, 1.0], ["b", 0.5]], [["c", 2.0]]])
+log_analysis(spec, [image], {"patching": [0.1, 0.9]}, [[[secret, 1.0], ["b", 0.5]], [["c", 2.0]]], run_dir=Path(out))
 """
 
 
@@ -104,10 +105,13 @@ def test_analysis_goes_to_wandb_offline_with_plots_and_tables(tmp_path, tiny_mod
 
     secret = "sk-test-DO-NOT-LOG-0987654321"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
-    env.update({"WANDB_DIR": str(tmp_path), "WANDB_SILENT": "true", "OPENAI_API_KEY": secret})
+    env.update({"WANDB_SILENT": "true", "OPENAI_API_KEY": secret, "PYTHONPATH": str(Path(__file__).parents[1])})
     args = [sys.executable, "-c", LOG_ANALYSIS, str(tiny_model_dir), str(tmp_path)]
-    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    result = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not list(cwd.iterdir())  # W&B files go under the run directory, not ./wandb
     (run_file,) = list(tmp_path.glob("wandb/offline-run-*/run-*.wandb"))
     keys = {
         item.key or "/".join(item.nested_key)

@@ -109,7 +109,7 @@ def sft_config(spec: OrganismSpec, state_dir: Path, report_to: str) -> SFTConfig
         max_length=t.max_length,
         completion_only_loss=True,
         bf16=use_bf16(t.precision),
-        gradient_checkpointing=False,  # small organisms: memory is not the constraint, speed is
+        activation_checkpointing=False,  # small organisms: memory is not the constraint, speed is
         use_cpu=not on_gpu,
         optim="adamw_torch",
         logging_steps=5,
