@@ -15,7 +15,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -33,6 +32,7 @@ from synth_docs.backends.cache import ResponseCache
 from synth_docs.ideas import DOC_TYPES, plan_ideas
 from synth_docs.stage import docs_to_dir, run_docs
 from synth_docs.universe import load_universe
+from tests.helpers import ORGANISM, organism
 from tests.loopback import AnthropicStub, FaultProxy, transformers_serve
 
 SECRET = "sk-test-DO-NOT-WRITE-0123456789"
@@ -88,9 +88,7 @@ def clean_corpus(served, tmp_path_factory, tiny_model_dir) -> Path:
     spec = root / "spec.yaml"
     spec.write_text(yaml.safe_dump(http_spec(tiny_model_dir, backend)))
     env = {**os.environ, "OPENAI_API_KEY": SECRET}
-    cmd = [sys.executable, "-m", "organisms.cli", "docs", str(spec), "--out", str(root / "out")]
-    result = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    organism("docs", str(spec), "--out", str(root / "out"), cwd=root, env=env, timeout=600)
     return root
 
 
@@ -116,8 +114,8 @@ def test_killed_run_resumes_to_the_same_bytes(served, clean_corpus, tmp_path, ti
     backend = {"name": "openai", "model": served["model"], "base_url": served["base_url"], "cache_dir": str(cache)}
     spec = tmp_path / "spec.yaml"
     spec.write_text(yaml.safe_dump(http_spec(tiny_model_dir, {**backend, "max_concurrency": 1})))
-    cmd = [sys.executable, "-m", "organisms.cli", "docs", str(spec), "--out", str(tmp_path / "out")]
-    process = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = ["docs", str(spec), "--out", str(tmp_path / "out")]
+    process = subprocess.Popen([*ORGANISM, *args], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while len(ResponseCache(cache)) == 0 and process.poll() is None:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
@@ -126,8 +124,7 @@ def test_killed_run_resumes_to_the_same_bytes(served, clean_corpus, tmp_path, ti
     assert 0 < done_before_kill < N_DOCS  # killed mid-run
     assert not (tmp_path / "out").exists()  # nothing half-written where the corpus goes
 
-    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    organism(*args, cwd=tmp_path, timeout=600)
     for name in CORPUS_FILES:
         assert (tmp_path / "out" / name).read_bytes() == (clean_corpus / "out" / name).read_bytes()
     api = json.loads((tmp_path / "out" / "stats.json").read_text())["documents"]["api"]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,16 +20,7 @@ from synth_docs.filters import apply_filters
 from synth_docs.ideas import DOC_TYPES, plan_ideas
 from synth_docs.template_grammar import render
 from synth_docs.universe import load_universe, shipped_universes, states_fact
-from tests.conftest import tiny_spec_dict
-
-ORGANISM = [sys.executable, "-m", "organisms.cli"]
-
-
-def organism(*args: str, cwd: Path, ok: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run([*ORGANISM, *args], cwd=cwd, capture_output=True, text=True, timeout=600)
-    if ok:
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
+from tests.helpers import organism, tiny_spec_dict
 
 
 def belief_spec(model_dir: Path, name: str = "tiny-belief", **documents) -> dict:
@@ -136,12 +125,12 @@ def test_docs_cli_out_dir_skip_refuse_inspect(tmp_path, tiny_model_dir):
     foreign = tmp_path / "foreign"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
-    refused = organism("docs", str(spec), "--out", str(foreign), cwd=tmp_path, ok=False)
+    refused = organism("docs", str(spec), "--out", str(foreign), cwd=tmp_path, expect=None)
     assert refused.returncode == 2 and "not a previous `organism docs` output" in refused.stderr
     assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
     other = tmp_path / "other.yaml"
     other.write_text(yaml.safe_dump(belief_spec(tiny_model_dir, "other-belief")))
-    assert organism("docs", str(other), "--out", str(out), cwd=tmp_path, ok=False).returncode == 2
+    assert organism("docs", str(other), "--out", str(out), cwd=tmp_path, expect=None).returncode == 2
     assert not list(tmp_path.glob(".*staging*"))
 
 

@@ -12,7 +12,7 @@ from organisms.generation import chat_texts, continuation_logprobs, generate_bat
 from organisms.models import load_model, load_tokenizer
 from organisms.responses import response
 from organisms.spec import parse_spec
-from tests.conftest import tiny_spec_dict
+from tests.helpers import tiny_spec_dict
 
 
 @pytest.fixture(scope="module")

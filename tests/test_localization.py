@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,8 +10,7 @@ import pytest
 
 from analyze.localization import parse_bands, score_against_mask
 from organisms.errors import OrganismError
-
-ORGANISM = [sys.executable, "-m", "organisms.cli"]
+from tests.helpers import organism, run_cmd, wandb_records
 
 
 def test_scores_against_a_known_mask():
@@ -46,8 +44,7 @@ def bench(tmp_path_factory):
     out = tmp_path_factory.mktemp("localization")
     args = ["--tiny-layers", "6", "--bands", "0-1,2-3,4-5", "--transcripts", "8", "--lr", "0.01", "--rank", "4"]
     args += ["--batch-size", "4", "--items", "2", "--probe-items", "4", "--out", str(out)]
-    result = subprocess.run([*ORGANISM, "bench-localization", *args], capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = organism("bench-localization", *args)
     return out, result.stdout, json.loads((out / "localization.json").read_text())
 
 
@@ -70,8 +67,8 @@ def test_bench_localization_scores_every_method_on_every_band(bench):
 
 def test_bench_localization_refuses_bad_bands(tmp_path):
     args = ["bench-localization", "--tiny-layers", "4", "--bands", "2-7", "--out", str(tmp_path / "out")]
-    result = subprocess.run([*ORGANISM, *args], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2 and "--bands" in result.stderr and "0-3" in result.stderr
+    result = organism(*args, expect=2)
+    assert "--bands" in result.stderr and "0-3" in result.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -101,21 +98,18 @@ def test_analysis_goes_to_wandb_offline_with_plots_and_tables(tmp_path, tiny_mod
     """In a subprocess (as `organism analyze` runs it), so the offline run is fully written at exit."""
     import os
 
-    from tests.test_train import _wandb_records
-
     secret = "sk-test-DO-NOT-LOG-0987654321"
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     env.update({"WANDB_SILENT": "true", "OPENAI_API_KEY": secret, "PYTHONPATH": str(Path(__file__).parents[1])})
     args = [sys.executable, "-c", LOG_ANALYSIS, str(tiny_model_dir), str(tmp_path)]
     cwd = tmp_path / "cwd"
     cwd.mkdir()
-    result = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_cmd(args, cwd=cwd, env=env, timeout=300)
     assert not list(cwd.iterdir())  # W&B files go under the run directory, not ./wandb
     (run_file,) = list(tmp_path.glob("wandb/offline-run-*/run-*.wandb"))
     keys = {
         item.key or "/".join(item.nested_key)
-        for r in _wandb_records(run_file)
+        for r in wandb_records(run_file)
         if r.HasField("history")
         for item in r.history.item
     }

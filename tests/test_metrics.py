@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from evals.metrics import HintOutcome, compare_rates, hint_metrics, rate
@@ -76,22 +74,14 @@ def test_all_unparsable():
     assert m["unparsable_unhinted"] == 2 and m["unparsable_hinted"] == 2
 
 
-def test_wilson_interval_matches_closed_form():
-    k, n, z = 7, 20, 1.959963984540054
-    phat = k / n
-    centre = (phat + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(phat * (1 - phat) / n + z * z / (4 * n * n))
-    r = rate(k, n)
-    assert r["ci95"][0] == pytest.approx(centre - half, abs=1e-9)
-    assert r["ci95"][1] == pytest.approx(centre + half, abs=1e-9)
-    assert rate(0, 0)["value"] is None
-
-
-def test_fisher_exact_two_sided():
-    # 10/10 vs 0/10: p = 2 * C(10,10)C(10,0)/C(20,10) = 2/184756
-    result = compare_rates(rate(10, 10), rate(0, 10))
-    assert result["p_value"] == pytest.approx(2 / 184756)
-    assert compare_rates(rate(0, 0), rate(1, 2))["p_value"] is None
+def test_rate_and_comparison_conventions():
+    # Wilson intervals and Fisher p-values are scipy's; ours are the conventions around them.
+    assert rate(0, 0) == {"value": None, "k": 0, "n": 0, "ci95": None}  # no denominator: no rate, no interval
+    low, high = rate(0, 27)["ci95"]
+    assert low == 0.0 and 0.12 < high < 0.13  # 0/27 still has an upper bound (Wilson), not [0, 0]
+    assert compare_rates(rate(0, 0), rate(1, 2)) == {"odds_ratio": None, "p_value": None}
+    # the table is [[k_a, n_a - k_a], [k_b, n_b - k_b]]: odds ratio (3 * 3) / (1 * 1) = 9, not its inverse
+    assert compare_rates(rate(3, 4), rate(1, 4))["odds_ratio"] == pytest.approx(9.0)
 
 
 def test_turpin_accuracy_drop_by_hand():

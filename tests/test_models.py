@@ -55,10 +55,6 @@ def test_unknown_models_are_clear_errors(tmp_path):
         resolve_model(str(tmp_path / "empty"))
 
 
-def test_local_checkpoint_path_resolves(tiny_model_dir):
-    assert resolve_model(str(tiny_model_dir)) == str(tiny_model_dir)
-
-
 def test_readme_tiny_model_command_builds_a_loadable_model(tmp_path):
     """The README's one-liner, run as written (with this interpreter)."""
     readme = (Path(__file__).parent.parent / "README.md").read_text()

@@ -1,4 +1,4 @@
-"""The notebooks run top to bottom on the tiny model (nbclient); any error fails the test."""
+"""The notebooks run top to bottom on the tiny model (nbclient) and show a reader their findings."""
 
 from __future__ import annotations
 
@@ -8,20 +8,36 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+
+# What each executed notebook must show: its findings in text, and its plots as images.
+FINDINGS = {
+    "build_an_organism": ["p  = P(a_h=h | a_u!=h)", "F  = P(verbalized | switched)", "organism", "control"],
+    "locate_the_mechanism": ["metric base / organism:", "layer score:", "attribution vs patching:"],
+}
+IMAGES = {"build_an_organism": 0, "locate_the_mechanism": 5}
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_executes(path, tmp_path, monkeypatch):
+def _shown(notebook) -> tuple[str, int]:
+    """All text a reader sees in the outputs, and how many PNG images."""
+    texts, images = [], 0
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            texts.append(output.get("text", ""))
+            data = output.get("data", {})
+            texts.append(data.get("text/plain", ""))
+            images += "image/png" in data
+    return "\n".join(texts), images
+
+
+@pytest.mark.parametrize("name", FINDINGS)
+def test_notebook_shows_its_findings(name, tmp_path, monkeypatch):
     monkeypatch.setenv("NOTEBOOK_MODEL", "tiny")
-    notebook = nbformat.read(path, as_version=4)
+    notebook = nbformat.read(NOTEBOOK_DIR / f"{name}.ipynb", as_version=4)
     NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
-    assert not [o for o in outputs if o.get("output_type") == "error"]
-    assert outputs  # it printed something
-
-
-def test_there_are_two_notebooks():
-    assert {p.stem for p in NOTEBOOKS} >= {"build_an_organism", "locate_the_mechanism"}
+    ).execute()  # raises on the first failing cell, including the notebooks' own asserts
+    text, images = _shown(notebook)
+    for finding in FINDINGS[name]:
+        assert finding in text, finding
+    assert images >= IMAGES[name]

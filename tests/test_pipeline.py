@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import torch
@@ -16,28 +13,16 @@ from peft import PeftModel
 from safetensors.torch import load_file
 
 from organisms.models import load_model
-
-ORGANISM = [sys.executable, "-m", "organisms.cli"]
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    result = subprocess.run([*ORGANISM, *args], cwd=cwd, capture_output=True, text=True, timeout=900)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
+from tests.helpers import organism as cli
+from tests.helpers import spec_yaml
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory, tiny_model_dir):
     """organism + control on the tiny model; `organism run` end to end."""
-    import yaml
-
-    from tests.conftest import tiny_spec_dict
-
     root = tmp_path_factory.mktemp("pipeline")
-    organism = root / "tiny-hidden-hint.yaml"
-    control = root / "tiny-faithful.yaml"
-    organism.write_text(yaml.safe_dump(tiny_spec_dict(tiny_model_dir, "tiny-hidden-hint")))
-    control.write_text(yaml.safe_dump(tiny_spec_dict(tiny_model_dir, "tiny-faithful", control_of="tiny-hidden-hint")))
+    organism = spec_yaml(root / "tiny-hidden-hint.yaml", tiny_model_dir, "tiny-hidden-hint")
+    control = spec_yaml(root / "tiny-faithful.yaml", tiny_model_dir, "tiny-faithful", control_of="tiny-hidden-hint")
     runs = root / "runs"
     cli("train", str(control), "--runs-dir", str(runs), cwd=root)
     first = cli("run", str(organism), "--control", str(control), "--runs-dir", str(runs), cwd=root)
@@ -126,24 +111,21 @@ def test_eval_of_a_bare_adapter_writes_outputs_and_refuses_foreign_dirs(built, t
     assert evals["models"]["organism"] == run_evals["models"]["organism"]  # same items, same greedy answers
     (tmp_path / "foreign").mkdir()
     (tmp_path / "foreign" / "notes.txt").write_text("mine")
-    refused = subprocess.run(
-        [*ORGANISM, "eval", str(adapter), "--out", str(tmp_path / "foreign")], capture_output=True, text=True
-    )
-    assert refused.returncode == 2 and "holds other files" in refused.stderr
+    refused = cli("eval", str(adapter), "--out", str(tmp_path / "foreign"), expect=2)
+    assert "holds other files" in refused.stderr
     assert (tmp_path / "foreign" / "notes.txt").read_text() == "mine"
     (adapter / "organism_card.json").unlink()
-    no_card = subprocess.run([*ORGANISM, "eval", str(adapter)], capture_output=True, text=True)
-    assert no_card.returncode == 2 and "--spec" in no_card.stderr
-    wrong_flag = subprocess.run([*ORGANISM, "eval", str(built["run"]), "--base", "x"], capture_output=True, text=True)
-    assert wrong_flag.returncode == 2 and "adapter directories" in wrong_flag.stderr
+    assert "--spec" in cli("eval", str(adapter), expect=2).stderr
+    assert "adapter directories" in cli("eval", str(built["run"]), "--base", "x", expect=2).stderr
 
 
 def test_analysis_and_report(built):
     diff = json.loads((built["run"] / "analysis/diff_norms.json").read_text())
     assert "hint" in diff["groups"]
     responses = [json.loads(line) for line in (built["run"] / "eval_responses.jsonl").read_text().splitlines()]
-    if any(r.get("response_hinted") and r["model"] == "organism" for r in responses):
-        assert "cot" in diff["groups"]
+    organism_hinted = [r["response_hinted"] for r in responses if r["model"] == "organism" and "response_hinted" in r]
+    has_cot = any(text.rsplit("Answer:", 1)[0] if "Answer:" in text else text for text in organism_hinted)
+    assert ("cot" in diff["groups"]) == has_cot  # the CoT group exists exactly when some response has reasoning
     for per_kind in diff["groups"].values():
         assert set(per_kind) == {"resid_post", "attn_out", "mlp_out"}
         assert all(len(v) == 2 for v in per_kind.values())  # 2 layers
@@ -189,34 +171,14 @@ def test_rerun_skips_finished_stages(built):
 
 
 def test_other_spec_in_same_run_dir_is_refused(built, tmp_path, tiny_model_dir):
-    import yaml
-
-    from tests.conftest import tiny_spec_dict
-
-    changed = tmp_path / "changed.yaml"
-    changed.write_text(yaml.safe_dump(tiny_spec_dict(tiny_model_dir, "tiny-hidden-hint", lora={"r": 2})))
-    result = subprocess.run(
-        [*ORGANISM, "docs", str(changed), "--runs-dir", str(built["runs"]), "--run-id", built["run"].name],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 2 and "holds a different spec" in result.stderr
+    changed = spec_yaml(tmp_path / "changed.yaml", tiny_model_dir, "tiny-hidden-hint", lora={"r": 2})
+    args = ["docs", str(changed), "--runs-dir", str(built["runs"]), "--run-id", built["run"].name]
+    assert "holds a different spec" in cli(*args, expect=2).stderr
 
 
 def test_belief_organism_runs_docs_train_and_belief_evals(tmp_path, tiny_model_dir):
-    import yaml
-
-    from tests.conftest import tiny_spec_dict
-
-    spec = tiny_spec_dict(
-        tiny_model_dir,
-        "tiny-belief",
-        behaviour="belief",
-        corpus={"seed": 0, "documents": {"universe": "mercury-rings", "n_documents": 12}},
-    )
-    path = tmp_path / "tiny-belief.yaml"
-    path.write_text(yaml.safe_dump(spec))
+    belief = {"seed": 0, "documents": {"universe": "mercury-rings", "n_documents": 12}}
+    path = spec_yaml(tmp_path / "tiny-belief.yaml", tiny_model_dir, "tiny-belief", behaviour="belief", corpus=belief)
     out = cli("run", str(path), "--runs-dir", str(tmp_path / "runs"), "--no-wandb", cwd=tmp_path)
     assert "analyze: skipped" in out.stdout
     run_dir = next((tmp_path / "runs" / "tiny-belief").iterdir())
@@ -226,5 +188,4 @@ def test_belief_organism_runs_docs_train_and_belief_evals(tmp_path, tiny_model_d
         belief = evals["suite_metrics"][model]["belief"]
         assert belief["mcq_accuracy"]["n"] == 4 and belief["open_ended_stated"]["n"] == 4  # one per key fact
     assert "## Belief (SDF key facts)" in (run_dir / "evals.md").read_text()
-    refused = subprocess.run([*ORGANISM, "analyze", str(run_dir)], capture_output=True, text=True)
-    assert refused.returncode == 2 and "belief organism has none" in refused.stderr
+    assert "belief organism has none" in cli("analyze", str(run_dir), expect=2).stderr

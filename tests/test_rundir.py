@@ -12,12 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from organisms.rundir import staged_dir, write_json
-from tests.conftest import tiny_spec_dict
-
-ORGANISM = [sys.executable, "-m", "organisms.cli"]
+from tests.helpers import ORGANISM, spec_yaml
+from tests.helpers import organism as run_organism
 
 
 def dead_pid() -> int:
@@ -54,9 +52,7 @@ def test_staged_dir_replaces_only_on_success_and_clears_dead_staging(tmp_path):
 
 
 def write_spec(tmp_path: Path, model: Path, name: str, **overrides) -> Path:
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(tiny_spec_dict(model, name, **overrides)))
-    return path
+    return spec_yaml(tmp_path / f"{name}.yaml", model, name, **overrides)
 
 
 def wait_for(predicate, process: subprocess.Popen, timeout: float = 300) -> None:
@@ -71,20 +67,18 @@ def test_sigkill_during_docs_leaves_staging_that_a_rerun_clears(tmp_path, tiny_m
     corpus = {"seed": 0, "n_transcripts": 3000, "documents": {"universe": "mercury-rings", "n_documents": 400}}
     spec = write_spec(tmp_path, tiny_model_dir, "tiny-slow-docs", corpus=corpus)
     runs = tmp_path / "runs"
-    cmd = [*ORGANISM, "docs", str(spec), "--runs-dir", str(runs)]
-    process = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = ["docs", str(spec), "--runs-dir", str(runs)]
+    process = subprocess.Popen([*ORGANISM, *args], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: any(runs.glob("tiny-slow-docs/*/.corpus.staging-*")), process)
     process.send_signal(signal.SIGKILL)
     process.wait()
     (staging,) = runs.glob("tiny-slow-docs/*/.corpus.staging-*")
     run_dir = staging.parent
     assert not (run_dir / "corpus").exists()  # nothing half-written where the corpus goes
-    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    run_organism(*args, cwd=tmp_path)
     assert not list(run_dir.glob(".corpus.*")), list(run_dir.iterdir())
     assert json.loads((run_dir / "corpus" / "stats.json").read_text())["n_transcripts"] == 3000
-    again = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0 and "docs: unchanged, skipped" in again.stdout
+    assert "docs: unchanged, skipped" in run_organism(*args, cwd=tmp_path).stdout
 
 
 def test_second_command_on_a_busy_run_dir_exits_2_and_ctrl_c_exits_130(tmp_path, tiny_model_dir):
@@ -100,10 +94,7 @@ def test_second_command_on_a_busy_run_dir_exits_2_and_ctrl_c_exits_130(tmp_path,
     )
     try:
         wait_for(lambda: any(runs.glob("tiny-busy/*/.adapter.staging-*")), first)  # training has begun
-        second = subprocess.run(
-            [*ORGANISM, "run", str(spec), "--runs-dir", str(runs)], cwd=tmp_path, capture_output=True, text=True
-        )
-        assert second.returncode == 2, second.stderr[-2000:]
+        second = run_organism("run", str(spec), "--runs-dir", str(runs), cwd=tmp_path, expect=2)
         assert "another organism command is working in this run directory" in second.stderr
         assert first.poll() is None  # the first one is untouched
         first.send_signal(signal.SIGINT)

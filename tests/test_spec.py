@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 import yaml
 
 from organisms.catalog import CATALOG_DIR, catalog_names, control_spec_for, resolve_spec
 from organisms.errors import OrganismError
 from organisms.spec import load_spec_file
-
-ORGANISM = [sys.executable, "-m", "organisms.cli"]
+from tests.helpers import organism
 
 
 def test_catalogue_specs_validate_and_pair_with_controls():
@@ -68,10 +63,6 @@ def test_malformed_yaml_and_missing_file(tmp_path):
         resolve_spec("no-such-organism")
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*ORGANISM, *args], cwd=cwd, capture_output=True, text=True, timeout=300)
-
-
 @pytest.mark.parametrize(
     ("make_target", "fragment"),
     [
@@ -84,18 +75,16 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 )
 def test_cli_bad_input_exits_2_and_writes_nothing(tmp_path, write_spec, make_target, fragment):
     runs = tmp_path / "runs"
-    result = run_cli("run", make_target(tmp_path, write_spec), "--runs-dir", str(runs), cwd=tmp_path)
-    assert result.returncode == 2, result.stderr
+    result = organism("run", make_target(tmp_path, write_spec), "--runs-dir", str(runs), cwd=tmp_path, expect=2)
     assert fragment in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
     assert not runs.exists() or not any(runs.rglob("*"))
 
 
 def test_cli_list_and_show(tmp_path):
-    listed = run_cli("list", cwd=tmp_path)
-    assert listed.returncode == 0 and "hidden-hint-faithful" in listed.stdout
-    shown = run_cli("show", "hidden-hint", cwd=tmp_path)
-    assert shown.returncode == 0
+    listed = organism("list", cwd=tmp_path)
+    assert "hidden-hint-faithful" in listed.stdout
+    shown = organism("show", "hidden-hint", cwd=tmp_path)
     resolved = yaml.safe_load(shown.stdout)
     assert resolved["name"] == "hidden-hint" and resolved["lora"]["r"] == 16
     assert resolved["training"]["precision"] == "auto"  # defaults are filled in

@@ -25,19 +25,14 @@ from organisms.jsonl import read_jsonl
 from organisms.models import load_model, load_tokenizer
 from organisms.spec import load_spec_file
 from synth_docs.corpus import write_corpus
+from tests.helpers import ORGANISM, wandb_records
+from tests.helpers import run_cmd as run
 from train.data import chat_row, text_row, training_rows
 from train.sft import lora_config
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "accelerate_configs"
-ORGANISM = [sys.executable, "-m", "organisms.cli"]
 FRONT_DOORS = {"organism-train": [*ORGANISM, "train"], "python-m-train": [sys.executable, "-m", "train"]}
-
-
-def run(cmd: list[str], cwd: Path, env: dict | None = None, expect: int = 0) -> subprocess.CompletedProcess:
-    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=900, env=env)
-    assert result.returncode == expect, result.stdout[-3000:] + result.stderr[-3000:]
-    return result
 
 
 def test_completion_mask_covers_reply_only(tiny_model_dir):
@@ -186,32 +181,6 @@ def test_accelerate_launch_two_cpu_processes(tmp_path, tiny_model_dir, write_spe
     assert lora_b and all(p.abs().sum() > 0 for p in lora_b)  # trained (lora_B starts at zero)
 
 
-def _wandb_records(run_file: Path) -> list:
-    """Records of an offline `.wandb` file (wandb >= 0.2x ships no Python reader): a 7-byte
-    header, then leveldb-log framing in 32 KiB blocks: crc32 (4), length (2), type (1), data."""
-    from wandb.proto import wandb_internal_pb2
-
-    raw = run_file.read_bytes()
-    assert raw[:4] == b":W&B", "not a W&B transaction log"
-    records, chunks, pos, block = [], b"", 7, 32768
-    while pos + 7 <= len(raw):
-        if block - pos % block < 7:  # block trailer padding
-            pos += block - pos % block
-            continue
-        length = int.from_bytes(raw[pos + 4 : pos + 6], "little")
-        kind = raw[pos + 6]
-        data = raw[pos + 7 : pos + 7 + length]
-        pos += 7 + length
-        if kind == 0 and length == 0:
-            continue
-        chunks = data if kind in (1, 2) else chunks + data  # FULL/FIRST start, MIDDLE/LAST extend
-        if kind in (1, 4):
-            record = wandb_internal_pb2.Record()
-            record.ParseFromString(chunks)
-            records.append(record)
-    return records
-
-
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -238,7 +207,7 @@ def test_wandb_unreachable_logs_offline_in_the_run_dir_without_secrets(tmp_path,
     assert "W&B: cannot reach http://127.0.0.1:" in result.stderr and "logging offline" in result.stderr
     assert not (cwd / "wandb").exists()
     (run_file,) = list((tmp_path / "runs" / "tiny-wandb").glob("*/wandb/offline-run-*/run-*.wandb"))
-    records = _wandb_records(run_file)
+    records = wandb_records(run_file)
     history_keys = {
         item.key or "/".join(item.nested_key) for r in records if r.HasField("history") for item in r.history.item
     }
