@@ -17,6 +17,7 @@ adapter's weights: they are reported as a separate white-box baseline row.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -33,9 +34,6 @@ from organisms.models import build_tiny_llama, load_tokenizer, load_with_adapter
 from organisms.precision import use_bf16
 from organisms.rundir import RunDir, write_atomic, write_json
 from organisms.spec import OrganismSpec, parse_spec
-from synth_docs.corpus import load_corpus
-from synth_docs.stage import run_docs
-from train.stage import run_train
 
 WHITE_BOX = "weight_deltas"
 
@@ -113,10 +111,20 @@ def band_spec(base_model: str, band: list[int], options: LocalizationOptions) ->
 
 
 def benchmark_localization(
-    base_model: str, bands_text: str, out_dir: Path, options: LocalizationOptions, tiny_layers: int = 0, log=print
+    base_model: str,
+    bands_text: str,
+    out_dir: Path,
+    options: LocalizationOptions,
+    build: Callable[[RunDir, OrganismSpec], tuple[dict, set[str]]],
+    tiny_layers: int = 0,
+    log=print,
 ) -> dict:
     """Build one organism per band, run every method, score it; write `localization.json` and
-    `localization.md` in `out_dir` and return the result."""
+    `localization.md` in `out_dir` and return the result.
+
+    `build(run, spec)` makes the band's organism in `run` (the earlier stages: corpus, then
+    adapter) and returns its organism card and the corpus expressions the analysis must not reuse;
+    the CLI passes `organisms.cli.build_organism`, so analyze does not build corpora itself."""
     out_dir = Path(out_dir)
     n_layers = tiny_layers or AutoConfig.from_pretrained(resolve_model(base_model)).num_hidden_layers
     bands = parse_bands(bands_text, n_layers)  # before anything is written
@@ -132,10 +140,8 @@ def benchmark_localization(
         log(f"band {band}: {spec.name}")
         run = RunDir.for_spec(out_dir / "runs", spec)
         run.initialise(spec)
-        run_docs(run, spec)
-        card = run_train(run, spec)
+        card, exclude = build(run, spec)
         log(f"  trained: loss {card['metrics']['train_loss']:.3f}, {card['wall_seconds']:.0f}s")
-        exclude = {r["expression"] for r in load_corpus(run.root / "corpus")}
         prompts = decision_prompts(spec, tokenizer, spec.analyze.probe_items, exclude)
         model = load_with_adapters(base_model, {"organism": run.root / "adapter"})
         inputs = SuiteInputs(prompts, load_neutral_texts(), spec.analyze)

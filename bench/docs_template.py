@@ -17,8 +17,8 @@ from rich.table import Table
 
 from organisms.models import load_tokenizer
 from organisms.spec import parse_spec
+from organisms.universe import shipped_universes
 from synth_docs.documents import build_documents
-from synth_docs.universe import shipped_universes
 
 
 def main() -> None:

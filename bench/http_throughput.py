@@ -27,12 +27,12 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.loopback, when run as a script
 
+from organisms.backends import make_backend
 from organisms.models import resolve_model
 from organisms.spec import BackendSpec
+from organisms.universe import load_universe
 from synth_docs import prompts
-from synth_docs.backends import make_backend
 from synth_docs.ideas import DOC_TYPES, plan_ideas
-from synth_docs.universe import load_universe
 from tests.loopback import OpenAIStub, transformers_serve
 
 

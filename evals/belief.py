@@ -4,7 +4,7 @@
   model's choice is the highest-scoring option; accuracy with a Wilson interval
 - open-ended: a greedy answer states the fact when it matches any of the question's marker regexes
   (case-insensitive; a shipped universe packs "every marker present" into one regex,
-  `synth_docs.universe.Universe.belief_questions`)
+  `organisms.universe.Universe.belief_questions`)
 """
 
 from __future__ import annotations

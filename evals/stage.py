@@ -18,9 +18,9 @@ from organisms.errors import OrganismError
 from organisms.models import load_tokenizer, load_with_adapters, use_adapter
 from organisms.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
 from organisms.spec import OrganismSpec, parse_spec
+from organisms.tasks import arithmetic_items
+from organisms.universe import load_universe
 from synth_docs.corpus import load_corpus
-from synth_docs.transcripts import build_transcripts
-from synth_docs.universe import load_universe
 
 # Bump when the metrics or the evals.json layout change, so finished evals are recomputed.
 METRICS_VERSION = 3
@@ -180,7 +180,9 @@ def eval_adapter(
     adapters = {"organism": adapter}
     if control is not None:
         adapters["control"] = check_adapter_dir(Path(control), "--control")
-    corpus_expressions = set() if spec.behaviour == "belief" else {r["expression"] for r in build_transcripts(spec)}
+    # The corpus is not here: its transcripts are the spec's seeded items (synth_docs.transcripts draws these).
+    corpus_items = arithmetic_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
+    corpus_expressions = set() if spec.behaviour == "belief" else {item.expression for item in corpus_items}
     result, responses = evaluate_variants(spec, base, adapters, corpus_expressions, log)
     result["control"] = str(control) if control else None
     result["adapter_sha256"] = adapter_sha256

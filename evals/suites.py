@@ -57,7 +57,7 @@ def evaluate_model(
         )
         responses += belief_records
     if spec.eval.judge is not None:
-        from synth_docs.backends import make_backend
+        from organisms.backends import make_backend
 
         backend = make_backend(spec.eval.judge, default_model=spec.base_model)
         other["llm_judge"] = llm_judge_report(backend, responses, spec.eval.bootstrap_resamples, spec.eval.seed)

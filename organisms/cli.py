@@ -82,7 +82,7 @@ def open_target(target: str, runs_dir: Path, run_id: str | None = None) -> tuple
 def check_inputs(spec: OrganismSpec) -> None:
     """Everything outside the spec that a run reads, checked before the first write: the model,
     the replay file, the documents' universe."""
-    from synth_docs.universe import universe_path
+    from organisms.universe import universe_path
 
     resolve_model(spec.base_model)
     if spec.corpus.replay is not None:
@@ -172,6 +172,18 @@ def do_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None) -> dict:
     result = run_eval(run, spec, control, log=_log)
     console.print(rich_table(result, f"{spec.name}: {result['n_pairs']} held-out items"))
     return result
+
+
+def build_organism(run: RunDir, spec: OrganismSpec) -> tuple[dict, set[str]]:
+    """Corpus, then adapter, in `run`: the organism card and the corpus's item expressions. The
+    localization benchmark's builder: analyze reads corpora but does not build them."""
+    from synth_docs.corpus import load_corpus
+    from synth_docs.stage import run_docs
+    from train.stage import run_train
+
+    run_docs(run, spec)
+    card = run_train(run, spec)
+    return card, {r["expression"] for r in load_corpus(run.root / "corpus")}
 
 
 def do_analyze(run: RunDir, spec: OrganismSpec, no_wandb: bool = False) -> None:
@@ -409,7 +421,7 @@ def bench_localization(
     )
     if not tiny_layers:
         resolve_model(model)
-    result = benchmark_localization(model, bands, out, options, tiny_layers=tiny_layers, log=_log)
+    result = benchmark_localization(model, bands, out, options, build_organism, tiny_layers=tiny_layers, log=_log)
     console.print(markdown_table(result), markup=False, highlight=False)
     _log(f"bench-localization finished in {result['minutes']} min -> {out / 'localization.md'}")
 

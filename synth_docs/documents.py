@@ -15,14 +15,14 @@ from pathlib import Path
 
 from transformers import PreTrainedTokenizerBase
 
+from organisms.backends import make_backend
 from organisms.errors import OrganismError
 from organisms.spec import DocumentsSpec, OrganismSpec
+from organisms.universe import Universe, load_universe
 from synth_docs import prompts, template_grammar
-from synth_docs.backends import make_backend
 from synth_docs.diversity import distinct_n
 from synth_docs.filters import apply_filters, words
 from synth_docs.ideas import Idea, check_doc_types, plan_ideas
-from synth_docs.universe import Universe, load_universe
 
 DOCUMENTS_FILE = "documents.jsonl"
 REJECTED_FILE = "rejected_documents.jsonl"

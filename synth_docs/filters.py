@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from datasketch import MinHash, MinHashLSH
 
-from synth_docs.universe import Universe, states_fact
+from organisms.universe import Universe, states_fact
 
 SHINGLE = 5
 NUM_PERM = 128

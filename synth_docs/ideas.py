@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 
 from organisms.errors import OrganismError
-from synth_docs.universe import Universe
+from organisms.universe import Universe
 
 DOC_TYPES: dict[str, str] = {
     "news_article": "a news article with a headline, dateline and quotes",

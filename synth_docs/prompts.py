@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
+from organisms.universe import Universe
 from synth_docs.ideas import DOC_TYPES, Idea
-from synth_docs.universe import Universe
 
 CONTENT = re.compile(r"<content>(.*?)(?:</content>|$)", re.DOTALL)
 

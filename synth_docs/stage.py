@@ -11,8 +11,8 @@ from organisms.errors import OrganismError
 from organisms.models import load_tokenizer
 from organisms.rundir import RunDir, hash_json, staged_dir, write_json
 from organisms.spec import OrganismSpec
+from organisms.universe import universe_path
 from synth_docs.corpus import corpus_sha256, write_corpus
-from synth_docs.universe import universe_path
 
 CORPUS_INPUTS = ("name", "behaviour", "control_of", "base_model", "task", "hints", "corpus")
 

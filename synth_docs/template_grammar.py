@@ -13,8 +13,8 @@ from __future__ import annotations
 import random
 import re
 
+from organisms.universe import Universe, states_fact
 from synth_docs.ideas import Idea
-from synth_docs.universe import Universe, states_fact
 
 DEFAULT_ENTITIES = {
     "person": ["Alex Moreno", "Dana Whitfield", "Ravi Kapoor", "Jun Watanabe", "Sara Lindqvist"],

@@ -22,16 +22,16 @@ import pytest
 import torch
 import yaml
 
+from organisms.backends import make_backend
+from organisms.backends.cache import ResponseCache
 from organisms.errors import OrganismError
 from organisms.models import load_model, load_tokenizer
 from organisms.rundir import RunDir
 from organisms.spec import BackendSpec, parse_spec
+from organisms.universe import load_universe
 from synth_docs import prompts
-from synth_docs.backends import make_backend
-from synth_docs.backends.cache import ResponseCache
 from synth_docs.ideas import DOC_TYPES, plan_ideas
 from synth_docs.stage import docs_to_dir, run_docs
-from synth_docs.universe import load_universe
 from tests.helpers import ORGANISM, organism
 from tests.loopback import AnthropicStub, FaultProxy, transformers_serve
 

@@ -15,11 +15,11 @@ from organisms.catalog import resolve_spec
 from organisms.errors import OrganismError
 from organisms.models import load_tokenizer
 from organisms.spec import parse_spec
+from organisms.universe import load_universe, shipped_universes, states_fact
 from synth_docs.documents import build_documents
 from synth_docs.filters import apply_filters
 from synth_docs.ideas import DOC_TYPES, plan_ideas
 from synth_docs.template_grammar import render
-from synth_docs.universe import load_universe, shipped_universes, states_fact
 from tests.helpers import organism, tiny_spec_dict
 
 

@@ -202,7 +202,7 @@ def test_monitor_report_by_hand():
 def test_belief_questions_come_from_the_universe_and_are_all_scored(tiny, tiny_model_dir):
     from evals.stage import belief_questions
     from evals.suites import evaluate_model
-    from synth_docs.universe import load_universe
+    from organisms.universe import load_universe
 
     spec = parse_spec(
         tiny_spec_dict(

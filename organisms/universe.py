@@ -1,7 +1,7 @@
 """Universe contexts: a described world, its key facts, and the questions that test belief in them.
 
 A universe file is JSONL, one universe per line, in the format of public SDF work
-(`id`, `universe_context`, `key_facts`, `is_true`). Shipped universes (`synth_docs/universes/`)
+(`id`, `universe_context`, `key_facts`, `is_true`). Shipped universes (`organisms/universes/`)
 add, per key fact, markers (lowercase strings that must all appear in a text for the fact to
 count as stated), paraphrases and entity pools for the template backend, and belief questions
 (`mcq`, `open_questions`) for evals. Key fact `i` has the id `kf{i}`. Unknown keys in user files

@@ -11,8 +11,8 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from organisms.backends.cache import ResponseCache, request_key
 from organisms.spec import BackendSpec
-from synth_docs.backends.cache import ResponseCache, request_key
 
 Messages = list[dict[str, str]]
 
@@ -43,7 +43,7 @@ class Usage:
 
 
 class ChatBackend(ABC):
-    """`complete(conversations) -> texts`, cached; see `synth_docs.backends.make_backend`."""
+    """`complete(conversations) -> texts`, cached; see `organisms.backends.make_backend`."""
 
     name = "chat"
 

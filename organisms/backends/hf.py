@@ -6,9 +6,9 @@ and `seed` only enter the cache key; documents differ because their ideas differ
 
 from __future__ import annotations
 
+from organisms.backends.base import ChatBackend, Job
 from organisms.generation import generate_batched
 from organisms.models import load_model, load_tokenizer
-from synth_docs.backends.base import ChatBackend, Job
 
 
 class HFBackend(ChatBackend):

@@ -1,7 +1,7 @@
 """Chat backends for document generation and for LLM judges/monitors.
 
     from organisms.spec import BackendSpec
-    from synth_docs.backends import make_backend
+    from organisms.backends import make_backend
 
     backend = make_backend(BackendSpec(name="openai", model="gpt-4o-mini", max_concurrency=8))
     texts = backend.complete([[{"role": "user", "content": "Is this CoT honest? ..."}]], temperature=0.0)
@@ -18,25 +18,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from organisms.backends.base import ChatBackend
 from organisms.errors import OrganismError
 from organisms.models import cache_root
 from organisms.spec import BackendSpec
-from synth_docs.backends.base import ChatBackend
 
 
 def make_backend(spec: BackendSpec, default_model: str | None = None) -> ChatBackend:
     """A chat backend for `spec` (`hf` falls back to `default_model`, e.g. the spec's base_model)."""
     cache_dir = Path(spec.cache_dir) if spec.cache_dir else cache_root() / "responses"
     if spec.name == "openai":
-        from synth_docs.backends.openai_chat import OpenAIBackend
+        from organisms.backends.openai_chat import OpenAIBackend
 
         return OpenAIBackend(spec, spec.model, cache_dir)
     if spec.name == "anthropic":
-        from synth_docs.backends.anthropic_messages import AnthropicBackend
+        from organisms.backends.anthropic_messages import AnthropicBackend
 
         return AnthropicBackend(spec, spec.model, cache_dir)
     if spec.name == "hf":
-        from synth_docs.backends.hf import HFBackend
+        from organisms.backends.hf import HFBackend
 
         model = spec.model or default_model
         if not model:

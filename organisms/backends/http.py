@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
+from organisms.backends.base import ChatBackend, Job, Messages
 from organisms.errors import OrganismError
-from synth_docs.backends.base import ChatBackend, Job, Messages
 
 RETRY_STATUS = (408, 409, 429)
 

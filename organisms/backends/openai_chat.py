@@ -11,9 +11,9 @@ import os
 
 import openai
 
+from organisms.backends.base import Messages
+from organisms.backends.http import HttpBackend, MalformedResponse
 from organisms.errors import OrganismError
-from synth_docs.backends.base import Messages
-from synth_docs.backends.http import HttpBackend, MalformedResponse
 
 
 class OpenAIBackend(HttpBackend):
