@@ -45,7 +45,7 @@ def _generate(universe: Universe, ideas: list[Idea], dspec: DocumentsSpec, defau
         return drafts, drafts, 0, backend
     revisions = backend.complete(
         [prompts.revise_messages(universe, i, d) for i, d in zip(ideas, drafts, strict=True)],
-        seeds=[idea.seed + 1 for idea in ideas],
+        seeds=[idea.seed + 1 for idea in ideas],  # the revision samples apart from its draft (an int: APIs take ints)
         desc="revisions",
     )
     extracted = [prompts.extract_content(r) for r in revisions]

@@ -115,7 +115,7 @@ def training_rows(spec: OrganismSpec, corpus_dir: Path, tokenizer: PreTrainedTok
 
     A `belief` organism is plain SDF: every document once per epoch (LM loss), no transcripts;
     replay is then drawn per document. Other behaviours draw documents and replay per transcript."""
-    rng = random.Random(spec.corpus.seed + 7)
+    rng = random.Random(f"{spec.corpus.seed}:training-mix")  # which documents and replay rows, in what order
     if spec.behaviour == "belief":
         documents = _documents(
             corpus_dir, "a belief organism trains on documents only: set corpus.documents and run `organism docs`"
