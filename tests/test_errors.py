@@ -48,7 +48,7 @@ def spec_file(tmp_path: Path, model: Path, name: str = "tiny-bad", **overrides) 
     ("case", "extra", "fragment"),
     [
         ("ok", ("--run-id", "../escaped"), "--run-id '../escaped': not a plain name"),
-        ("ok", ("--run-id", "/tmp/elsewhere"), "--run-id '/tmp/elsewhere': not a plain name"),
+        ("ok", ("--run-id", "{tmp}/elsewhere"), "--run-id '{tmp}/elsewhere': not a plain name"),
         ("ok", ("--run-id", "a/b"), "not a plain name"),
         ("latin1", (), "not UTF-8 text (byte 14 is 0xe9)"),
         ("documents_ratio", (), "documents_ratio > 0 mixes in documents, but there is no corpus.documents"),
@@ -70,9 +70,10 @@ def test_bad_run_inputs_fail_before_any_write(tmp_path, tiny_model_dir, case, ex
         spec = spec_file(tmp_path, tiny_model_dir, name="Bad Name")
     else:
         spec = spec_file(tmp_path, tiny_model_dir)
+    extra = [arg.format(tmp=tmp_path) for arg in extra]  # an absolute path of this test's own
     result = organism("run", str(spec), "--runs-dir", str(runs), *extra, cwd=tmp_path)
-    assert_one_line_error(result, fragment, runs)
-    assert not (tmp_path / "escaped").exists() and not Path("/tmp/elsewhere").exists()
+    assert_one_line_error(result, fragment.format(tmp=tmp_path), runs)
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "elsewhere").exists()
 
 
 def test_every_invalid_field_is_listed_on_its_own_line(tmp_path, tiny_model_dir):
