@@ -49,9 +49,9 @@ def test_completion_mask_covers_reply_only(tiny_model_dir):
 def test_mix_draws_documents_and_replay_at_spec_ratios(tmp_path, tiny_model_dir, write_spec):
     replay = tmp_path / "replay.jsonl"
     replay.write_text("".join(json.dumps({"text": f"replay document {i}"}) + "\n" for i in range(5)))
-    spec = load_spec_file(
-        write_spec(corpus={"n_transcripts": 20, "documents_ratio": 0.5, "replay": {"path": str(replay), "ratio": 0.25}})
-    )
+    documents = {"universe": "mercury-rings", "n_documents": 30}  # written by hand below
+    corpus = {"n_transcripts": 20, "documents": documents, "documents_ratio": 0.5}
+    spec = load_spec_file(write_spec(corpus={**corpus, "replay": {"path": str(replay), "ratio": 0.25}}))
     tokenizer = load_tokenizer(str(tiny_model_dir))
     write_corpus(spec, tmp_path, tokenizer)
     (tmp_path / "documents.jsonl").write_text("".join(json.dumps({"text": f"doc {i}"}) + "\n" for i in range(30)))
