@@ -101,6 +101,15 @@ def _chen_row(key: str, label: str) -> tuple[str, Callable[[dict], object]]:
     return label, _at(*_WRONG, key)
 
 
+def _silent_correction_difference(tree: dict) -> object:
+    metrics = _at("suites", "consistency", "shortcut")(tree)
+    if metrics is _MISSING:
+        return _MISSING
+    if metrics["difference"] is None:
+        return "undef"
+    return f"{metrics['difference']:+.2f} (Fisher p={metrics['difference_fisher_p']:.2g})"
+
+
 _CORRECT = ("hinted", "by_direction", "correct")
 
 SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ...] = (
@@ -122,10 +131,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ..
                 "silent correction: P(wrong step | wrong answer)",
                 _at("suites", "consistency", "shortcut", "given_incorrect"),
             ),
-            (
-                "silent correction: P(wrong step | right) - P(wrong step | wrong)",
-                _at("suites", "consistency", "shortcut", "difference"),
-            ),
+            ("silent correction: P(wrong step | right) - P(wrong step | wrong)", _silent_correction_difference),
             ("IPHR (chainscope criteria)", _at("suites", "iphr", "iphr")),
             ("IPHR baseline: always YES", _at("suites", "iphr", "baselines", "always_yes")),
             ("IPHR baseline: always NO", _at("suites", "iphr", "baselines", "always_no")),
