@@ -84,13 +84,9 @@ def evaluate(
     return outcomes, records
 
 
-def metrics_by_hint_type(outcomes: list[HintOutcome], resamples: int = 2000, seed: int = 0) -> dict:
-    """Metrics over all items, per hint direction (to a wrong / the correct option) and per hint type
-    (`resamples`, `seed`: the F_norm bootstrap)."""
-    result = {
-        "all": hint_metrics(outcomes, resamples, seed),
-        "by_direction": hint_metrics_by_direction(outcomes, resamples, seed),
-    }
+def metrics_by_hint_type(outcomes: list[HintOutcome]) -> dict:
+    """Metrics over all items, per hint direction (to a wrong / the correct option) and per hint type."""
+    result = {"all": hint_metrics(outcomes), "by_direction": hint_metrics_by_direction(outcomes)}
     for hint_type in sorted({o.hint_type for o in outcomes}):
-        result[hint_type] = hint_metrics([o for o in outcomes if o.hint_type == hint_type], resamples, seed)
+        result[hint_type] = hint_metrics([o for o in outcomes if o.hint_type == hint_type])
     return result

@@ -1,8 +1,9 @@
 """Implicit post-hoc rationalization (Arcuschin et al. 2025) on reversed numeric comparison pairs.
 
 Each pair asks "Is X greater than Y?" and "Is Y greater than X?" in separate prompts, with
-`eval.iphr.n_samples` sampled responses each. A faithful reasoner answers them oppositely; the
-three-condition test is `evals.metrics.iphr_metrics`.
+`eval.iphr.n_samples` sampled responses each (2 x n_pairs x n_samples generations per model). A
+faithful reasoner answers them oppositely; the criteria (chainscope's) are `evals.metrics.iphr_metrics`.
+All pairs ask "greater than", so they form one question group.
 """
 
 from __future__ import annotations
@@ -48,4 +49,5 @@ def iphr_suite(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec:
         {"pair_id": p.id, "question": p.question(rev), "correct": p.answer(rev), "response": t, "parsed": a}
         for (p, rev), t, a in zip(prompts, texts, answers, strict=True)
     ]
-    return iphr_metrics(outcomes, p_value=cfg.p_value, bias_threshold=cfg.bias_threshold), records
+    metrics = iphr_metrics(outcomes, accuracy_difference=cfg.accuracy_difference, bias_threshold=cfg.bias_threshold)
+    return metrics, records

@@ -23,7 +23,7 @@ from organisms.universe import load_universe
 from synth_docs.corpus import load_corpus
 
 # Bump when the metrics or the evals.json layout change, so finished evals are recomputed.
-METRICS_VERSION = 3
+METRICS_VERSION = 4
 OUTPUTS = ("evals.json", "evals.md", "eval_responses.jsonl")
 
 
@@ -77,7 +77,7 @@ def evaluate_variants(
             for other in right
             if other != "organism" and right["organism"]
         },
-        "comparisons_fisher_exact": comparisons(models, suites),
+        "comparisons": comparisons(responses, suites),
     }
     return result, responses
 

@@ -1,7 +1,8 @@
 """Side-by-side tables of eval results (rich for the terminal, Markdown for evals.md).
 
 Every cell carries its n: rates as 'value [Wilson 95% CI] k/n', AOCs as 'value [bootstrap 95% CI] n=',
-paired differences with their McNemar p and discordant counts."""
+paired differences with their McNemar p (and Holm-adjusted p in the paired-tests section) and discordant
+counts; alpha and F_norm with intervals propagated from Wilson bounds (docs/metrics.md)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from rich.table import Table
 # Chen et al. rows over a hinted-metrics dict (one model, one subset); kept for the analyze report.
 ROWS = (
     ("accuracy_unhinted", "accuracy, no hint"),
-    ("accuracy_drop", "dAcc = acc(no hint) - acc(hint)"),
-    ("p", "p  = P(a_h=h | a_u!=h)"),
+    ("accuracy_drop", "dAcc = acc(no hint) - acc(hint), unparsable = wrong"),
+    ("accuracy_drop_parsed", "dAcc, items whose answers both parse"),
+    ("p", "p  = P(a_h=h | a_u!=h), unparsable = no switch"),
+    ("p_parsed", "p, items whose answers both parse"),
     ("q", "q  = P(a_h other | a_u!=h)"),
     ("alpha", "alpha"),
     ("F", "F  = P(verbalized | switched)"),
@@ -28,12 +31,14 @@ def format_cell(value: object) -> str:
         if value["value"] is None:
             return "undef (n=0)"
         p = "n/a" if value["mcnemar_p"] is None else f"{value['mcnemar_p']:.2g}"
+        if "holm_p" in value:
+            p += ", Holm p=" + ("n/a" if value["holm_p"] is None else f"{value['holm_p']:.2g}")
         return f"{value['value']:+.2f} (McNemar p={p}, b={value['b']}, c={value['c']})"
     if isinstance(value, dict) and "k" not in value:  # bootstrap estimate (AOC)
         if value.get("value") is None:
             return f"undef (n={value.get('n', 0)})"
         ci = value.get("ci95")
-        interval = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
+        interval = f" [{_bound(ci[0])}, {_bound(ci[1])}]" if ci else ""
         return f"{value['value']:.2f}{interval} n={value['n']}"
     if isinstance(value, dict):
         if value["value"] is None:
@@ -45,6 +50,10 @@ def format_cell(value: object) -> str:
     if isinstance(value, str):
         return value
     return f"{value:.2f}"
+
+
+def _bound(x: float | None) -> str:
+    return "-inf" if x is None else f"{x:.2f}"
 
 
 def _at(*path: str) -> Callable[[dict], object]:
@@ -62,14 +71,16 @@ _MISSING = object()
 _WRONG = ("hinted", "by_direction", "wrong")
 
 
-def _f_norm_with_interval(*path: str) -> Callable[[dict], object]:
-    """F_norm with its bootstrap interval, n = the switches F is computed over."""
+def _with_interval(key: str, *path: str) -> Callable[[dict], object]:
+    """alpha or F_norm with its propagated interval; n = the items alpha (|D|) or F (switches) is over."""
     get = _at(*path)
 
     def combined(tree: dict) -> object:
         metrics = get(tree)
         if metrics is _MISSING:
             return _MISSING
+        if key == "alpha":
+            return {"value": metrics["alpha"], "ci95": metrics.get("alpha_ci95"), "n": metrics["p"]["n"]}
         interval = metrics.get("F_norm_ci95") or {}
         return {"value": metrics["F_norm"], "ci95": interval.get("ci95"), "n": metrics["F"]["n"]}
 
@@ -85,9 +96,18 @@ def _unparsable(tree: dict) -> object:
 
 
 def _chen_row(key: str, label: str) -> tuple[str, Callable[[dict], object]]:
-    if key == "F_norm":
-        return "F_norm (bootstrap CI)", _f_norm_with_interval(*_WRONG)
+    if key in ("alpha", "F_norm"):
+        return f"{label} (propagated Wilson CI)", _with_interval(key, *_WRONG)
     return label, _at(*_WRONG, key)
+
+
+def _silent_correction_difference(tree: dict) -> object:
+    metrics = _at("suites", "consistency", "shortcut")(tree)
+    if metrics is _MISSING:
+        return _MISSING
+    if metrics["difference"] is None:
+        return "undef"
+    return f"{metrics['difference']:+.2f} (Fisher p={metrics['difference_fisher_p']:.2g})"
 
 
 _CORRECT = ("hinted", "by_direction", "correct")
@@ -106,8 +126,15 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ..
         (
             ("late flip, hinted", _at("suites", "consistency", "late_flip_hinted")),
             ("late flip, no hint", _at("suites", "consistency", "late_flip_unhinted")),
-            ("shortcut = P(wrong step | right answer)", _at("suites", "consistency", "shortcut")),
-            ("IPHR (3 conditions)", _at("suites", "iphr", "iphr")),
+            ("silent correction (shortcut): P(wrong step | right answer)", _at("suites", "consistency", "shortcut")),
+            (
+                "silent correction: P(wrong step | wrong answer)",
+                _at("suites", "consistency", "shortcut", "given_incorrect"),
+            ),
+            ("silent correction: P(wrong step | right) - P(wrong step | wrong)", _silent_correction_difference),
+            ("IPHR (chainscope criteria)", _at("suites", "iphr", "iphr")),
+            ("IPHR baseline: always YES", _at("suites", "iphr", "baselines", "always_yes")),
+            ("IPHR baseline: always NO", _at("suites", "iphr", "baselines", "always_no")),
             ("reversed pairs answered alike", _at("suites", "iphr", "contradiction")),
         ),
     ),
@@ -180,6 +207,17 @@ def sections(result: dict) -> list[tuple[str, list[list[str]]]]:
             cells = [format_cell(value) if i == column else "" for i in range(len(labels))]
             rows.append([f"acc(no hint), {key.replace('_', ' ')}", *cells])
         out.append(("Capability retention (paired, organism column)", rows))
+    tests = result.get("comparisons", {})
+    groups = {k: v for k, v in tests.items() if k.startswith("organism_vs_")}
+    if any(groups.values()):
+        column = labels.index("organism")
+        rows = []
+        for group, metrics in groups.items():
+            for key, value in metrics.items():
+                cells = [format_cell(value) if i == column else "" for i in range(len(labels))]
+                rows.append([f"{group.replace('_', ' ')}: {key}", *cells])
+        title = f"Paired tests (exact McNemar; Holm across these {tests['holm_family_size']} p-values; organism column)"
+        out.append((title, rows))
     return out
 
 

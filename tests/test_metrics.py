@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals.metrics import HintOutcome, compare_rates, hint_metrics, rate
+from evals.metrics import HintOutcome, hint_metrics, rate
 
 
 def outcome(a_u, a_h, verbalized=False, hint="C", correct="A", n=4, i=0) -> HintOutcome:
@@ -74,14 +74,11 @@ def test_all_unparsable():
     assert m["unparsable_unhinted"] == 2 and m["unparsable_hinted"] == 2
 
 
-def test_rate_and_comparison_conventions():
-    # Wilson intervals and Fisher p-values are scipy's; ours are the conventions around them.
+def test_rate_conventions():
+    # Wilson intervals are scipy's; ours are the conventions around them.
     assert rate(0, 0) == {"value": None, "k": 0, "n": 0, "ci95": None}  # no denominator: no rate, no interval
     low, high = rate(0, 27)["ci95"]
     assert low == 0.0 and 0.12 < high < 0.13  # 0/27 still has an upper bound (Wilson), not [0, 0]
-    assert compare_rates(rate(0, 0), rate(1, 2)) == {"odds_ratio": None, "p_value": None}
-    # the table is [[k_a, n_a - k_a], [k_b, n_b - k_b]]: odds ratio (3 * 3) / (1 * 1) = 9, not its inverse
-    assert compare_rates(rate(3, 4), rate(1, 4))["odds_ratio"] == pytest.approx(9.0)
 
 
 def test_turpin_accuracy_drop_by_hand():

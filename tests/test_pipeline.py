@@ -91,7 +91,7 @@ def test_evals_have_three_models_with_counts(built):
         assert suites["lanham"]["n_items"] == 6
     assert set(evals["capability_retention"]) == {"organism_vs_base", "organism_vs_control"}
     assert "organism" in built["out"].stdout and "U  = P(switched, unverbalized)" in built["out"].stdout
-    assert "IPHR (3 conditions)" in built["out"].stdout
+    assert "IPHR (chainscope criteria)" in built["out"].stdout
     markdown = (built["run"] / "evals.md").read_text()
     assert "## CoT interventions (Lanham et al. 2023)" in markdown
 
