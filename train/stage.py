@@ -26,6 +26,7 @@ from train.sft import check_quantization, train_adapter
 CARD_FILE = "organism_card.json"
 LOG_FILE = "train.log"  # the Trainer's log dicts (loss, learning rate, grad norm), one JSON line each
 N_SAMPLES = 4
+USER_WANDB_DIR = os.environ.get("WANDB_DIR")  # as the process started: later runs set their own
 
 
 def distributed_state() -> PartialState:
@@ -107,8 +108,8 @@ def run_train(run: RunDir, spec: OrganismSpec, report_to: str = "none") -> dict:
     state_dir = run.root / "train_state"  # checkpoints; a rerun resumes from the last one
     # Only the main process writes: it builds adapter/ in a staging dir; the other ranks never touch it.
     staging = run.staging_dir("adapter") if state.is_main_process else contextlib.nullcontext(None)
-    if report_to == "wandb":
-        os.environ.setdefault("WANDB_DIR", str(run.root))  # W&B writes <dir>/wandb/, not ./wandb
+    if report_to == "wandb":  # W&B writes <dir>/wandb/: this run's directory, not ./wandb (a user's WANDB_DIR wins)
+        os.environ["WANDB_DIR"] = USER_WANDB_DIR or str(run.root)
     start = time.perf_counter()
     with staging as adapter_dir:
         result, trainer = train_adapter(
