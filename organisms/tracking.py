@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import sys
 from pathlib import Path
-from urllib.parse import urlparse
 
+from organisms.network import connect_error
 from organisms.spec import OrganismSpec
 
 SECRET_NAME = re.compile(r"(key|token|secret|password|passwd|auth|credential)", re.IGNORECASE)
@@ -38,11 +37,7 @@ def offline_unless_reachable(timeout: float = 5.0) -> None:
     if os.environ.get("WANDB_MODE", "online") not in ("online", "run"):
         return
     url = os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")
-    parsed = urlparse(url)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        socket.create_connection((parsed.hostname or "", port), timeout=timeout).close()
-    except OSError as exc:
+    if (exc := connect_error(url, timeout)) is not None:
         os.environ["WANDB_MODE"] = "offline"
         print(
             f"W&B: cannot reach {url} ({exc.strerror or exc}); logging offline instead "
