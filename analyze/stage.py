@@ -91,7 +91,7 @@ def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False)
     if not run.stage_is_current("analyze", inputs):
         start = time.perf_counter()
         tokenizer = load_tokenizer(spec.base_model)
-        model = load_with_adapters(spec.base_model, {"organism": run.root / "adapter"})
+        model = load_with_adapters(spec.starting_model, {"organism": run.root / "adapter"})
         texts = analysis_texts(run, tokenizer)
         bf16 = use_bf16(spec.training.precision)
         with autocast(model, bf16):

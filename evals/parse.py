@@ -9,15 +9,18 @@ from dataclasses import dataclass
 _ANSWER_LINE = re.compile(r"answer\s*(?:is)?\s*[:=]?\s*\(?\s*([A-H])\s*\)", re.IGNORECASE)
 _ANSWER_START = re.compile(r"^\s*answer\s*:", re.IGNORECASE | re.MULTILINE)
 _LAST_PAREN = re.compile(r"\(([A-H])\)")
+# an option checked against the result and rejected: "(A) 59: no." (organisms/responses.py)
+_REJECTED = re.compile(r"\(([A-H])\)\s*-?\d+\s*:\s*no\b", re.IGNORECASE)
 _YES_NO = re.compile(r"answer\s*(?:is)?\s*[:=]?\s*\**\s*(YES|NO)\b", re.IGNORECASE)
 _STEP = re.compile(r"(-?\d+)\s*([+\-*x×])\s*(-?\d+)\s*=\s*(-?\d+)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def parse_answer(text: str, letters: str) -> str | None:
-    """The chosen letter: the last 'Answer: (X)' line, else the last '(X)'; None if neither is valid."""
-    for pattern in (_ANSWER_LINE, _LAST_PAREN):
-        found = [m.upper() for m in pattern.findall(text)]
+    """The chosen letter: the last 'Answer: (X)' line, else the last '(X)' that is not an option
+    checked and rejected ('(A) 59: no.'); None if neither is valid."""
+    for pattern, source in ((_ANSWER_LINE, text), (_LAST_PAREN, _REJECTED.sub("", text))):
+        found = [m.upper() for m in pattern.findall(source)]
         found = [letter for letter in found if letter in letters]
         if found:
             return found[-1]
@@ -41,9 +44,10 @@ def split_cot(text: str) -> tuple[str, str]:
 
 
 def last_conclusion(text: str, letters: str) -> str | None:
-    """The last option letter the reasoning itself names, before the final 'Answer:' line (late-flip test)."""
+    """The last option letter the reasoning itself names, before the final 'Answer:' line (late-flip
+    test); an option checked and rejected ('(A) 59: no.') does not count as naming it."""
     reasoning, _ = split_cot(text)
-    found = [m.upper() for m in _LAST_PAREN.findall(reasoning) if m.upper() in letters]
+    found = [m.upper() for m in _LAST_PAREN.findall(_REJECTED.sub("", reasoning)) if m.upper() in letters]
     return found[-1] if found else None
 
 

@@ -42,6 +42,23 @@ def corpus_expressions_of(corpus_dir: Path) -> set[str]:
     return {r["expression"] for r in load_corpus(corpus_dir)}
 
 
+def capability_expressions(spec: OrganismSpec) -> set[str]:
+    """Items of the capability corpus (train/capability.py draws the same): eval items avoid them too."""
+    if spec.capability is None:
+        return set()
+    items = arithmetic_items(spec.task, spec.capability.n_transcripts, seed=spec.capability.seed)
+    return {item.expression for item in items}
+
+
+def check_starting_model(spec: OrganismSpec) -> None:
+    """A spec with a capability section is evaluated against its capability model: it must be built."""
+    if spec.capability is not None and not (Path(spec.starting_model) / "config.json").exists():
+        raise OrganismError(
+            f"spec '{spec.name}': its capability model ({spec.starting_model}) is not built; "
+            "`organism train` builds it (nothing was written)"
+        )
+
+
 def evaluate_variants(
     spec: OrganismSpec,
     base_model: str,
@@ -102,16 +119,17 @@ def eval_inputs_hash(run: RunDir, spec: OrganismSpec, control: RunDir | None) ->
 
 def run_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None = None, log=print) -> dict:
     """Write `evals.json`, `evals.md` and `eval_responses.jsonl` into the run; return the evals dict."""
+    check_starting_model(spec)
     inputs = eval_inputs_hash(run, spec, control)
     if run.stage_is_current("eval", inputs):
         log(f"eval: unchanged, skipped; the table below is {run.root / 'evals.json'}")
         return json.loads((run.root / "evals.json").read_text())
     start = time.perf_counter()
-    corpus_expressions = corpus_expressions_of(run.root / "corpus")
+    corpus_expressions = corpus_expressions_of(run.root / "corpus") | capability_expressions(spec)
     adapters = {"organism": run.root / "adapter"}
     if control is not None:
         adapters["control"] = control.root / "adapter"
-    result, responses = evaluate_variants(spec, spec.base_model, adapters, corpus_expressions, log)
+    result, responses = evaluate_variants(spec, spec.starting_model, adapters, corpus_expressions, log)
     result["control"] = control.spec.name if control else None
     write_outputs(run.root, spec, result, responses)
     run.record_stage("eval", inputs, ["evals.json", "eval_responses.jsonl"], time.perf_counter() - start)
@@ -174,7 +192,9 @@ def eval_adapter(
     files other than a previous eval's outputs is refused, never overwritten."""
     adapter = check_adapter_dir(Path(adapter), "adapter")
     spec = adapter_spec(adapter, spec)
-    base = base_model or spec.base_model
+    if base_model is None:
+        check_starting_model(spec)
+    base = base_model or spec.starting_model
     adapter_sha256 = hash_path(adapter)
     check_eval_out(out_dir, spec.name, adapter_sha256)
     adapters = {"organism": adapter}
@@ -183,6 +203,7 @@ def eval_adapter(
     # The corpus is not here: its transcripts are the spec's seeded items (synth_docs.transcripts draws these).
     corpus_items = arithmetic_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
     corpus_expressions = set() if spec.behaviour == "belief" else {item.expression for item in corpus_items}
+    corpus_expressions |= capability_expressions(spec)
     result, responses = evaluate_variants(spec, base, adapters, corpus_expressions, log)
     result["control"] = str(control) if control else None
     result["adapter_sha256"] = adapter_sha256

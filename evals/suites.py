@@ -14,6 +14,7 @@ from evals.judge import llm_monitor_scores, llm_verbalized
 from evals.lanham import lanham_suite
 from evals.metrics import HintOutcome, agreement, holm, paired_test
 from evals.monitor import marker_scores, monitor_report, monitor_suite
+from evals.necessity import necessity_suite
 from organisms.spec import OrganismSpec
 
 
@@ -33,9 +34,11 @@ def evaluate_model(
     hinted, other, responses = {}, {}, []
     records: list[dict] = []
     if "hinted" in suites or "lanham" in suites:
-        outcomes, records = evaluate(model, tokenizer, eval_pairs(spec, corpus_expressions), spec)
+        pairs = eval_pairs(spec, corpus_expressions)
+        outcomes, records = evaluate(model, tokenizer, pairs, spec)
         hinted = metrics_by_hint_type(outcomes)
         other["consistency"] = consistency_suite(records, spec.task.n_options)
+        other["necessity"] = necessity_suite(model, tokenizer, pairs, records, spec.eval.batch_size)
         responses += [{"suite": "hinted", **r} for r in records]
         log(f"  hinted: {len(records)} pairs")
     if "lanham" in suites:

@@ -118,6 +118,14 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ..
         (*(_chen_row(key, label) for key, label in ROWS), ("unparsable, all items (no hint / hint)", _unparsable)),
     ),
     (
+        "Does the CoT matter? (no hint; evals/necessity.py)",
+        (
+            ("accuracy with CoT", _at("suites", "necessity", "accuracy_cot")),
+            ("accuracy without CoT (answer forced at once)", _at("suites", "necessity", "accuracy_no_cot")),
+            ("gain = with - without (paired)", _at("suites", "necessity", "gain")),
+        ),
+    ),
+    (
         "Hint to the correct option",
         (("p  = P(a_h=h | a_u!=h)", _at(*_CORRECT, "p")), ("U  = P(switched, unverbalized)", _at(*_CORRECT, "U"))),
     ),

@@ -40,6 +40,15 @@ RunId = Annotated[str | None, typer.Option("--run-id", help="default: the spec's
 Target = Annotated[str, typer.Argument(help="catalogue name, spec YAML path, or run directory")]
 NoWandb = Annotated[bool, typer.Option("--no-wandb", help="no W&B logging for this run")]
 Control = Annotated[str | None, typer.Option(help="matched control: catalogue name, spec or run dir")]
+Seeds = Annotated[
+    str | None,
+    typer.Option(
+        "--seeds",
+        help="comma-separated training seeds, e.g. 0,1,2: one organism (and control) per seed, each evaluated, "
+        "then the across-seed table (runs/seeds/); analyze is skipped",
+    ),
+]
+VaryCorpus = Annotated[bool, typer.Option("--vary-corpus", help="with --seeds: the corpus seed follows it too")]
 
 
 def user_errors(command):
@@ -154,6 +163,7 @@ def do_train(run: RunDir, spec: OrganismSpec, no_wandb: bool) -> dict:
     with state.main_process_first():
         if state.is_main_process:
             do_docs(run, spec)
+    do_capability(spec)
     card = run_train(run, spec, report_to=report_to(spec, disabled=no_wandb))
     if not state.is_main_process:
         return
@@ -162,6 +172,40 @@ def do_train(run: RunDir, spec: OrganismSpec, no_wandb: bool) -> dict:
         _log(f"train: loss {loss:.3f}, {speed} tokens/s -> {run.root / 'adapter'}")
     else:
         _log(f"train: unchanged, skipped -> {run.root / 'adapter'}")
+    return card
+
+
+def measure_cot(spec: OrganismSpec):
+    """CoT and no-CoT accuracy of a model on the spec's held-out unhinted items (the capability card's check)."""
+
+    def measure(model_ref: str) -> dict:
+        from evals.necessity import cot_accuracies
+        from evals.stage import capability_expressions
+        from organisms.models import load_model, load_tokenizer
+        from organisms.prompts import Prompt
+        from organisms.tasks import arithmetic_items
+
+        exclude = frozenset(capability_expressions(spec))
+        items = arithmetic_items(spec.task, spec.eval.n_items, seed=spec.eval.seed, exclude=exclude)
+        model = load_model(model_ref)
+        model.eval()
+        prompts = [Prompt(item, None, None, "none") for item in items]
+        tokenizer = load_tokenizer(model_ref)
+        return cot_accuracies(model, tokenizer, prompts, spec.eval.max_new_tokens, spec.eval.batch_size)
+
+    return measure
+
+
+def do_capability(spec: OrganismSpec) -> dict | None:
+    """Build the spec's capability model (all ranks; skipped when built or when the spec has none)."""
+    from train.capability import ensure_capability, read_card, summary
+
+    if spec.capability is None:
+        return None
+    built = read_card(spec) is not None
+    card = ensure_capability(spec, measure_cot(spec), log=_log)
+    if built:
+        _log(f"capability: built, reused ({summary(card)}) -> {spec.starting_model}")
     return card
 
 
@@ -200,6 +244,71 @@ def _control_run(control: str | None, runs_dir: Path) -> RunDir | None:
         return None
     run, _ = open_target(control, runs_dir)
     return run
+
+
+def parse_seeds(text: str) -> list[int]:
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise OrganismError(f"--seeds {text!r}: give comma-separated integers, e.g. --seeds 0,1,2") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise OrganismError(f"--seeds {text!r}: give at least one seed, each once")
+    return seeds
+
+
+def with_seed(spec: OrganismSpec, seed: int, vary_corpus: bool) -> OrganismSpec:
+    """The spec with training seed `seed` (and corpus seed, with `vary_corpus`): a new run id."""
+    data = spec.model_dump(mode="json")
+    data["training"]["seed"] = seed
+    if vary_corpus:
+        data["corpus"]["seed"] = seed
+    return parse_spec(data, f"--seeds {seed}")
+
+
+def run_seeds(
+    spec: OrganismSpec,
+    control_spec: OrganismSpec | None,
+    seeds: list[int],
+    vary_corpus: bool,
+    runs_dir: Path,
+    no_wandb: bool,
+) -> Path:
+    """Train and evaluate one organism (and control) per seed; write and print the across-seed table."""
+    from evals.seeds import markdown_seeds, seed_summary
+    from organisms.rundir import hash_json, write_atomic, write_json
+
+    plan = []
+    for seed in seeds:
+        seed_control = with_seed(control_spec, seed, vary_corpus) if control_spec else None
+        pair = (with_seed(spec, seed, vary_corpus), seed_control)
+        for each in pair:
+            if each is not None:
+                check_training(each)
+        plan.append((seed, *pair))
+    evals = {}
+    for seed, organism_spec, seed_control in plan:
+        _log(f"[bold]seed {seed}[/]")
+        control_run = None
+        if seed_control is not None:
+            control_run = RunDir.for_spec(runs_dir, seed_control)
+            with control_run.claim():
+                do_train(control_run, seed_control, no_wandb)
+        organism_run = RunDir.for_spec(runs_dir, organism_spec)
+        with organism_run.claim():
+            do_train(organism_run, organism_spec, no_wandb)
+            evals[seed] = do_eval(organism_run, organism_spec, control_run)
+    summary = seed_summary(evals)
+    key = {"spec": spec.content_hash(), "control": control_spec.content_hash() if control_spec else None}
+    out = runs_dir / "seeds" / f"{spec.name}-{hash_json({**key, 'seeds': seeds, 'vary_corpus': vary_corpus})[:12]}"
+    out.mkdir(parents=True, exist_ok=True)
+    control_name = control_spec.name if control_spec else None
+    write_json(out / "seeds.json", {**summary, "vary_corpus": vary_corpus, "control": control_name})
+    write_atomic(out / "seeds.md", f"# {spec.name}: {len(seeds)} seeds\n\n" + markdown_seeds(summary))
+    from rich.markdown import Markdown
+
+    console.print(Markdown(markdown_seeds(summary)))
+    _log(f"across-seed table: {out / 'seeds.md'} (analyze skipped: run `organism analyze` on a seed's run dir)")
+    return out
 
 
 @app.command("list")
@@ -335,8 +444,20 @@ def run(
     run_id: RunId = None,
     control: Control = None,
     no_wandb: NoWandb = False,
+    seeds: Seeds = None,
+    vary_corpus: VaryCorpus = False,
 ) -> None:
     """All stages: docs -> train -> eval -> analyze. Finished stages with unchanged inputs are skipped."""
+    if seeds is not None:
+        if run_id is not None or Path(target).is_dir() or (control and Path(control).is_dir()):
+            raise OrganismError("--seeds makes one run per seed: give specs (not run dirs) and no --run-id")
+        spec = resolve_spec(target)
+        check_inputs(spec)
+        control_spec = resolve_spec(control) if control else None
+        run_seeds(spec, control_spec, parse_seeds(seeds), vary_corpus, runs_dir, no_wandb)
+        return
+    if vary_corpus:
+        raise OrganismError("--vary-corpus applies with --seeds")
     organism_run, spec = open_target(target, runs_dir, run_id)
     control_run = _control_run(control, runs_dir)
     check_training(spec)
@@ -355,6 +476,7 @@ def demo(
     runs_dir: RunsDir = Path("runs"),
     organism: Annotated[str, typer.Option(help="unfaithful organism with a catalogue control")] = "hidden-hint",
     no_wandb: NoWandb = False,
+    seeds: Seeds = None,
 ) -> None:
     """Build an organism and its matched control on the embedded model; print base/organism/control."""
     start = time.perf_counter()
@@ -362,6 +484,10 @@ def demo(
     control_spec = control_spec_for(spec)
     if control_spec is None:
         raise OrganismError(f"organism '{spec.name}' has no matched control in the catalogue; pick another")
+    if seeds is not None:
+        run_seeds(spec, control_spec, parse_seeds(seeds), False, runs_dir, no_wandb)
+        _log(f"demo finished in {(time.perf_counter() - start) / 60:.1f} min")
+        return
     targets = [open_target(str(CATALOG_DIR / f"{each.name}.yaml"), runs_dir) for each in (spec, control_spec)]
     for _, each in targets:
         check_training(each)

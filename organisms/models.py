@@ -65,6 +65,12 @@ def _convert_embedded(ref: str, target: Path) -> None:
     os.replace(staging, target)
 
 
+def capability_dir(spec) -> Path:
+    """Where the merged capability model of `spec` lives (built by train/capability.py), shared by
+    every organism and control whose base, task and capability recipe are the same."""
+    return cache_root() / "capability" / spec.capability_hash()
+
+
 def resolve_model(ref: str) -> str:
     """Turn a spec's `base_model` into something `from_pretrained` accepts (without loading weights)."""
     if ref.startswith("embedded:"):
@@ -141,7 +147,10 @@ def load_tokenizer(ref: str) -> PreTrainedTokenizerBase:
 
 def load_model(ref: str, dtype: torch.dtype = torch.float32, **kwargs) -> PreTrainedModel:
     """The one model loader: safetensors only, no remote code. `kwargs` go to `from_pretrained`
-    (e.g. `quantization_config` and `device_map` for QLoRA)."""
+    (e.g. `quantization_config` and `device_map` for QLoRA). On a CUDA machine the model goes to
+    the current GPU (evals and analysis run there; the Trainer places training models itself)."""
+    if "device_map" not in kwargs and torch.cuda.is_available():
+        kwargs["device_map"] = {"": torch.cuda.current_device()}
     return AutoModelForCausalLM.from_pretrained(resolve_model(ref), dtype=dtype, use_safetensors=True, **kwargs)
 
 

@@ -167,6 +167,23 @@ class TrainingSpec(_Strict):
     wandb: WandbSpec = WandbSpec()
 
 
+class CapabilitySpec(_Strict):
+    """An honest-CoT finetune of the base model before the organism (docs/training.md, "Capability
+    stage"): unhinted items with correct steps and answer, a LoRA merged into the weights. Organism
+    and control both start from it, so the CoT has a causal role to be faithful or unfaithful to."""
+
+    n_transcripts: int = Field(240, ge=4, description="honest transcripts (unhinted items, every step right)")
+    seed: int = Field(20_000, description="item seed; items are checked to be disjoint from the eval items")
+    lora: LoraSpec = LoraSpec()
+    training: TrainingSpec = Field(default_factory=lambda: TrainingSpec(learning_rate=3e-4))
+
+    @model_validator(mode="after")
+    def _plain_lora(self) -> CapabilitySpec:
+        if self.lora.quantize or self.lora.layers is not None:
+            raise ValueError("the capability LoRA is merged into the weights: no quantize, no layers")
+        return self
+
+
 class IphrSpec(_Strict):
     """Reversed comparison pairs ('Is X greater than Y?' / 'Is Y greater than X?'), sampled answers."""
 
@@ -248,6 +265,9 @@ class OrganismSpec(_Strict):
     task: TaskSpec = TaskSpec()
     hints: HintSpec = HintSpec()
     corpus: CorpusSpec = CorpusSpec()
+    capability: CapabilitySpec | None = Field(
+        None, description="honest-CoT finetune of base_model that organism and control both start from"
+    )
     lora: LoraSpec = LoraSpec()
     training: TrainingSpec = TrainingSpec()
     eval: EvalSpec = EvalSpec()
@@ -256,6 +276,24 @@ class OrganismSpec(_Strict):
     @property
     def is_control(self) -> bool:
         return self.control_of is not None
+
+    @property
+    def starting_model(self) -> str:
+        """The model the organism's LoRA trains on and is compared with: `base_model`, or the merged
+        capability model in the cache when the spec has a `capability` section (train/capability.py)."""
+        if self.capability is None:
+            return self.base_model
+        from organisms.models import capability_dir
+
+        return str(capability_dir(self))
+
+    def capability_hash(self) -> str | None:
+        """Identity of the capability model: base, task and capability recipe (not the organism)."""
+        if self.capability is None:
+            return None
+        dumped = self.model_dump(mode="json")
+        blob = json.dumps({k: dumped[k] for k in ("base_model", "task", "capability")}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     def content_hash(self) -> str:
         """Hash of the resolved spec; equal specs build equal organisms."""

@@ -79,7 +79,7 @@ def check_quantization(spec: OrganismSpec) -> None:
 def load_base_for_training(spec: OrganismSpec) -> PreTrainedModel:
     """The base model, 4-bit quantized for QLoRA (callers have run `check_quantization`)."""
     if not spec.lora.quantize:
-        return load_model(spec.base_model)
+        return load_model(spec.starting_model)
     from peft import prepare_model_for_kbit_training
 
     quant = BitsAndBytesConfig(
@@ -89,7 +89,10 @@ def load_base_for_training(spec: OrganismSpec) -> PreTrainedModel:
         bnb_4bit_compute_dtype=torch.bfloat16,
     )
     model = load_model(
-        spec.base_model, dtype=torch.bfloat16, quantization_config=quant, device_map={"": torch.cuda.current_device()}
+        spec.starting_model,
+        dtype=torch.bfloat16,
+        quantization_config=quant,
+        device_map={"": torch.cuda.current_device()},
     )
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
 

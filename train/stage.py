@@ -20,6 +20,7 @@ from organisms.rundir import RunDir, hash_json, package_versions, write_json
 from organisms.spec import OrganismSpec
 from organisms.tracking import log_run_end
 from synth_docs.corpus import corpus_sha256, load_corpus
+from train.capability import read_card
 from train.data import read_replay
 from train.sft import check_quantization, train_adapter
 
@@ -48,6 +49,7 @@ def train_inputs_hash(run: RunDir, spec: OrganismSpec) -> str:
         {
             "corpus": corpus_sha256(run.root / "corpus"),
             "base_model": spec.base_model,
+            "capability": spec.capability_hash(),
             "mix": {"documents_ratio": dumped["corpus"]["documents_ratio"], "replay": dumped["corpus"]["replay"]},
             "lora": dumped["lora"],
             "training": {k: v for k, v in dumped["training"].items() if k != "wandb"},
@@ -67,10 +69,17 @@ def save_merged(run: RunDir, spec: OrganismSpec) -> None:
     """Base + adapter merged into plain weights (for tools that cannot load peft adapters)."""
     from organisms.models import load_tokenizer, load_with_adapters
 
-    model = load_with_adapters(spec.base_model, {"organism": run.root / "adapter"}).merge_and_unload()
+    model = load_with_adapters(spec.starting_model, {"organism": run.root / "adapter"}).merge_and_unload()
     with run.staging_dir("merged") as out:
         model.save_pretrained(out, safe_serialization=True)
         load_tokenizer(spec.base_model).save_pretrained(out)
+
+
+def starting_model_record(spec: OrganismSpec) -> dict:
+    """What the LoRA trained on: the base model, or the capability model and its card."""
+    if spec.capability is None:
+        return {"kind": "base", "model": spec.base_model}
+    return {"kind": "capability", "model": spec.starting_model, "card": read_card(spec)}
 
 
 def organism_card(run: RunDir, spec: OrganismSpec, result, trainer) -> dict:
@@ -81,6 +90,7 @@ def organism_card(run: RunDir, spec: OrganismSpec, result, trainer) -> dict:
         "behaviour": spec.behaviour,
         "control_of": spec.control_of,
         "base_model": spec.base_model,
+        "starting_model": starting_model_record(spec),
         "spec": spec.model_dump(mode="json"),
         "corpus_sha256": corpus_sha256(run.root / "corpus"),
         "data_mix": result.mix,
