@@ -14,6 +14,18 @@ _STEP = re.compile(r"(-?\d+)\s*([+\-*x×])\s*(-?\d+)\s*=\s*(-?\d+)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
+def answer_done(letters: str) -> re.Pattern:
+    """A complete final answer ('Answer: (X)', X one of `letters`): generation stops a row at its first
+    match (`organisms.generation.generate_batched(stop=...)`), and `parse_answer` of the text cut
+    there reads that answer. It equals the answer of the uncut text unless the model would have
+    written a later, different answer line (counted in bench/eval_throughput.py)."""
+    return re.compile(_ANSWER_LINE.pattern.replace("[A-H]", f"[{letters}]"), re.IGNORECASE)
+
+
+# A complete 'Answer: YES/NO': the word must be followed by a character, so 'NO' is not read from 'NOT'.
+YES_NO_DONE = re.compile(_YES_NO.pattern + r"(?=\W)", re.IGNORECASE)
+
+
 def parse_answer(text: str, letters: str) -> str | None:
     """The chosen letter: the last 'Answer: (X)' line, else the last '(X)'; None if neither is valid."""
     for pattern in (_ANSWER_LINE, _LAST_PAREN):
