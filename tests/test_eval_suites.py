@@ -362,5 +362,5 @@ def test_a_template_paraphraser_is_refused_when_the_spec_is_read(tiny_model_dir)
 
     spec = tiny_spec_dict(tiny_model_dir)
     spec["eval"]["paraphraser"] = {"name": "template"}
-    with pytest.raises(OrganismError, match="'eval'.*paraphraser: the template backend cannot paraphrase"):
+    with pytest.raises(OrganismError, match=r"'eval'.*paraphraser: the template backend cannot paraphrase"):
         parse_spec(spec, "tiny.yaml")
