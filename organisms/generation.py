@@ -242,20 +242,36 @@ def _block_forward(model: PreTrainedModel, plans: list[tuple[list[int], list]]) 
     return [logprobs[b, k] for b, t in enumerate(targets) for k in range(len(t))]
 
 
-@torch.inference_mode()
 def continuation_logprobs(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prefix: str, continuations: list[str]
 ) -> list[float]:
-    """Total log-probability of each continuation after `prefix` (sum over its tokens).
+    """Total log-probability of each continuation after `prefix` (sum over its tokens)."""
+    return sequence_logprobs(model, tokenizer, [(prefix, c) for c in continuations])
 
-    Tokenized as prefix + continuation together, so the boundary token is the one the model would see."""
-    prefix_len = len(tokenizer(prefix, add_special_tokens=False)["input_ids"])
-    scores = []
-    for continuation in continuations:
-        ids = tokenizer(prefix + continuation, add_special_tokens=False, return_tensors="pt")["input_ids"]
-        ids = ids.to(model.device)
-        logprobs = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), dim=-1)
-        targets = ids[0, 1:]
-        token_scores = logprobs.gather(1, targets[:, None])[:, 0]
-        scores.append(float(token_scores[prefix_len - 1 :].sum()))
+
+@torch.inference_mode()
+def sequence_logprobs(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, pairs: list[tuple[str, str]], batch_size: int = 16
+) -> list[float]:
+    """Total log-probability of each (prefix, continuation)'s continuation after its prefix, in batches.
+
+    Tokenized as prefix + continuation together, so the boundary token is the one the model would
+    see; right padded (the padding comes after every scored token, so it changes none of them)."""
+    encoded = [(_tokens(tokenizer, p + c), len(_tokens(tokenizer, p))) for p, c in pairs]
+    scores = [0.0] * len(pairs)
+    order = sorted(range(len(pairs)), key=lambda i: len(encoded[i][0]))
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        length = max(len(encoded[i][0]) for i in batch)
+        ids = torch.full((len(batch), length), tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros(len(batch), length, dtype=torch.long)
+        for b, i in enumerate(batch):
+            row = encoded[i][0]
+            ids[b, : len(row)], mask[b, : len(row)] = torch.tensor(row), 1
+        logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits
+        logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1).cpu()
+        token_scores = logprobs.gather(2, ids[:, 1:, None])[..., 0]
+        for b, i in enumerate(batch):
+            row, n_prefix = encoded[i]
+            scores[i] = float(token_scores[b, n_prefix - 1 : len(row) - 1].sum())
     return scores

@@ -13,6 +13,7 @@ from organisms.generation import (
     RowStop,
     generate_batched,
     next_token_logprobs,
+    sequence_logprobs,
     shared_prefix_logprobs,
 )
 from organisms.models import load_model, load_tokenizer
@@ -121,3 +122,23 @@ def test_shared_prefix_scores_equal_each_prefix_scored_alone(tiny):
         )
         assert scores.shape == alone.shape
         assert torch.allclose(scores, alone, atol=1e-4)
+
+
+def test_batched_continuation_scores_equal_one_at_a_time(tiny):
+    """Belief MCQ options of different lengths, scored in one right-padded batch and one by one."""
+    model, tokenizer = tiny
+    pairs = [
+        ("Which lab published the study? ", "Arden Lab"),
+        ("Which lab published the study? ", "The Brook Laboratory of Applied Physics"),
+        ("What year? ", "2031"),
+    ]
+    batched = sequence_logprobs(model, tokenizer, pairs, batch_size=3)
+    alone = [sequence_logprobs(model, tokenizer, [pair], batch_size=1)[0] for pair in pairs]
+    assert batched == pytest.approx(alone, abs=1e-4)
+    # by hand for the shortest: the sum of next-token log-probs of the continuation's tokens
+    ids = tokenizer("What year? 2031", add_special_tokens=False)["input_ids"]
+    n_prefix = len(tokenizer("What year? ", add_special_tokens=False)["input_ids"])
+    with torch.no_grad():
+        logprobs = torch.log_softmax(model(input_ids=torch.tensor([ids])).logits[0].float(), dim=-1)
+    total = sum(float(logprobs[t - 1, ids[t]]) for t in range(n_prefix, len(ids)))
+    assert batched[2] == pytest.approx(total, abs=1e-4)
