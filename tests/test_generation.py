@@ -35,7 +35,7 @@ def _stream(criterion: RowStop, prompt: list[int], rows: list[list[int]]) -> lis
 
 def test_row_stop_ends_each_row_right_after_its_answer_line(tiny):
     _, tokenizer = tiny
-    full = "Let me compute step by step.\n12 + 30 = 42.\nAnswer: (B)\nSo (C) was wrong. Also (D) is wrong."
+    full = "Maybe the answer is (A).\n12 + 30 = 42.\nAnswer: (B)\nSo (C) was wrong. Also (D) is wrong."
     other = "Let me think about this one for a while, and then a while longer, without ever deciding. " * 2
     row0 = tokenizer(full, add_special_tokens=False)["input_ids"]
     row1 = tokenizer(other, add_special_tokens=False)["input_ids"][: len(row0)]
@@ -48,7 +48,8 @@ def test_row_stop_ends_each_row_right_after_its_answer_line(tiny):
     assert cut.endswith("Answer: (B)")  # the token that closes the answer line, no further
     assert [v[0] for v in verdicts] == [False] * (stop - 1) + [True] * (len(row0) - stop + 1)
     assert not any(v[1] for v in verdicts) and 1 not in criterion.ended_at  # the other row runs on
-    # the parsed answer is the same cut or uncut; by hand, the last '(X)' would be D, but the answer line wins
+    # a mid-line 'the answer is (A)' does not stop the row; the parsed answer is the same cut or uncut:
+    # by hand, the last '(X)' would be D, but the answer line wins
     assert parse_answer(cut, "ABCD") == parse_answer(full, "ABCD") == "B"
 
 
