@@ -165,13 +165,15 @@ def shared_prefix_logprobs(
     are not the first tokens of the longest prefix (a token merge across the cut) is scored on
     its own with `next_token_logprobs`."""
     texts = [["".join(parts[: j + 1]) for j in range(len(parts))] for parts in pieces]
+    # a 4D mask is honoured by the eager and SDPA attention, not by e.g. flash attention
+    masks_honoured = getattr(model.config, "_attn_implementation", None) in ("eager", "sdpa")
     plans, alone = [], []  # plans[i] = (tokens of the longest prefix, [(j, prefix length, suffix tokens)])
     for i, prefixes in enumerate(texts):
         main = _tokens(tokenizer, prefixes[-1]) if prefixes else []
         blocks = []
         for j, text in enumerate(prefixes):
             prefix, full = _tokens(tokenizer, text), _tokens(tokenizer, text + suffix)
-            if prefix and main[: len(prefix)] == prefix and full[: len(prefix)] == prefix:
+            if masks_honoured and prefix and main[: len(prefix)] == prefix and full[: len(prefix)] == prefix:
                 blocks.append((j, len(prefix), full[len(prefix) :]))
             else:
                 alone.append((i, j))
