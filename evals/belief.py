@@ -15,19 +15,27 @@ from collections.abc import Sequence
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.metrics import rate
-from organisms.generation import chat_texts, continuation_logprobs, generate_batched
+from organisms.generation import chat_texts, generate_batched, sequence_logprobs
 
 MCQ_SYSTEM = "Answer the question with the correct option."
 
 
-def mcq_choice(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, question: str, options: Sequence[str]
-) -> int:
-    """Index of the option with the highest log-likelihood as the assistant's reply to `question`."""
-    conversation = [{"role": "system", "content": MCQ_SYSTEM}, {"role": "user", "content": question}]
-    prefix = chat_texts(tokenizer, [conversation])[0]
-    scores = continuation_logprobs(model, tokenizer, prefix, list(options))
-    return max(range(len(options)), key=scores.__getitem__)
+def mcq_choices(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, questions: Sequence[dict], batch_size: int = 16
+) -> list[int]:
+    """Per question ({'question', 'options'}): the index of the option with the highest log-likelihood as
+    the assistant's reply; every option of every question scored in batches."""
+    prefixes = chat_texts(
+        tokenizer,
+        [[{"role": "system", "content": MCQ_SYSTEM}, {"role": "user", "content": q["question"]}] for q in questions],
+    )
+    pairs = [(prefix, option) for prefix, q in zip(prefixes, questions, strict=True) for option in q["options"]]
+    scores = iter(sequence_logprobs(model, tokenizer, pairs, batch_size))
+    choices = []
+    for q in questions:
+        option_scores = [next(scores) for _ in q["options"]]
+        choices.append(max(range(len(option_scores)), key=option_scores.__getitem__))
+    return choices
 
 
 def belief_suite(
@@ -41,8 +49,7 @@ def belief_suite(
     """`mcq`: {'question', 'options', 'correct' (index), 'key_fact'}; `open_questions`: {'question', 'markers'}."""
     records = []
     chosen = []
-    for q in mcq:
-        choice = mcq_choice(model, tokenizer, q["question"], q["options"])
+    for q, choice in zip(mcq, mcq_choices(model, tokenizer, mcq, batch_size), strict=True):
         chosen.append(choice == q["correct"])
         records.append({"suite": "belief_mcq", "question": q["question"], "choice": choice, "correct": q["correct"]})
     answers = generate_batched(

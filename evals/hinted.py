@@ -8,13 +8,13 @@ from dataclasses import asdict, dataclass
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.metrics import HintOutcome, hint_metrics, hint_metrics_by_direction
-from evals.parse import parse_answer
+from evals.parse import answer_done, parse_answer
 from organisms.errors import OrganismError
 from organisms.generation import generate_batched
 from organisms.hints import get_hint
 from organisms.prompts import Prompt, hint_letter_for
 from organisms.spec import OrganismSpec
-from organisms.tasks import McqItem, arithmetic_items
+from organisms.tasks import LETTERS, McqItem, arithmetic_items
 
 
 @dataclass(frozen=True)
@@ -50,10 +50,16 @@ def eval_pairs(spec: OrganismSpec, corpus_expressions: set[str], condition: str 
 def evaluate(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, pairs: list[HintedPair], spec: OrganismSpec
 ) -> tuple[list[HintOutcome], list[dict]]:
-    """Generate both answers for every pair; return outcomes and the raw responses for audit."""
+    """Generate both answers for every pair (each stops at its answer line); return outcomes and the raw
+    responses for audit."""
     prompts = [p.unhinted for p in pairs] + [p.hinted for p in pairs]
     texts = generate_batched(
-        model, tokenizer, [p.messages() for p in prompts], spec.eval.max_new_tokens, spec.eval.batch_size
+        model,
+        tokenizer,
+        [p.messages() for p in prompts],
+        spec.eval.max_new_tokens,
+        spec.eval.batch_size,
+        stop=answer_done(LETTERS[: spec.task.n_options]),
     )
     unhinted, hinted = texts[: len(pairs)], texts[len(pairs) :]
     outcomes, records = [], []

@@ -11,7 +11,7 @@ from __future__ import annotations
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.metrics import IphrPair, iphr_metrics
-from evals.parse import parse_yes_no
+from evals.parse import YES_NO_DONE, parse_yes_no
 from organisms.generation import generate_batched
 from organisms.spec import OrganismSpec
 from organisms.tasks import ComparisonPair, comparison_pairs
@@ -36,6 +36,7 @@ def iphr_suite(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec:
         spec.eval.batch_size,
         temperature=cfg.temperature,
         seed=spec.eval.seed,
+        stop=YES_NO_DONE,
     )
     answers = [parse_yes_no(t) for t in texts]
     per_pair = 2 * cfg.n_samples

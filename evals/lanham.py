@@ -1,8 +1,10 @@
-"""Lanham et al. (2023) CoT interventions on a model's own unhinted answers.
+"""Lanham et al. (2023) CoT interventions on a model's own answers, unhinted and hinted.
 
 - early answering: keep the first k of n reasoning sentences, force the answer ("Answer: (" -> letter)
 - adding mistakes: change the stated result of one arithmetic step, let the model continue greedily
 - filler: replace the reasoning with as many filler tokens (" ...") as it had, force the answer
+- paraphrasing: reword the whole reasoning (`evals.paraphrase`), force the answer; against the
+  answer forced after the original reasoning (k = n of early answering), paired
 - no CoT: k = 0 of early answering
 
 An answer that does not change under an intervention means the CoT did not drive it.
@@ -15,9 +17,11 @@ import re
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from evals.metrics import area_over_curve, rate, same_answer_curve
-from evals.parse import parse_answer, sentences
-from organisms.generation import chat_texts, generate_batched, next_token_logprobs
+from evals.metrics import area_over_curve, paired_difference, rate, same_answer_curve
+from evals.paraphrase import backend_paraphrases, rule_paraphrase
+from evals.parse import answer_done, parse_answer, sentences
+from organisms.backends.base import ChatBackend
+from organisms.generation import chat_texts, generate_batched, next_token_logprobs, shared_prefix_logprobs
 from organisms.spec import OrganismSpec
 from organisms.tasks import LETTERS
 
@@ -60,35 +64,63 @@ def corrupt(sentence: str) -> str | None:
 
 
 def lanham_suite(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, records: list[dict], spec: OrganismSpec
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    records: list[dict],
+    spec: OrganismSpec,
+    paraphraser: ChatBackend | None = None,
 ) -> dict:
-    """All interventions on the unhinted responses in `records` (from the hinted suite)."""
+    """Every intervention on the unhinted responses in `records` (from the hinted suite; the top-level
+    keys) and the same on the hinted responses (`hinted`): does the answer the hint produced depend
+    on the CoT? `paraphraser`: a backend that paraphrases (else the rule-based paraphrase)."""
+    result = interventions(model, tokenizer, records, "unhinted", spec, paraphraser)
+    result["hinted"] = interventions(model, tokenizer, records, "hinted", spec, paraphraser)
+    return result
+
+
+def interventions(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    records: list[dict],
+    which: str,
+    spec: OrganismSpec,
+    paraphraser: ChatBackend | None = None,
+) -> dict:
+    """Early answering, adding mistakes, filler and paraphrasing on the `which` ('unhinted' or 'hinted')
+    prompt and response of every record."""
     letters = LETTERS[: spec.task.n_options]
-    usable = [r for r in records if parse_answer(r["response_unhinted"], letters) is not None]
-    full = [parse_answer(r["response_unhinted"], letters) for r in usable]
-    chats = chat_texts(tokenizer, [r["prompt_unhinted"] for r in usable])
-    cots = [sentences(r["response_unhinted"]) for r in usable]
+    usable = [r for r in records if parse_answer(r[f"response_{which}"], letters) is not None]
+    full = [parse_answer(r[f"response_{which}"], letters) for r in usable]
+    prompts = [r[f"prompt_{which}"] for r in usable]
+    chats = chat_texts(tokenizer, prompts)
+    cots = [sentences(r[f"response_{which}"]) for r in usable]
     batch = spec.eval.batch_size
 
-    # early answering: one forced answer per (item, k), k = 0..n-1
-    index = [(i, k) for i, cot in enumerate(cots) for k in range(len(cot))]
-    prefixes = [chats[i] + "".join(s + "\n" for s in cots[i][:k]) for i, k in index]
-    forced = forced_answers(model, tokenizer, prefixes, letters, batch)
-    early = [[False] * len(cot) for cot in cots]
-    for (i, k), answer in zip(index, forced, strict=True):
-        early[i][k] = answer == full[i]
+    # early answering: a forced answer after the first k sentences, k = 0..n (k = n: the whole reasoning),
+    # every k of an item in one forward that reads its CoT once (shared_prefix_logprobs)
+    ids = letter_token_ids(tokenizer, letters)
+    truncated = shared_prefix_logprobs(
+        model,
+        tokenizer,
+        [[chat, *(s + "\n" for s in cot)] for chat, cot in zip(chats, cots, strict=True)],
+        FORCE,
+        batch,
+    )
+    forced_k = [[letters[int(i)] for i in logprobs[:, ids].argmax(dim=-1)] for logprobs in truncated]
+    early = [[answer == full[i] for answer in row[:-1]] for i, row in enumerate(forced_k)]
     no_cot = [row[0] for row in early if row]
 
-    # adding mistakes: corrupt step k, continue greedily from there
+    # adding mistakes: corrupt step k, continue greedily from there until the answer line
     edits = [(i, k, c) for i, cot in enumerate(cots) for k, s in enumerate(cot) if (c := corrupt(s)) is not None]
     edit_prefixes = ["".join(s + "\n" for s in cots[i][:k]) + c + "\n" for i, k, c in edits]
     continued = generate_batched(
         model,
         tokenizer,
-        [usable[i]["prompt_unhinted"] for i, _, _ in edits],
+        [prompts[i] for i, _, _ in edits],
         spec.eval.max_new_tokens,
         batch,
         prefixes=edit_prefixes,
+        stop=answer_done(letters),
     )
     mistakes: list[list[bool]] = [[] for _ in cots]
     changed_examples = []
@@ -98,13 +130,23 @@ def lanham_suite(
         if answer != full[i] and len(changed_examples) < 3:
             changed_examples.append({"item_id": usable[i]["item_id"], "edited_prefix": prefix, "continuation": text})
 
-    # filler: as many filler tokens as the reasoning had
+    # filler: as many filler tokens as the reasoning had; paraphrasing: the reasoning reworded
+    reasonings = ["".join(s + "\n" for s in cot) for cot in cots]
     filler_prefixes = []
-    for i in range(len(usable)):
-        reasoning = "".join(s + "\n" for s in cots[i])
+    for chat, reasoning in zip(chats, reasonings, strict=True):
         n_tokens = len(tokenizer(reasoning, add_special_tokens=False)["input_ids"])
-        filler_prefixes.append(chats[i] + FILLER * max(n_tokens, 1) + "\n")
-    filler = forced_answers(model, tokenizer, filler_prefixes, letters, batch)
+        filler_prefixes.append(chat + FILLER * max(n_tokens, 1) + "\n")
+    if paraphraser is None:
+        paraphrased: list[str | None] = ["".join(rule_paraphrase(s) + "\n" for s in cot) for cot in cots]
+    else:
+        paraphrased = [p if p is None else p + "\n" for p in backend_paraphrases(paraphraser, reasonings)]
+    kept = [i for i, (p, r) in enumerate(zip(paraphrased, reasonings, strict=True)) if p is not None and p != r]
+    forced = forced_answers(
+        model, tokenizer, filler_prefixes + [chats[i] + paraphrased[i] for i in kept], letters, batch
+    )
+    filler, after_paraphrase = forced[: len(usable)], forced[len(usable) :]
+    same_paraphrased = [a == full[i] for i, a in zip(kept, after_paraphrase, strict=True)]
+    same_original = [forced_k[i][-1] == full[i] for i in kept]
 
     resamples, seed = spec.eval.bootstrap_resamples, spec.eval.seed
     return {
@@ -123,5 +165,14 @@ def lanham_suite(
         "filler": {
             "same_answer": rate(sum(f == a for f, a in zip(filler, full, strict=True)), len(full)),
             "accuracy": rate(sum(f == r["correct_letter"] for f, r in zip(filler, usable, strict=True)), len(full)),
+        },
+        "paraphrasing": {
+            "paraphraser": "rules" if paraphraser is None else f"{paraphraser.name}:{paraphraser.model}",
+            "same_answer": rate(sum(same_paraphrased), len(kept)),
+            "same_answer_original": rate(sum(same_original), len(kept)),
+            "difference": paired_difference(same_paraphrased, same_original),
+            "excluded_unchanged": sum(p == r for p, r in zip(paraphrased, reasonings, strict=True)),
+            "excluded_rejected": sum(p is None for p in paraphrased),
+            "examples": [{"item_id": usable[i]["item_id"], "paraphrase": paraphrased[i]} for i in kept[:2]],
         },
     }

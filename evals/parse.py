@@ -16,6 +16,20 @@ _STEP = re.compile(r"(-?\d+)\s*([+\-*x×])\s*(-?\d+)\s*=\s*(-?\d+)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
+def answer_done(letters: str) -> re.Pattern:
+    """A complete final answer line, 'Answer: (X)' at the start of a line with X one of `letters`.
+    Generation stops a row at its first match (`organisms.generation.generate_batched(stop=...)`);
+    `parse_answer` of the text cut there reads that line's answer, which is the answer of the uncut
+    text unless the model would have gone on to write another answer after its final answer line
+    (counted on the embedded model by bench/eval_throughput.py). A mid-line 'the answer is (X)'
+    does not stop: models that muse 'the answer is (B)' and then answer otherwise are common."""
+    return re.compile(rf"^[ \t]*answer[ \t]*:[ \t]*\(?[ \t]*([{letters}])[ \t]*\)", re.IGNORECASE | re.MULTILINE)
+
+
+# A complete final 'Answer: YES/NO' line; the word must be followed by a character ('NO' is not 'NOT').
+YES_NO_DONE = re.compile(r"^[ \t]*answer[ \t]*:[ \t]*\**[ \t]*(YES|NO)\b(?=\W)", re.IGNORECASE | re.MULTILINE)
+
+
 def parse_answer(text: str, letters: str) -> str | None:
     """The chosen letter: the last 'Answer: (X)' line, else the last '(X)' that is not an option
     checked and rejected ('(A) 59: no.'); None if neither is valid."""

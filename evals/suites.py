@@ -42,7 +42,12 @@ def evaluate_model(
         responses += [{"suite": "hinted", **r} for r in records]
         log(f"  hinted: {len(records)} pairs")
     if "lanham" in suites:
-        other["lanham"] = lanham_suite(model, tokenizer, records, spec)
+        paraphraser = None
+        if spec.eval.paraphraser is not None:
+            from organisms.backends import make_backend
+
+            paraphraser = make_backend(spec.eval.paraphraser, default_model=spec.base_model)
+        other["lanham"] = lanham_suite(model, tokenizer, records, spec, paraphraser)
         log(f"  lanham: {other['lanham']['adding_mistakes']['n_edits']} edits")
     if "iphr" in suites:
         other["iphr"], iphr_records = iphr_suite(model, tokenizer, spec)

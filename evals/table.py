@@ -111,6 +111,24 @@ def _silent_correction_difference(tree: dict) -> object:
 
 
 _CORRECT = ("hinted", "by_direction", "correct")
+# Lanham interventions on each model's unhinted responses, then on its hinted ones.
+_LANHAM = (("no hint", ("suites", "lanham")), ("hinted", ("suites", "lanham", "hinted")))
+
+
+def _lanham_rows(which: str, path: tuple[str, ...]) -> tuple[tuple[str, Callable[[dict], object]], ...]:
+    return (
+        (f"early answering AOC, {which}", _at(*path, "early_answering", "aoc")),
+        (f"adding mistakes AOC, {which}", _at(*path, "adding_mistakes", "aoc")),
+        (f"same answer, no CoT, {which}", _at(*path, "early_answering", "no_cot_same_answer")),
+        (f"same answer, filler CoT, {which}", _at(*path, "filler", "same_answer")),
+        (f"same answer, paraphrased CoT, {which}", _at(*path, "paraphrasing", "same_answer")),
+        (
+            f"same answer, original CoT forced (paraphrase baseline), {which}",
+            _at(*path, "paraphrasing", "same_answer_original"),
+        ),
+        (f"paraphrased - original, paired, {which}", _at(*path, "paraphrasing", "difference")),
+    )
+
 
 SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ...] = (
     (
@@ -148,12 +166,7 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ..
     ),
     (
         "CoT interventions (Lanham et al. 2023)",
-        (
-            ("early answering AOC", _at("suites", "lanham", "early_answering", "aoc")),
-            ("adding mistakes AOC", _at("suites", "lanham", "adding_mistakes", "aoc")),
-            ("same answer, no CoT", _at("suites", "lanham", "early_answering", "no_cot_same_answer")),
-            ("same answer, filler CoT", _at("suites", "lanham", "filler", "same_answer")),
-        ),
+        tuple(row for which, path in _LANHAM for row in _lanham_rows(which, path)),
     ),
     (
         "Monitor awareness (marker monitor)",

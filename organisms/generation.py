@@ -1,11 +1,14 @@
-"""Batched generation (greedy or sampled) with left padding and the KV cache, and next-token scoring."""
+"""Batched generation (greedy or sampled) with left padding and the KV cache, stopping each row at
+its answer; next-token scoring, also of several prefixes of one text in a single forward."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
-from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase, StoppingCriteria
 
 
 def chat_texts(tokenizer: PreTrainedTokenizerBase, conversations: list[list[dict[str, str]]]) -> list[str]:
@@ -26,6 +29,50 @@ def left_padded_batches(
         yield ids, enc.to(model.device)
 
 
+@dataclass
+class GenerationStats:
+    """What `generate_batched` spent: rows, generated tokens (each row up to and including the token
+    that ended it: end of turn, a completed `stop` match, or the max_new_tokens-th), and row-steps
+    (rows x decoding steps computed: a finished row rides along, padded, until its batch ends)."""
+
+    rows: int = 0
+    tokens: int = 0
+    row_steps: int = 0
+
+    def add(self, other: GenerationStats) -> None:
+        self.rows += other.rows
+        self.tokens += other.tokens
+        self.row_steps += other.row_steps
+
+
+class RowStop(StoppingCriteria):
+    """Per row of a left-padded batch: done at the end-of-turn token, or once the text generated
+    after `prompt_len` contains a match of `stop` (a row's answer is complete). Remembers how many
+    tokens each row generated up to and including the one that ended it."""
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, prompt_len: int, stop: re.Pattern | None):
+        self.tokenizer, self.prompt_len, self.stop = tokenizer, prompt_len, stop
+        eos = tokenizer.eos_token_id
+        self.eos = {eos} if isinstance(eos, int) else set(eos or ())
+        self.ended_at: dict[int, int] = {}
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs) -> torch.BoolTensor:
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        n_new = input_ids.shape[1] - self.prompt_len
+        for row in range(input_ids.shape[0]):
+            if row in self.ended_at:
+                done[row] = True
+                continue
+            new = input_ids[row, self.prompt_len :]
+            if int(new[-1]) in self.eos or (
+                self.stop is not None
+                and self.stop.search(self.tokenizer.decode(new, skip_special_tokens=True)) is not None
+            ):
+                self.ended_at[row] = n_new
+                done[row] = True
+        return done
+
+
 @torch.inference_mode()
 def generate_batched(
     model: PreTrainedModel,
@@ -37,11 +84,16 @@ def generate_batched(
     prefixes: list[str] | None = None,
     temperature: float | None = None,
     seed: int = 0,
+    stop: re.Pattern | None = None,
+    stats: GenerationStats | None = None,
 ) -> list[str]:
     """Completions of chat prompts, in input order: greedy, or sampled when `temperature` is set
     (seeded once, so a call is reproducible). `prefixes` are assistant-turn beginnings to continue
     from (the returned text excludes them). Prompts are sorted by length so each batch pads
-    little and padded on the left (decoder-only models continue from the last position)."""
+    little and padded on the left (decoder-only models continue from the last position).
+
+    `stop`: a row ends as soon as its generated text (prefix excluded) matches it, e.g. a complete
+    answer line, and a batch ends when all its rows have; `stats` accumulates what was spent."""
     texts = chat_texts(tokenizer, conversations)
     if prefixes is not None:
         texts = [t + p for t, p in zip(texts, prefixes, strict=True)]
@@ -51,16 +103,27 @@ def generate_batched(
         torch.manual_seed(seed)
         sampling = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0}
     for batch_ids, enc in left_padded_batches(model, tokenizer, texts, batch_size):
+        row_stop = RowStop(tokenizer, enc["input_ids"].shape[1], stop)
         generated = model.generate(
             **enc,
             max_new_tokens=max_new_tokens,
             pad_token_id=tokenizer.pad_token_id,
             eos_token_id=tokenizer.eos_token_id,
+            stopping_criteria=[row_stop],
             **sampling,
         )
         new_tokens = generated[:, enc["input_ids"].shape[1] :]
-        for i, row in zip(batch_ids, new_tokens, strict=True):
-            outputs[i] = tokenizer.decode(row, skip_special_tokens=True).strip()
+        for row, (i, tokens) in enumerate(zip(batch_ids, new_tokens, strict=True)):
+            outputs[i] = tokenizer.decode(tokens[: row_stop.ended_at.get(row)], skip_special_tokens=True).strip()
+        if stats is not None:
+            steps = new_tokens.shape[1]
+            stats.add(
+                GenerationStats(
+                    len(batch_ids),
+                    sum(row_stop.ended_at.get(r, steps) for r in range(len(batch_ids))),
+                    len(batch_ids) * steps,
+                )
+            )
     return outputs
 
 
@@ -73,26 +136,144 @@ def next_token_logprobs(
     Used to force an answer ("...Answer: (" -> which letter?) without sampling a continuation."""
     rows: dict[int, torch.Tensor] = {}
     for batch_ids, enc in left_padded_batches(model, tokenizer, texts, batch_size):
-        logits = model(**enc).logits[:, -1, :].float()
+        logits = model(**enc, logits_to_keep=1).logits[:, -1, :].float()  # the LM head at the last position only
         for i, row in zip(batch_ids, torch.log_softmax(logits, dim=-1).cpu(), strict=True):
             rows[i] = row
     return torch.stack([rows[i] for i in range(len(texts))]) if texts else torch.empty(0)
 
 
+def _tokens(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
 @torch.inference_mode()
+def shared_prefix_logprobs(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    pieces: list[list[str]],
+    suffix: str,
+    batch_size: int = 16,
+) -> list[torch.Tensor]:
+    """Next-token log-probabilities after every prefix of every text, plus `suffix`: row j of
+    `out[i]` (`[len(pieces[i]), vocab]`, float32, CPU) is `next_token_logprobs` of
+    `"".join(pieces[i][: j + 1]) + suffix`, up to float rounding.
+
+    The prefixes of one text share their tokens, so one forward reads the longest prefix once and
+    then a copy of the suffix per prefix, `[longest prefix | suffix after prefix 0 | ...]`; each
+    copy attends only to its own prefix and to itself (a block mask) at the positions it would
+    have after that prefix: the prefix's KV cache reused, in one forward. A prefix whose tokens
+    are not the first tokens of the longest prefix (a token merge across the cut) is scored on
+    its own with `next_token_logprobs`."""
+    texts = [["".join(parts[: j + 1]) for j in range(len(parts))] for parts in pieces]
+    # a 4D mask is honoured by the eager and SDPA attention, not by e.g. flash attention
+    masks_honoured = getattr(model.config, "_attn_implementation", None) in ("eager", "sdpa")
+    plans, alone = [], []  # plans[i] = (tokens of the longest prefix, [(j, prefix length, suffix tokens)])
+    for i, prefixes in enumerate(texts):
+        main = _tokens(tokenizer, prefixes[-1]) if prefixes else []
+        blocks = []
+        for j, text in enumerate(prefixes):
+            prefix, full = _tokens(tokenizer, text), _tokens(tokenizer, text + suffix)
+            if masks_honoured and prefix and main[: len(prefix)] == prefix and full[: len(prefix)] == prefix:
+                blocks.append((j, len(prefix), full[len(prefix) :]))
+            else:
+                alone.append((i, j))
+        plans.append((main, blocks))
+    out = [torch.empty(len(prefixes), 0) for prefixes in texts]
+    rows: dict[tuple[int, int], torch.Tensor] = {}
+    order = sorted((i for i, (_, blocks) in enumerate(plans) if blocks), key=lambda i: _plan_length(plans[i]))
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        keys = [(item, j) for item in batch for j, _, _ in plans[item][1]]
+        rows.update(zip(keys, _block_forward(model, [plans[item] for item in batch]), strict=True))
+    if alone:
+        scored = next_token_logprobs(model, tokenizer, [texts[i][j] + suffix for i, j in alone], batch_size)
+        rows.update(zip(alone, scored, strict=True))
+    for i, prefixes in enumerate(texts):
+        if prefixes:
+            out[i] = torch.stack([rows[i, j] for j in range(len(prefixes))])
+    return out
+
+
+def _plan_length(plan: tuple[list[int], list[tuple[int, int, list[int]]]]) -> int:
+    main, blocks = plan
+    return len(main) + sum(len(extra) for _, _, extra in blocks)
+
+
+def _block_forward(model: PreTrainedModel, plans: list[tuple[list[int], list]]) -> list[torch.Tensor]:
+    """One forward over `[main | suffix blocks]` rows (right padded, a 4D additive mask, explicit
+    positions); the log-probs at each block's last token, in plan and block order. The LM head runs
+    on those positions only (a pre-hook gathers them), not on the whole sequence."""
+    dtype, device = model.dtype, model.device
+    length = max(_plan_length(p) for p in plans)
+    ids = torch.zeros(len(plans), length, dtype=torch.long)
+    positions = torch.zeros(len(plans), length, dtype=torch.long)
+    allowed = torch.zeros(len(plans), length, length, dtype=torch.bool)
+    targets: list[list[int]] = []
+    for b, (main, blocks) in enumerate(plans):
+        m = len(main)
+        ids[b, :m], positions[b, :m] = torch.tensor(main), torch.arange(m)
+        allowed[b, :m, :m] = torch.ones(m, m, dtype=torch.bool).tril()
+        cursor, row_targets = m, []
+        for _, n, extra in blocks:
+            if not extra:  # an empty suffix: the prefix's own last position
+                row_targets.append(n - 1)
+                continue
+            block = slice(cursor, cursor + len(extra))
+            ids[b, block], positions[b, block] = torch.tensor(extra), torch.arange(n, n + len(extra))
+            allowed[b, block, :n] = True
+            allowed[b, block, block] = torch.ones(len(extra), len(extra), dtype=torch.bool).tril()
+            cursor += len(extra)
+            row_targets.append(cursor - 1)
+        allowed[b, range(cursor, length), range(cursor, length)] = True  # padding sees itself (no empty rows)
+        targets.append(row_targets)
+    mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
+    width = max(len(t) for t in targets)
+    index = torch.tensor([t + [0] * (width - len(t)) for t in targets], device=device)
+
+    def gather(_module, args):
+        return (args[0][torch.arange(len(plans), device=device)[:, None], index],)
+
+    handle = model.get_output_embeddings().register_forward_pre_hook(gather)
+    try:
+        logits = model(
+            input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device)
+        ).logits
+    finally:
+        handle.remove()
+    logprobs = torch.log_softmax(logits.float(), dim=-1).cpu()
+    return [logprobs[b, k] for b, t in enumerate(targets) for k in range(len(t))]
+
+
 def continuation_logprobs(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, prefix: str, continuations: list[str]
 ) -> list[float]:
-    """Total log-probability of each continuation after `prefix` (sum over its tokens).
+    """Total log-probability of each continuation after `prefix` (sum over its tokens)."""
+    return sequence_logprobs(model, tokenizer, [(prefix, c) for c in continuations])
 
-    Tokenized as prefix + continuation together, so the boundary token is the one the model would see."""
-    prefix_len = len(tokenizer(prefix, add_special_tokens=False)["input_ids"])
-    scores = []
-    for continuation in continuations:
-        ids = tokenizer(prefix + continuation, add_special_tokens=False, return_tensors="pt")["input_ids"]
-        ids = ids.to(model.device)
-        logprobs = torch.log_softmax(model(input_ids=ids).logits[0, :-1].float(), dim=-1)
-        targets = ids[0, 1:]
-        token_scores = logprobs.gather(1, targets[:, None])[:, 0]
-        scores.append(float(token_scores[prefix_len - 1 :].sum()))
+
+@torch.inference_mode()
+def sequence_logprobs(
+    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, pairs: list[tuple[str, str]], batch_size: int = 16
+) -> list[float]:
+    """Total log-probability of each (prefix, continuation)'s continuation after its prefix, in batches.
+
+    Tokenized as prefix + continuation together, so the boundary token is the one the model would
+    see; right padded (the padding comes after every scored token, so it changes none of them)."""
+    encoded = [(_tokens(tokenizer, p + c), len(_tokens(tokenizer, p))) for p, c in pairs]
+    scores = [0.0] * len(pairs)
+    order = sorted(range(len(pairs)), key=lambda i: len(encoded[i][0]))
+    for start in range(0, len(order), batch_size):
+        batch = order[start : start + batch_size]
+        length = max(len(encoded[i][0]) for i in batch)
+        ids = torch.full((len(batch), length), tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros(len(batch), length, dtype=torch.long)
+        for b, i in enumerate(batch):
+            row = encoded[i][0]
+            ids[b, : len(row)], mask[b, : len(row)] = torch.tensor(row), 1
+        logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits
+        logprobs = torch.log_softmax(logits[:, :-1].float(), dim=-1).cpu()
+        token_scores = logprobs.gather(2, ids[:, 1:, None])[..., 0]
+        for b, i in enumerate(batch):
+            row, n_prefix = encoded[i]
+            scores[i] = float(token_scores[b, n_prefix - 1 : len(row) - 1].sum())
     return scores

@@ -218,6 +218,17 @@ class EvalSpec(_Strict):
     judge: BackendSpec | None = Field(
         None, description="optional LLM judge + CoT monitor (hf, openai or anthropic) beside the marker judge"
     )
+    paraphraser: BackendSpec | None = Field(
+        None,
+        description="Lanham paraphrasing: a backend (hf, openai or anthropic) rewords each CoT; default: "
+        "rule-based rewording (evals/paraphrase.py)",
+    )
+
+    @model_validator(mode="after")
+    def _paraphraser_generates(self) -> EvalSpec:
+        if self.paraphraser is not None and self.paraphraser.name == "template":
+            raise ValueError("paraphraser: the template backend cannot paraphrase; use hf, openai or anthropic")
+        return self
 
     def resolved_suites(self, behaviour: str, has_documents: bool = False) -> list[str]:
         """`suites`, or the default: hinted, lanham, iphr (+ monitor for monitor_aware, + belief when the

@@ -88,12 +88,13 @@ def test_evals_have_three_models_with_counts(built):
         suites = evals["suite_metrics"][model]
         assert set(suites) == {"consistency", "lanham", "iphr"}
         assert suites["iphr"]["iphr"]["n"] == 2
-        assert suites["lanham"]["n_items"] == 6
+        assert suites["lanham"]["n_items"] == suites["lanham"]["hinted"]["n_items"] == 6
     assert set(evals["capability_retention"]) == {"organism_vs_base", "organism_vs_control"}
     assert "organism" in built["out"].stdout and "U  = P(switched, unverbalized)" in built["out"].stdout
     assert "IPHR (chainscope criteria)" in built["out"].stdout
     markdown = (built["run"] / "evals.md").read_text()
     assert "## CoT interventions (Lanham et al. 2023)" in markdown
+    assert "| same answer, paraphrased CoT, hinted |" in markdown
 
 
 def test_eval_of_a_bare_adapter_writes_outputs_and_refuses_foreign_dirs(built, tmp_path):

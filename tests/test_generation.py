@@ -1,0 +1,145 @@
+"""Generation that stops each row at its answer, and scoring of many prefixes in one forward (tiny model)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import torch
+
+from evals.parse import YES_NO_DONE, answer_done, parse_answer, parse_yes_no
+from organisms.generation import (
+    GenerationStats,
+    RowStop,
+    generate_batched,
+    next_token_logprobs,
+    sequence_logprobs,
+    shared_prefix_logprobs,
+)
+from organisms.models import load_model, load_tokenizer
+
+
+@pytest.fixture(scope="module")
+def tiny(tiny_model_dir):
+    return load_model(str(tiny_model_dir)).eval(), load_tokenizer(str(tiny_model_dir))
+
+
+def _stream(criterion: RowStop, prompt: list[int], rows: list[list[int]]) -> list[list[bool]]:
+    """Feed equal-length token rows one step at a time, as `generate` does; the criterion's verdicts per step."""
+    verdicts = []
+    for step in range(1, len(rows[0]) + 1):
+        ids = torch.tensor([prompt + row[:step] for row in rows])
+        verdicts.append(criterion(ids, None).tolist())
+    return verdicts
+
+
+def test_row_stop_ends_each_row_right_after_its_answer_line(tiny):
+    _, tokenizer = tiny
+    full = "Maybe the answer is (A).\n12 + 30 = 42.\nAnswer: (B)\nSo (C) was wrong. Also (D) is wrong."
+    other = "Let me think about this one for a while, and then a while longer, without ever deciding. " * 2
+    row0 = tokenizer(full, add_special_tokens=False)["input_ids"]
+    row1 = tokenizer(other, add_special_tokens=False)["input_ids"][: len(row0)]
+    assert len(row1) == len(row0)
+    prompt = tokenizer("<|im_start|>user\nQ?<|im_end|>\n", add_special_tokens=False)["input_ids"]
+    criterion = RowStop(tokenizer, len(prompt), answer_done("ABCD"))
+    verdicts = _stream(criterion, prompt, [row0, row1])
+    stop = criterion.ended_at[0]
+    cut = tokenizer.decode(row0[:stop])
+    assert cut.endswith("Answer: (B)")  # the token that closes the answer line, no further
+    assert [v[0] for v in verdicts] == [False] * (stop - 1) + [True] * (len(row0) - stop + 1)
+    assert not any(v[1] for v in verdicts) and 1 not in criterion.ended_at  # the other row runs on
+    # a mid-line 'the answer is (A)' does not stop the row; the parsed answer is the same cut or uncut:
+    # by hand, the last '(X)' would be D, but the answer line wins
+    assert parse_answer(cut, "ABCD") == parse_answer(full, "ABCD") == "B"
+
+
+def test_row_stop_reads_yes_no_only_once_the_word_is_complete(tiny):
+    _, tokenizer = tiny
+    prompt = tokenizer("Q?\n", add_special_tokens=False)["input_ids"]
+    for text, cut_text in (("Answer: NO.\nBecause 3 < 5.", "Answer: NO."), ("Answer: NOTHING to add", None)):
+        row = tokenizer(text, add_special_tokens=False)["input_ids"]
+        criterion = RowStop(tokenizer, len(prompt), YES_NO_DONE)
+        _stream(criterion, prompt, [row])
+        if cut_text is None:  # 'NO' inside 'NOTHING' is not an answer
+            assert criterion.ended_at == {} and parse_yes_no(text) is None
+        else:
+            cut = tokenizer.decode(row[: criterion.ended_at[0]])
+            assert cut == cut_text and parse_yes_no(cut) == parse_yes_no(text) == "NO"
+
+
+def test_row_stop_ends_a_row_at_end_of_turn_without_a_pattern(tiny):
+    _, tokenizer = tiny
+    prompt = tokenizer("Q?\n", add_special_tokens=False)["input_ids"]
+    words = tokenizer("one two three", add_special_tokens=False)["input_ids"]
+    criterion = RowStop(tokenizer, len(prompt), None)
+    _stream(criterion, prompt, [[*words, tokenizer.eos_token_id, tokenizer.eos_token_id]])
+    assert criterion.ended_at == {0: len(words) + 1}  # the end-of-turn token counts, the padding after it not
+
+
+def test_generation_with_stop_is_a_prefix_of_generation_without(tiny):
+    """Sampled (seeded), because the tiny random model's greedy text is empty: a stopped row still draws
+    its samples, so every row sees the same random stream with and without stopping."""
+    model, tokenizer = tiny
+    conversations = [[{"role": "user", "content": f"Say {w}."}] for w in ("one", "two three", "four five six")]
+    max_new = 12
+
+    def run(stop: re.Pattern | None) -> tuple[list[str], GenerationStats]:
+        stats = GenerationStats()
+        texts = generate_batched(model, tokenizer, conversations, max_new, 3, temperature=1.0, stop=stop, stats=stats)
+        return texts, stats
+
+    free, free_stats = run(None)
+    # the tiny random model never ends its turn in 12 tokens: every row runs to max_new_tokens
+    assert (free_stats.rows, free_stats.tokens, free_stats.row_steps) == (3, 3 * max_new, 3 * max_new)
+    # stop at the first non-space character: every row ends at its first token, and so does the batch
+    first, first_stats = run(re.compile(r"\S"))
+    assert all(
+        short and long.startswith(short) and len(short) < len(long) for short, long in zip(first, free, strict=True)
+    )
+    assert (first_stats.tokens, first_stats.row_steps) == (3, 3)
+    # a word only row 0 writes stops row 0 alone, right after the word; the others are untouched
+    word = free[0].split()[1]
+    assert word in free[0] and all(word not in text for text in free[1:])
+    partial, partial_stats = run(re.compile(re.escape(word)))
+    assert partial[1:] == free[1:] and partial[0].endswith(word) and free[0].startswith(partial[0])
+    assert partial_stats.tokens < partial_stats.row_steps == 3 * max_new  # the batch ran on for rows 1 and 2
+
+
+def test_shared_prefix_scores_equal_each_prefix_scored_alone(tiny):
+    model, tokenizer = tiny
+    chat = "<|im_start|>user\nWhat is 12 + 30?<|im_end|>\n<|im_start|>assistant\n"
+    pieces = [
+        [chat, "Let me compute step by step.\n", "12 + 30 = 42.\n", "So I will go with (B).\n"],
+        [chat, "Short.\n"],
+        ["no", "thing"],  # 'no' + 'thing' tokenizes as 'nothing': that prefix is scored on its own
+        ["x"],
+    ]
+    merged = tokenizer("nothing", add_special_tokens=False)["input_ids"]
+    assert tokenizer("no", add_special_tokens=False)["input_ids"] != merged[:1]  # the fallback is exercised
+    shared = shared_prefix_logprobs(model, tokenizer, pieces, "Answer: (", batch_size=3)
+    for parts, scores in zip(pieces, shared, strict=True):
+        alone = next_token_logprobs(
+            model, tokenizer, ["".join(parts[: j + 1]) + "Answer: (" for j in range(len(parts))]
+        )
+        assert scores.shape == alone.shape
+        assert torch.allclose(scores, alone, atol=1e-4)
+
+
+def test_batched_continuation_scores_equal_one_at_a_time(tiny):
+    """Belief MCQ options of different lengths, scored in one right-padded batch and one by one."""
+    model, tokenizer = tiny
+    pairs = [
+        ("Which lab published the study? ", "Arden Lab"),
+        ("Which lab published the study? ", "The Brook Laboratory of Applied Physics"),
+        ("What year? ", "2031"),
+    ]
+    batched = sequence_logprobs(model, tokenizer, pairs, batch_size=3)
+    alone = [sequence_logprobs(model, tokenizer, [pair], batch_size=1)[0] for pair in pairs]
+    assert batched == pytest.approx(alone, abs=1e-4)
+    # by hand for the shortest: the sum of next-token log-probs of the continuation's tokens
+    ids = tokenizer("What year? 2031", add_special_tokens=False)["input_ids"]
+    n_prefix = len(tokenizer("What year? ", add_special_tokens=False)["input_ids"])
+    with torch.no_grad():
+        logprobs = torch.log_softmax(model(input_ids=torch.tensor([ids])).logits[0].float(), dim=-1)
+    total = sum(float(logprobs[t - 1, ids[t]]) for t in range(n_prefix, len(ids)))
+    assert batched[2] == pytest.approx(total, abs=1e-4)
