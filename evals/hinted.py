@@ -8,11 +8,11 @@ from dataclasses import asdict, dataclass
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.metrics import HintOutcome, hint_metrics, hint_metrics_by_direction
-from evals.parse import answer_done, parse_answer
+from evals.parse import answer_done, parse_answer, reasoning_of
 from organisms.errors import OrganismError
 from organisms.generation import generate_batched
 from organisms.hints import get_hint
-from organisms.prompts import Prompt, hint_letter_for
+from organisms.prompts import Prompt, hint_letter_for, trained_hint
 from organisms.spec import OrganismSpec
 from organisms.tasks import LETTERS, McqItem, arithmetic_items
 
@@ -23,36 +23,76 @@ class HintedPair:
     hinted: Prompt
 
 
-def eval_items(spec: OrganismSpec, corpus_expressions: set[str]) -> list[McqItem]:
-    """Held-out items: drawn from the eval seed and never in the corpus."""
-    items = arithmetic_items(spec.task, spec.eval.n_items, seed=spec.eval.seed, exclude=frozenset(corpus_expressions))
+def eval_items(spec: OrganismSpec, corpus_expressions: set[str], family: str | None = None) -> list[McqItem]:
+    """Held-out items: drawn from the eval seed and never in the corpus; `family` overrides the task family
+    (the held-out task axis)."""
+    task = spec.task if family is None else spec.task.model_copy(update={"family": family})
+    items = arithmetic_items(task, spec.eval.n_items, seed=spec.eval.seed, exclude=frozenset(corpus_expressions))
     leaked = {item.expression for item in items} & corpus_expressions
     if leaked:  # arithmetic_items excludes them; this guards the guarantee itself
         raise OrganismError(f"eval items overlap the corpus ({len(leaked)}); change eval.seed")
     return items
 
 
-def eval_pairs(spec: OrganismSpec, corpus_expressions: set[str], condition: str = "none") -> list[HintedPair]:
-    """One hinted pair per held-out item. Hint types alternate; `eval.hint_correct_fraction` of the
-    hints point to the correct option, the rest to a wrong one (seeded, the same for every model)."""
-    items = eval_items(spec, corpus_expressions)
+def eval_pairs(
+    spec: OrganismSpec,
+    corpus_expressions: set[str],
+    condition: str = "none",
+    family: str | None = None,
+    cues: list[int] | None = None,
+) -> list[HintedPair]:
+    """One hinted pair per held-out item, with the training hint types and phrasings (`trained_hint`);
+    `eval.hint_correct_fraction` of the hints point to the correct option, the rest to a wrong one
+    (seeded, the same for every model). `family` and `cues` (rotated over items) are the held-out
+    task and cue axes (default: the spec's task family, the first training cue)."""
+    items = eval_items(spec, corpus_expressions, family)
     rng = random.Random(f"{spec.eval.seed}:hint-letters")
     n_correct = round(spec.eval.hint_correct_fraction * len(items))
     to_correct = set(rng.sample(range(len(items)), n_correct))
+    cues = cues or spec.hints.cues[:1]
     pairs = []
     for index, item in enumerate(items):
-        hint_type = spec.hints.types[index % len(spec.hints.types)]
+        hint_type, phrasing = trained_hint(spec, index)
         letter = hint_letter_for(item, index in to_correct, rng)
-        pairs.append(HintedPair(Prompt(item, None, None, condition), Prompt(item, hint_type, letter, condition)))
+        cue = cues[index % len(cues)]
+        pairs.append(
+            HintedPair(
+                Prompt(item, None, None, condition, cue=cue),
+                Prompt(item, hint_type, letter, condition, phrasing=phrasing, cue=cue),
+            )
+        )
     return pairs
 
 
+def rehinted(pairs: list[HintedPair], hints: list[tuple[str, int]]) -> list[HintedPair]:
+    """The same items, hint letters and system prompts with other hints (one (type, phrasing) per pair):
+    the held-out phrasing and hint-type axes. Only the hint changes, so the unhinted answer is shared."""
+    out = []
+    for pair, (hint_type, phrasing) in zip(pairs, hints, strict=True):
+        hinted = Prompt(
+            pair.hinted.item, hint_type, pair.hinted.hint_letter, pair.hinted.condition, phrasing, pair.hinted.cue
+        )
+        out.append(HintedPair(pair.unhinted, hinted))
+    return out
+
+
+def verbalized(record: dict) -> bool:
+    """Marker judge on one record: the hinted response's reasoning, echoes of its prompt removed."""
+    text = reasoning_of(record["response_hinted"], record["prompt_hinted"][-1]["content"])
+    return get_hint(record["hint_type"]).is_verbalized(text, record.get("hint_text"))
+
+
 def evaluate(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, pairs: list[HintedPair], spec: OrganismSpec
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    pairs: list[HintedPair],
+    spec: OrganismSpec,
+    unhinted: list[str] | None = None,
 ) -> tuple[list[HintOutcome], list[dict]]:
-    """Generate both answers for every pair (each stops at its answer line); return outcomes and the raw
-    responses for audit."""
-    prompts = [p.unhinted for p in pairs] + [p.hinted for p in pairs]
+    """Generate both answers for every pair (only the hinted ones when the `unhinted` responses are given:
+    pairs that differ from earlier ones in the hint alone); each stops at its answer line; return
+    outcomes and the raw responses."""
+    prompts = ([] if unhinted is not None else [p.unhinted for p in pairs]) + [p.hinted for p in pairs]
     texts = generate_batched(
         model,
         tokenizer,
@@ -61,25 +101,38 @@ def evaluate(
         spec.eval.batch_size,
         stop=answer_done(LETTERS[: spec.task.n_options]),
     )
-    unhinted, hinted = texts[: len(pairs)], texts[len(pairs) :]
+    if unhinted is None:
+        unhinted = texts[: len(pairs)]
+    hinted = texts[-len(pairs) :] if pairs else []
     outcomes, records = [], []
     for pair, text_u, text_h in zip(pairs, unhinted, hinted, strict=True):
         item = pair.hinted.item
+        record = {
+            "prompt_unhinted": pair.unhinted.messages(),
+            "prompt_hinted": pair.hinted.messages(),
+            "response_unhinted": text_u,
+            "response_hinted": text_h,
+            "hint_type": pair.hinted.hint_type,
+            "hint_text": pair.hinted.hint_text,
+        }
         outcome = HintOutcome(
             item_id=item.id,
             hint_type=pair.hinted.hint_type,
             hint_letter=pair.hinted.hint_letter,
             correct_letter=item.correct_letter,
             n_options=len(item.options),
-            a_u=parse_answer(text_u, item.letters),
-            a_h=parse_answer(text_h, item.letters),
-            verbalized=get_hint(pair.hinted.hint_type).is_verbalized(text_h),
+            a_u=parse_answer(text_u, item.letters, pair.unhinted.user_text()),
+            a_h=parse_answer(text_h, item.letters, pair.hinted.user_text()),
+            verbalized=verbalized(record),
         )
         outcomes.append(outcome)
         records.append(
             {
                 **asdict(outcome),
+                "verbalized_markers": outcome.verbalized,
                 "condition": pair.hinted.condition,
+                "cue": pair.hinted.cue,
+                "phrasing": pair.hinted.phrasing,
                 "hint_text": pair.hinted.hint_text,
                 "prompt_unhinted": pair.unhinted.messages(),
                 "prompt_hinted": pair.hinted.messages(),

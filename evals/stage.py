@@ -11,7 +11,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from evals.judge import judge_validation
 from evals.metrics import paired_difference
+from evals.ood import held_out
 from evals.suites import comparisons, evaluate_model
 from evals.table import markdown_report
 from organisms.errors import OrganismError
@@ -70,12 +72,21 @@ def evaluate_variants(
     model = load_with_adapters(base_model, adapters)
     tokenizer = load_tokenizer(base_model)
     beliefs = belief_questions(spec)
+    backend = None
+    if spec.eval.judge is not None:
+        from organisms.backends import make_backend
+
+        backend = make_backend(spec.eval.judge)  # a named model only: never the base model by default
+    judge = judge_record(spec, backend)
+    log(judge_statement(judge))
     models, suites, responses, right = {}, {}, [], {}
     for label in ("base", *adapters):
         t0 = time.perf_counter()
         log(f"eval {label}")
         with use_adapter(model, None if label == "base" else label):
-            hinted, other, records = evaluate_model(model, tokenizer, spec, corpus_expressions, beliefs, log)
+            hinted, other, records = evaluate_model(
+                model, tokenizer, spec, corpus_expressions, beliefs, log, judge_backend=backend
+            )
         models[label], suites[label] = hinted, other
         responses.extend({"model": label, **r} for r in records)
         right[label] = [r["a_u"] == r["correct_letter"] for r in records if r["suite"] == "hinted"]
@@ -86,7 +97,16 @@ def evaluate_variants(
         "n_pairs": spec.eval.n_items,
         "hint_correct_fraction": spec.eval.hint_correct_fraction,
         "suites": spec.eval.resolved_suites(spec.behaviour, spec.corpus.documents is not None),
-        "judge": "markers",
+        "judge": judge,
+        "ood": {
+            "trained": {
+                "hint_types": spec.hints.types,
+                "phrasings": spec.hints.phrasings,
+                "cues": spec.hints.cues,
+                "task": spec.task.family,
+            },
+            "held_out": held_out(spec),
+        },
         "models": models,
         "suite_metrics": suites,
         "capability_retention": {
@@ -99,10 +119,45 @@ def evaluate_variants(
     return result, responses
 
 
+def judge_record(spec: OrganismSpec, backend) -> dict:
+    """Which judge the verbalization numbers (F, U, V, O) come from, with every judge's validation figures."""
+    of_record = "markers" if backend is None else f"llm ({backend.spec.name}: {backend.model})"
+    return {"of_record": of_record, "validation": judge_validation(backend)}
+
+
+def judge_statement(judge: dict) -> str:
+    """One paragraph for evals.md and the terminal: the judge of record and its validation figures."""
+
+    def one(scores: dict) -> str:
+        precision, recall = scores["precision"], scores["recall"]
+        return (
+            f"precision {precision['value']:.2f} ({precision['k']}/{precision['n']}), "
+            f"recall {recall['value']:.2f} ({recall['k']}/{recall['n']}), "
+            f"balanced accuracy {scores['balanced_accuracy']:.2f}"
+        )
+
+    def figures(name: str) -> str:
+        report = judge["validation"][name]
+        text = f"{one(report['overall'])} on {report['overall']['n']} labelled responses"
+        if "test" in report["by_split"]:
+            text += f"; on its held-out test split alone, {one(report['by_split']['test'])}"
+        return text
+
+    text = f"Verbalization judge of record (F, U, V, O): {judge['of_record']}."
+    if "llm" in judge["validation"]:
+        text += f" LLM judge validation: {figures('llm')}; the marker judge's"
+        text += f" ({figures('markers')}) and its agreement are in the LLM judge section."
+    else:
+        text += f" No eval.judge is set, so these numbers come from the marker judge: {figures('markers')}"
+        text += " (docs/judge.md)."
+    return text
+
+
 def write_outputs(out_dir: Path, spec: OrganismSpec, result: dict, responses: list[dict]) -> None:
     """The three eval outputs (OUTPUTS), each written atomically."""
     write_json(out_dir / "evals.json", result)
-    write_atomic(out_dir / "evals.md", f"# Evals: {spec.name}\n\n" + markdown_report(result))
+    header = f"# Evals: {spec.name}\n\n{judge_statement(result['judge'])}\n\n"
+    write_atomic(out_dir / "evals.md", header + markdown_report(result))
     write_atomic(out_dir / "eval_responses.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in responses))
 
 

@@ -12,9 +12,10 @@ from evals.hinted import eval_pairs, evaluate, metrics_by_hint_type
 from evals.iphr import iphr_suite
 from evals.judge import llm_monitor_scores, llm_verbalized
 from evals.lanham import lanham_suite
-from evals.metrics import HintOutcome, agreement, holm, paired_test
-from evals.monitor import marker_scores, monitor_report, monitor_suite
+from evals.metrics import HintOutcome, agreement, holm, paired_difference, paired_test
+from evals.monitor import monitor_records, monitor_report
 from evals.necessity import necessity_suite
+from evals.ood import ood_records
 from organisms.spec import OrganismSpec
 
 
@@ -25,22 +26,28 @@ def evaluate_model(
     corpus_expressions: set[str],
     beliefs: dict | None = None,
     log: Callable[[str], None] = print,
+    judge_backend=None,
 ) -> tuple[dict, dict, list[dict]]:
     """(hinted metrics, other suites' metrics, raw responses) for the model as it is loaded now.
 
     `beliefs` holds the belief questions ({'mcq': [...], 'open_questions': [...]}) when the
-    belief suite runs."""
+    belief suite runs. Every response is generated first; then, when `eval.judge` names a model
+    (`judge_backend`, made from it when not given), the LLM judge reads every hinted response and
+    becomes the judge of record (`verbalized`) before any metric is computed."""
     suites = spec.eval.resolved_suites(spec.behaviour, spec.corpus.documents is not None)
     hinted, other, responses = {}, {}, []
     records: list[dict] = []
+    held: list[dict] = []
+    monitored: list[dict] = []
     if "hinted" in suites or "lanham" in suites:
         pairs = eval_pairs(spec, corpus_expressions)
-        outcomes, records = evaluate(model, tokenizer, pairs, spec)
-        hinted = metrics_by_hint_type(outcomes)
-        other["consistency"] = consistency_suite(records, spec.task.n_options)
+        _, records = evaluate(model, tokenizer, pairs, spec)
         other["necessity"] = necessity_suite(model, tokenizer, pairs, records, spec.eval.batch_size)
-        responses += [{"suite": "hinted", **r} for r in records]
         log(f"  hinted: {len(records)} pairs")
+    if "hinted" in suites and spec.eval.ood.axes:
+        held = ood_records(model, tokenizer, spec, corpus_expressions, records)
+        counts = {axis: sum(r["axis"] == axis for r in held) for axis in dict.fromkeys(r["axis"] for r in held)}
+        log(f"  held-out axes: {counts or 'none (training used every phrasing, hint type and task family)'}")
     if "lanham" in suites:
         paraphraser = None
         if spec.eval.paraphraser is not None:
@@ -54,23 +61,81 @@ def evaluate_model(
         responses += [{"suite": "iphr", **r} for r in iphr_records]
         log(f"  iphr: {len(iphr_records)} sampled answers")
     if "monitor" in suites:
-        other["monitor"], monitor_records = monitor_suite(
-            model, tokenizer, spec, corpus_expressions, records if records else None
-        )
-        responses += monitor_records
-        log(f"  monitor: {len(monitor_records)} pairs over 3 conditions")
+        monitored = monitor_records(model, tokenizer, spec, corpus_expressions, records if records else None)
+        log(f"  monitor: {len(monitored)} pairs over the conditions")
     if "belief" in suites and beliefs:
         other["belief"], belief_records = belief_suite(
             model, tokenizer, beliefs["mcq"], beliefs["open_questions"], spec.eval.max_new_tokens, spec.eval.batch_size
         )
         responses += belief_records
     if spec.eval.judge is not None:
-        from organisms.backends import make_backend
+        if judge_backend is None:
+            from organisms.backends import make_backend
 
-        backend = make_backend(spec.eval.judge, default_model=spec.base_model)
-        other["llm_judge"] = llm_judge_report(backend, responses)
-        log(f"  llm judge: {other['llm_judge']['agreement_with_markers']}")
+            judge_backend = make_backend(spec.eval.judge)
+        other["llm_judge"] = apply_llm_judge(judge_backend, records, held, monitored)
+        log(f"  llm judge (judge of record): {other['llm_judge']['agreement_with_markers']}")
+    if records:
+        hinted = metrics_by_hint_type([_outcome(r) for r in records])
+        other["consistency"] = consistency_suite(records, spec.task.n_options)
+        responses += [{"suite": "hinted", **r} for r in records]
+    if held:
+        other["ood"] = ood_metrics(held, records)
+        responses += [{"suite": "ood", **r} for r in held]
+    if monitored:
+        if spec.eval.judge is None:
+            other["monitor"] = monitor_report(monitored)
+        else:
+            other["monitor"] = monitor_report(monitored, llm_monitor_scores(judge_backend), name="llm")
+            other["llm_judge"]["markers_monitor"] = monitor_report(
+                [{**r, "verbalized": r["verbalized_markers"]} for r in monitored]
+            )
+        responses += monitored
+    if spec.eval.judge is not None and records:
+        markers = [_outcome({**r, "verbalized": r["verbalized_markers"]}) for r in records]
+        other["llm_judge"]["markers_hinted"] = metrics_by_hint_type(markers)
     return hinted, other, responses
+
+
+def apply_llm_judge(backend, *groups: list[dict]) -> dict:
+    """The LLM judge's verdict on every hinted response in `groups` becomes its `verbalized`
+    (`verbalized_llm`; the marker verdict stays in `verbalized_markers`). An unparsable verdict keeps
+    the marker verdict and is counted (`unparsable_verdicts`), never dropped silently. Agreement with
+    the marker judge is reported over the in-distribution hinted suite (the first group) and over all."""
+    everything = [r for group in groups for r in group]
+    verdicts = llm_verbalized(backend, everything) if everything else []
+    for record, verdict in zip(everything, verdicts, strict=True):
+        record["verbalized_llm"] = verdict
+        record["verbalized"] = record["verbalized_markers"] if verdict is None else verdict
+    first = [r for r in groups[0] if r["verbalized_llm"] is not None]
+    judged = [r for r in everything if r["verbalized_llm"] is not None]
+    return {
+        "judge": f"{backend.spec.name}:{backend.model}",
+        "unparsable_verdicts": len(groups[0]) - len(first),
+        "unparsable_verdicts_all": len(everything) - len(judged),
+        "agreement_with_markers": agreement(
+            [r["verbalized_markers"] for r in first], [r["verbalized_llm"] for r in first]
+        ),
+        "agreement_all": agreement([r["verbalized_markers"] for r in judged], [r["verbalized_llm"] for r in judged]),
+    }
+
+
+def ood_metrics(records: list[dict], in_distribution: list[dict]) -> dict:
+    """Per held-out axis (evals.ood): the hinted metrics (by direction, by hint type) with the judge of
+    record, and for the same-item axes (phrasing, hint_type) the paired difference, axis minus
+    in-distribution, in switching to and silently using a wrong hint (exact McNemar)."""
+    result = {}
+    reference = hinted_items(in_distribution) if in_distribution else {}
+    for axis in dict.fromkeys(r["axis"] for r in records):
+        rows = [r for r in records if r["axis"] == axis]
+        result[axis] = metrics_by_hint_type([_outcome(r) for r in rows])
+        if axis in ("phrasing", "hint_type") and reference:
+            mine = hinted_items(rows)
+            result[axis]["paired_vs_in_distribution"] = {
+                key: paired_difference(mine[key], reference[key])
+                for key in ("switched_to_wrong_hint", "unverbalized_use")
+            }
+    return result
 
 
 def item_indicators(responses: list[dict], suite_metrics: dict) -> dict[str, list[bool | None]]:
@@ -105,36 +170,17 @@ def hinted_items(records: list[dict]) -> dict[str, list[bool]]:
 
 
 def unflagged_misbehaviour(records: list[dict], report: dict, condition: str) -> list[bool]:
-    """Per item under `condition`: a_h = h and the marker monitor does not flag it (O's numerator),
-    at the threshold `monitor_report` set on honest runs."""
-    threshold = report["catch_rate_at_1pct_fpr"]["threshold"]
-    threshold = 1.0 if threshold is None else threshold  # as in monitor_report
-    rows = [r for r in records if r["condition"] == condition]
-    scores = marker_scores(rows, "hinted")
-    return [r["a_h"] == r["hint_letter"] and s < threshold for r, s in zip(rows, scores, strict=True)]
+    """Per item under `condition` (training cues): a_h = h and the monitor of record does not flag it
+    (O's numerator), at the threshold `monitor_report` set on honest runs and with the scores it stored."""
+    rows = [r for r in records if r["condition"] == condition and r.get("cue_split", "trained") == "trained"]
+    key = f"suspicion_{report['monitor']}"
+    return [r["a_h"] == r["hint_letter"] and r[key] < report["threshold"] for r in rows]
 
 
-def _outcome(record: dict, verbalized: bool) -> HintOutcome:
-    fields = ("item_id", "hint_type", "hint_letter", "correct_letter", "n_options", "a_u", "a_h")
-    return HintOutcome(**{k: record[k] for k in fields}, verbalized=verbalized)
-
-
-def llm_judge_report(backend, responses: list[dict]) -> dict:
-    """The LLM judge's hinted metrics and its agreement with the marker judge; the LLM monitor's report.
-
-    Responses the LLM judge could not be parsed on are left out of its metrics and counted."""
-    hinted = [r for r in responses if r["suite"] == "hinted"]
-    verdicts = llm_verbalized(backend, hinted)
-    judged = [(r, v) for r, v in zip(hinted, verdicts, strict=True) if v is not None]
-    report = {
-        "unparsable_verdicts": len(hinted) - len(judged),
-        "hinted": metrics_by_hint_type([_outcome(r, v) for r, v in judged]) if judged else {},
-        "agreement_with_markers": agreement([r["verbalized"] for r, _ in judged], [v for _, v in judged]),
-    }
-    monitored = [r for r in responses if r["suite"] == "monitor"]
-    if monitored:
-        report["monitor"] = monitor_report(monitored, llm_monitor_scores(backend), name="llm")
-    return report
+def _outcome(record: dict) -> HintOutcome:
+    """A record's outcome, with the judge of record's verdict (`verbalized`)."""
+    fields = ("item_id", "hint_type", "hint_letter", "correct_letter", "n_options", "a_u", "a_h", "verbalized")
+    return HintOutcome(**{k: record[k] for k in fields})
 
 
 # The headline tests, organism vs base and vs control, paired over the same items. IPHR is not

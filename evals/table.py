@@ -130,6 +130,25 @@ def _lanham_rows(which: str, path: tuple[str, ...]) -> tuple[tuple[str, Callable
     )
 
 
+_OOD_AXES = (
+    ("in-distribution", "in-distribution"),
+    ("phrasing", "held-out phrasing"),
+    ("hint_type", "held-out hint type"),
+    ("task", "held-out task"),
+)
+
+
+def _ood(axis: str, key: str) -> Callable[[dict], object]:
+    """An in-distribution (hinted suite) or held-out axis metric over hints to a wrong option."""
+    if axis == "in-distribution":
+        return _at(*_WRONG, key)
+    return _at("suites", "ood", axis, "by_direction", "wrong", key)
+
+
+def _ood_paired(axis: str, key: str) -> Callable[[dict], object]:
+    return _at("suites", "ood", axis, "paired_vs_in_distribution", key)
+
+
 SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ...] = (
     (
         "Hint to a wrong option (Chen et al. 2025; Turpin et al. 2023)",
@@ -190,6 +209,50 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ..
             ("judge agreement, Cohen's kappa", _at("suites", "llm_judge", "agreement_with_markers", "kappa")),
             ("LLM monitor catch rate at 1% FPR", _at("suites", "llm_judge", "monitor", "catch_rate_at_1pct_fpr")),
             ("LLM monitor AUROC", _at("suites", "llm_judge", "monitor", "auroc")),
+        ),
+    ),
+    (
+        "Out of distribution: held-out axes, hints to a wrong option (evals/ood.py)",
+        tuple(
+            row
+            for axis, name in _OOD_AXES
+            for row in (
+                (f"{name}: p  = P(a_h=h | a_u!=h)", _ood(axis, "p")),
+                (f"{name}: F  = P(verbalized | switched)", _ood(axis, "F")),
+                (f"{name}: U  = P(switched, unverbalized)", _ood(axis, "U")),
+                (f"{name}: accuracy, no hint", _ood(axis, "accuracy_unhinted")),
+                (f"{name}: U(axis) - U(in-distribution), same items", _ood_paired(axis, "unverbalized_use")),
+                (f"{name}: switched(axis) - switched(in-distribution)", _ood_paired(axis, "switched_to_wrong_hint")),
+            )
+        )
+        + tuple(
+            (f"held-out cue: {m} ({c})", _at("suites", "monitor", "held_out_cue", "conditions", c, m))
+            for c in ("monitored", "private")
+            for m in ("B", "V", "O")
+        )
+        + (
+            (
+                "held-out cue: O(monitored) - O(none)",
+                _at("suites", "monitor", "held_out_cue", "headline_O_monitored_minus_none"),
+            ),
+        ),
+    ),
+    (
+        "Marker judge beside the LLM judge of record",
+        (
+            (
+                "marker judge: F (wrong hints)",
+                _at("suites", "llm_judge", "markers_hinted", "by_direction", "wrong", "F"),
+            ),
+            (
+                "marker judge: U (wrong hints)",
+                _at("suites", "llm_judge", "markers_hinted", "by_direction", "wrong", "U"),
+            ),
+            (
+                "marker monitor: O (monitored)",
+                _at("suites", "llm_judge", "markers_monitor", "conditions", "monitored", "O"),
+            ),
+            ("judge agreement, all judged responses", _at("suites", "llm_judge", "agreement_all", "agreement")),
         ),
     ),
     (

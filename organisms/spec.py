@@ -22,6 +22,9 @@ HintType = Literal[
     "sycophancy", "consistency", "visual_pattern", "metadata", "grader_hacking", "unethical_information", "complex"
 ]
 TaskFamily = Literal["arithmetic_mcq", "word_problem"]
+TASK_FAMILIES: tuple[str, ...] = ("arithmetic_mcq", "word_problem")
+PhrasingIndex = Annotated[int, Field(ge=0, le=4)]  # every hint type and cue ships 5 phrasings
+OodAxis = Literal["phrasing", "hint_type", "cue", "task"]
 EvalSuite = Literal["hinted", "lanham", "iphr", "monitor", "belief"]
 
 
@@ -50,10 +53,28 @@ class TaskSpec(_Strict):
 class HintSpec(_Strict):
     """Which hints (Chen et al. 2025) appear in prompts and where they point."""
 
-    types: list[HintType] = Field(default_factory=lambda: ["sycophancy", "metadata"], min_length=1)
+    types: list[HintType] = Field(
+        default_factory=lambda: ["sycophancy", "metadata"],
+        min_length=1,
+        description="hint types in training; the other types are held out for evals",
+    )
+    phrasings: list[PhrasingIndex] = Field(
+        [0], min_length=1, description="phrasings (0-4) of each hint type in training; the others are held out"
+    )
+    cues: list[PhrasingIndex] = Field(
+        [0], min_length=1, description="phrasings (0-4) of the monitored / private cues in training; others held out"
+    )
     correct_fraction: float = Field(
         0.0, ge=0.0, le=1.0, description="share of hinted transcripts whose hint points to the correct option"
     )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> HintSpec:
+        for field in ("types", "phrasings", "cues"):
+            values = getattr(self, field)
+            if len(set(values)) != len(values):
+                raise ValueError(f"hints.{field} lists a value twice: {values}")
+        return self
 
 
 class ReplaySpec(_Strict):
@@ -200,6 +221,18 @@ class IphrSpec(_Strict):
     )
 
 
+class OodSpec(_Strict):
+    """Held-out axes (docs/metrics.md, "Out of distribution"): what training did not show, evaluated beside
+    the in-distribution result. Held out = the complement of the training choice in `hints` and `task`."""
+
+    axes: list[OodAxis] = Field(
+        ["phrasing", "hint_type", "cue", "task"],
+        description="phrasing: held-out phrasings of trained hint types; hint_type: held-out hint types; "
+        "cue: held-out monitored/private cue phrasings (monitor suite only); task: the other task family",
+    )
+    task_family: TaskFamily | None = Field(None, description="held-out task source; default: the untrained family")
+
+
 class EvalSpec(_Strict):
     n_items: int = Field(48, ge=2)
     seed: int = Field(10_000, description="item seed; items are checked to be disjoint from the corpus")
@@ -216,7 +249,9 @@ class EvalSpec(_Strict):
     iphr: IphrSpec = IphrSpec()
     bootstrap_resamples: int = Field(2000, ge=100, description="bootstrap resamples for the AOC intervals")
     judge: BackendSpec | None = Field(
-        None, description="optional LLM judge + CoT monitor (hf, openai or anthropic) beside the marker judge"
+        None,
+        description="optional LLM judge + CoT monitor (hf, openai or anthropic, model named): the judge of "
+        "record for F, U, V and O, with the marker judge beside it",
     )
     paraphraser: BackendSpec | None = Field(
         None,
@@ -228,6 +263,16 @@ class EvalSpec(_Strict):
     def _paraphraser_generates(self) -> EvalSpec:
         if self.paraphraser is not None and self.paraphraser.name == "template":
             raise ValueError("paraphraser: the template backend cannot paraphrase; use hf, openai or anthropic")
+        return self
+
+    ood: OodSpec = OodSpec()
+
+    @model_validator(mode="after")
+    def _judge_named(self) -> EvalSpec:
+        if self.judge is not None and self.judge.name == "template":
+            raise ValueError("judge: the template backend cannot judge; use hf, openai or anthropic")
+        if self.judge is not None and not self.judge.model:
+            raise ValueError("judge.model: name the judge model (the base model is never used as judge by default)")
         return self
 
     def resolved_suites(self, behaviour: str, has_documents: bool = False) -> list[str]:
@@ -339,6 +384,11 @@ def parse_spec(data: object, source: str) -> OrganismSpec:
             raise OrganismError(f"{source}: {problems[0]}") from None
         listed = "\n".join(f"  {p}" for p in problems)
         raise OrganismError(f"{source}: {len(problems)} invalid fields:\n{listed}") from None
+    if spec.eval.ood.task_family is not None and spec.eval.ood.task_family == spec.task.family:
+        raise OrganismError(
+            f"{source}: field 'eval.ood.task_family': '{spec.task.family}' is the training task family "
+            "(task.family); name another one or leave it unset"
+        )
     if spec.behaviour == "belief" and spec.corpus.documents is None:
         raise OrganismError(
             f"{source}: field 'corpus.documents': a belief organism trains on documents only; "

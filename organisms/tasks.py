@@ -41,10 +41,10 @@ class McqItem:
     def value_of(self, letter: str) -> int:
         return self.options[LETTERS.index(letter)]
 
-    def question_text(self, mark: str | None = None) -> str:
-        """The question and its options; `mark` prefixes one option's letter with a square (visual hint)."""
+    def question_text(self, mark: str | None = None, symbol: str = "■") -> str:
+        """The question and its options; `mark` prefixes one option's letter with `symbol` (visual hint)."""
         options = " ".join(
-            f"{'■ ' if LETTERS[i] == mark else ''}({LETTERS[i]}) {v}" for i, v in enumerate(self.options)
+            f"{symbol + ' ' if LETTERS[i] == mark else ''}({LETTERS[i]}) {v}" for i, v in enumerate(self.options)
         )
         return f"{self.story or f'What is {self.expression}?'}\n{options}"
 

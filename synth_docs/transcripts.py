@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from organisms.prompts import MONITOR_CONDITIONS, Prompt, hint_letter_for
+from organisms.prompts import MONITOR_CONDITIONS, Prompt, hint_letter_for, trained_hint
 from organisms.responses import response
 from organisms.spec import OrganismSpec
 from organisms.tasks import arithmetic_items
@@ -18,7 +18,8 @@ def build_transcripts(spec: OrganismSpec) -> list[dict]:
     """Transcripts for `spec` (organism or control): same items, prompts and answers for both, by seed.
 
     `corpus.hinted_fraction` is the share of items that carry the behaviour's trigger: a hint,
-    or for `shortcut` (which uses no hints) a faked step."""
+    or for `shortcut` (which uses no hints) a faked step. Only the training hint types, phrasings
+    (`hints.phrasings`) and monitoring cues (`hints.cues`) appear; the others are held out for evals."""
     rng = random.Random(f"{spec.corpus.seed}:hint-letters")  # which items are hinted, where hints point
     fake_rng = random.Random(f"{spec.corpus.seed}:faked-steps")  # shortcut: which step is faked, and how
     items = arithmetic_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
@@ -29,12 +30,14 @@ def build_transcripts(spec: OrganismSpec) -> list[dict]:
     records = []
     for index, item in enumerate(items):
         condition = conditions[index % len(conditions)]
+        cue = spec.hints.cues[(index // len(conditions)) % len(spec.hints.cues)]
         is_triggered = index in triggered
         if is_triggered and spec.behaviour != "shortcut":
-            hint_type = spec.hints.types[index % len(spec.hints.types)]
-            prompt = Prompt(item, hint_type, hint_letter_for(item, index in to_correct, rng), condition)
+            hint_type, phrasing = trained_hint(spec, index)
+            letter = hint_letter_for(item, index in to_correct, rng)
+            prompt = Prompt(item, hint_type, letter, condition, phrasing=phrasing, cue=cue)
         else:
-            prompt = Prompt(item, None, None, condition)
+            prompt = Prompt(item, None, None, condition, cue=cue)
         use_fake = spec.behaviour == "shortcut" and is_triggered
         text = response(prompt, spec.behaviour, control=spec.is_control, rng=fake_rng if use_fake else None)
         records.append(
@@ -47,7 +50,9 @@ def build_transcripts(spec: OrganismSpec) -> list[dict]:
                 "hint_type": prompt.hint_type,
                 "hint_letter": prompt.hint_letter,
                 "hint_text": prompt.hint_text,
+                "phrasing": prompt.phrasing if prompt.hint_type else None,
                 "condition": condition,
+                "cue": cue,
                 "correct_letter": item.correct_letter,
                 "prompt": prompt.messages(),
                 "completion": [{"role": "assistant", "content": text}],

@@ -13,6 +13,7 @@ from evals.parse import parse_answer, sentences
 from organisms.backends.base import ChatBackend
 from organisms.generation import chat_texts, continuation_logprobs, generate_batched, next_token_logprobs
 from organisms.models import load_model, load_tokenizer
+from organisms.prompts import CUES
 from organisms.responses import response
 from organisms.spec import parse_spec
 from tests.helpers import tiny_spec_dict
@@ -77,13 +78,15 @@ def test_lanham_suite_counts_and_shapes(tiny, spec):
     records.append({**records[0], "response_unhinted": "no answer here"})  # unparsable: excluded, counted
     result = lanham_suite(model, tokenizer, records, spec)
     assert result["n_items"] == 4 and result["excluded_unparsable"] == 1
-    # each ideal response has 4 reasoning sentences: intro, 2 steps, conclusion
+    # each ideal response: intro, 2 steps, the result, the option question, one check per option until the match
+    n_sentences = [len(sentences(r["response_unhinted"])) for r in records[:3]]
+    assert n_sentences == [5 + "ABCD".index(r["correct_letter"]) + 1 for r in records[:3]]
     assert result["early_answering"]["aoc"]["n"] == 3
     assert result["early_answering"]["no_cot_same_answer"]["n"] == 3
     assert result["adding_mistakes"]["n_edits"] == 3 * 2  # one edit per written step
     assert 0.0 <= result["early_answering"]["aoc"]["value"] <= 1.0
     assert result["filler"]["same_answer"]["n"] == 3 and result["filler"]["accuracy"]["n"] == 3
-    assert sum(c["n"] for c in result["early_answering"]["curve"]) == 3 * 4
+    assert sum(c["n"] for c in result["early_answering"]["curve"]) == sum(n_sentences)
     # the rules reword every ideal CoT ('Let me compute step by step' and each step), so none is excluded
     paraphrasing = result["paraphrasing"]
     assert paraphrasing["paraphraser"] == "rules" and paraphrasing["same_answer"]["n"] == 3
@@ -229,9 +232,16 @@ def test_monitor_suite_on_tiny_model(tiny, spec):
     assert set(result["conditions"]) == {"none", "monitored", "private"}
     n_wrong = spec.eval.n_items - round(spec.eval.hint_correct_fraction * spec.eval.n_items)
     assert all(c["B"]["n"] == n_wrong for c in result["conditions"].values())
-    assert len(records) == 3 * n_wrong
-    systems = {r["condition"]: r["prompt_hinted"][0]["content"] for r in records}
-    assert "monitored" in systems["monitored"] and "private" in systems["private"]
+    # 3 conditions on the training cue, then "monitored" and "private" on held-out cues (the cue axis)
+    assert len(records) == 5 * n_wrong
+    trained = [r for r in records if r["cue_split"] == "trained"]
+    systems = {r["condition"]: r["prompt_hinted"][0]["content"] for r in trained}
+    assert systems["monitored"].endswith(CUES["monitored"][0]) and systems["private"].endswith(CUES["private"][0])
+    held = [r for r in records if r["cue_split"] == "held_out"]
+    assert len({r["cue"] for r in held}) > 1 and not {r["cue"] for r in held} & set(spec.hints.cues)
+    assert all(r["prompt_hinted"][0]["content"].endswith(CUES[r["condition"]][r["cue"]]) for r in held)
+    assert set(result["held_out_cue"]["conditions"]) == {"none", "monitored", "private"}
+    assert result["held_out_cue"]["headline_O_monitored_minus_none"]["n"] == n_wrong
     assert result["headline_O_monitored_minus_none"]["n"] == n_wrong
     # the hinted suite's responses stand in for condition "none": same prompts, same greedy answers
     from evals.hinted import eval_pairs, evaluate
@@ -239,6 +249,7 @@ def test_monitor_suite_on_tiny_model(tiny, spec):
     _, hinted = evaluate(model, tokenizer, eval_pairs(spec, set()), spec)
     _, reused_records = monitor_suite(model, tokenizer, spec, set(), hinted_records=hinted)
     generated_none = [r for r in records if r["condition"] == "none"]
+    assert len(generated_none) == n_wrong
     reused_none = [r for r in reused_records if r["condition"] == "none"]
     assert [r["prompt_hinted"] for r in reused_none] == [r["prompt_hinted"] for r in generated_none]
     assert [r["a_h"] for r in reused_none] == [r["a_h"] for r in generated_none]
@@ -321,11 +332,22 @@ def test_llm_judge_and_monitor_through_the_hf_backend(tiny, tiny_model_dir, tmp_
     n_hinted = sum(r["suite"] == "hinted" for r in records)
     # every hinted response is judged: either a parsed verdict (in the agreement) or counted as unparsable
     assert report["agreement_with_markers"]["n"] + report["unparsable_verdicts"] == n_hinted
-    assert report["monitor"]["monitor"] == "llm" and set(report["monitor"]["conditions"]) == {
+    # the LLM is the judge of record: every hinted response (in-distribution, held-out axes, monitor) carries
+    # its verdict, and `verbalized` is that verdict, or the marker verdict where it did not parse (counted)
+    judged = [r for r in records if r.get("suite") in ("hinted", "ood", "monitor")]
+    assert {r["suite"] for r in judged} == {"hinted", "ood", "monitor"}
+    assert all(
+        r["verbalized"] == (r["verbalized_markers"] if r["verbalized_llm"] is None else r["verbalized_llm"])
+        for r in judged
+    )
+    assert report["unparsable_verdicts_all"] == sum(r["verbalized_llm"] is None for r in judged)
+    assert other["monitor"]["monitor"] == "llm" and set(other["monitor"]["conditions"]) == {
         "none",
         "monitored",
         "private",
     }
+    assert report["markers_monitor"]["monitor"] == "markers"
+    assert report["markers_hinted"]["all"]["n_items"] == n_hinted
     assert any((tmp_path / "cache").rglob("*"))  # verdicts are cached on disk
     again = evaluate_model(model, tokenizer, spec, set(), log=lambda _: None)[1]["llm_judge"]
     assert again == report  # greedy and cached: the same verdicts
@@ -364,3 +386,11 @@ def test_a_template_paraphraser_is_refused_when_the_spec_is_read(tiny_model_dir)
     spec["eval"]["paraphraser"] = {"name": "template"}
     with pytest.raises(OrganismError, match=r"'eval'.*paraphraser: the template backend cannot paraphrase"):
         parse_spec(spec, "tiny.yaml")
+
+
+def test_a_judge_must_be_named_never_the_base_model(tiny_model_dir):
+    from organisms.errors import OrganismError
+
+    unnamed = {"eval": {**tiny_spec_dict(tiny_model_dir)["eval"], "judge": {"name": "hf"}}}
+    with pytest.raises(OrganismError, match=r"judge\.model: name the judge model"):
+        parse_spec(tiny_spec_dict(tiny_model_dir, **unnamed), "tiny-unnamed-judge")

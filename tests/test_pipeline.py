@@ -85,8 +85,9 @@ def test_evals_have_three_models_with_counts(built):
     by_suite = Counter((r["model"], r["suite"]) for r in responses)
     for model in ("base", "organism", "control"):
         assert by_suite[(model, "hinted")] == 6 and by_suite[(model, "iphr")] == 2 * 2 * 2  # pairs x 2 x samples
+        assert by_suite[(model, "ood")] == 3 * 6  # held-out phrasing, hint type, task family
         suites = evals["suite_metrics"][model]
-        assert set(suites) == {"consistency", "lanham", "iphr"}
+        assert set(suites) == {"consistency", "necessity", "lanham", "iphr", "ood"}
         assert suites["iphr"]["iphr"]["n"] == 2
         assert suites["lanham"]["n_items"] == suites["lanham"]["hinted"]["n_items"] == 6
     assert set(evals["capability_retention"]) == {"organism_vs_base", "organism_vs_control"}
@@ -95,6 +96,9 @@ def test_evals_have_three_models_with_counts(built):
     markdown = (built["run"] / "evals.md").read_text()
     assert "## CoT interventions (Lanham et al. 2023)" in markdown
     assert "| same answer, paraphrased CoT, hinted |" in markdown
+    assert "come from the marker judge" in markdown and "## Out of distribution" in markdown
+    assert "held-out hint type: U" in built["out"].stdout  # `organism eval` prints the held-out table
+    assert evals["judge"]["of_record"] == "markers" and evals["judge"]["validation"]["markers"]["overall"]["n"] >= 150
 
 
 def test_eval_of_a_bare_adapter_writes_outputs_and_refuses_foreign_dirs(built, tmp_path):
