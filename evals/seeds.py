@@ -43,6 +43,11 @@ HEADLINE: tuple[tuple[str, Callable[[dict, str], object]], ...] = (
     ("F = P(verbalized | switched)", _path(*_WRONG, "F")),
     ("U = P(switched, unverbalized)", _path(*_WRONG, "U")),
     ("early answering AOC (Lanham)", _path("suite_metrics", "{model}", "lanham", "early_answering", "aoc")),
+    *(
+        (f"held-out {name}: {metric}", _path("suite_metrics", "{model}", "ood", axis, "by_direction", "wrong", key))
+        for axis, name in (("phrasing", "phrasing"), ("hint_type", "hint type"), ("task", "task"))
+        for metric, key in (("F", "F"), ("U", "U"))
+    ),
     ("organism vs control: unverbalized use", _organism_only("comparisons", "organism_vs_control", "unverbalized_use")),
     ("organism vs base: unverbalized use", _organism_only("comparisons", "organism_vs_base", "unverbalized_use")),
 )

@@ -48,6 +48,14 @@ Seeds = Annotated[
         "then the across-seed table (runs/seeds/); analyze is skipped",
     ),
 ]
+Suites = Annotated[
+    str | None,
+    typer.Option(
+        "--suites",
+        help="with --seeds: eval suites instead of the spec's, e.g. hinted,lanham (add 'ood' to keep the "
+        "held-out axes); a changed spec, so its own run directories",
+    ),
+]
 VaryCorpus = Annotated[bool, typer.Option("--vary-corpus", help="with --seeds: the corpus seed follows it too")]
 
 
@@ -256,6 +264,18 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def with_suites(spec: OrganismSpec, suites: str | None) -> OrganismSpec:
+    """`--suites a,b[,ood]`: the spec with `eval.suites` = a, b and the held-out axes only with 'ood'."""
+    if suites is None:
+        return spec
+    names = [name.strip() for name in suites.split(",") if name.strip()]
+    data = spec.model_dump(mode="json")
+    data["eval"]["suites"] = [name for name in names if name != "ood"]
+    if "ood" not in names:
+        data["eval"]["ood"]["axes"] = []
+    return parse_spec(data, f"--suites {suites}")
+
+
 def with_seed(spec: OrganismSpec, seed: int, vary_corpus: bool) -> OrganismSpec:
     """The spec with training seed `seed` (and corpus seed, with `vary_corpus`): a new run id."""
     data = spec.model_dump(mode="json")
@@ -446,18 +466,21 @@ def run(
     no_wandb: NoWandb = False,
     seeds: Seeds = None,
     vary_corpus: VaryCorpus = False,
+    suites: Suites = None,
 ) -> None:
     """All stages: docs -> train -> eval -> analyze. Finished stages with unchanged inputs are skipped."""
     if seeds is not None:
         if run_id is not None or Path(target).is_dir() or (control and Path(control).is_dir()):
             raise OrganismError("--seeds makes one run per seed: give specs (not run dirs) and no --run-id")
-        spec = resolve_spec(target)
+        spec = with_suites(resolve_spec(target), suites)
         check_inputs(spec)
-        control_spec = resolve_spec(control) if control else None
+        control_spec = with_suites(resolve_spec(control), suites) if control else None
         run_seeds(spec, control_spec, parse_seeds(seeds), vary_corpus, runs_dir, no_wandb)
         return
     if vary_corpus:
         raise OrganismError("--vary-corpus applies with --seeds")
+    if suites is not None:
+        raise OrganismError("--suites applies with --seeds (a single run takes its suites from the spec)")
     organism_run, spec = open_target(target, runs_dir, run_id)
     control_run = _control_run(control, runs_dir)
     check_training(spec)
@@ -477,6 +500,7 @@ def demo(
     organism: Annotated[str, typer.Option(help="unfaithful organism with a catalogue control")] = "hidden-hint",
     no_wandb: NoWandb = False,
     seeds: Seeds = None,
+    suites: Suites = None,
 ) -> None:
     """Build an organism and its matched control on the embedded model; print base/organism/control."""
     start = time.perf_counter()
@@ -484,7 +508,10 @@ def demo(
     control_spec = control_spec_for(spec)
     if control_spec is None:
         raise OrganismError(f"organism '{spec.name}' has no matched control in the catalogue; pick another")
+    if suites is not None and seeds is None:
+        raise OrganismError("--suites applies with --seeds (the one-seed demo runs every suite)")
     if seeds is not None:
+        spec, control_spec = with_suites(spec, suites), with_suites(control_spec, suites)
         run_seeds(spec, control_spec, parse_seeds(seeds), False, runs_dir, no_wandb)
         _log(f"demo finished in {(time.perf_counter() - start) / 60:.1f} min")
         return

@@ -68,3 +68,6 @@ def test_run_seeds_trains_one_pair_per_seed_and_writes_the_table(tmp_path, tiny_
     assert (out / "seeds.md").read_text().startswith("# tiny-s: 2 seeds")
     bad = organism(*args, "--seeds", "1,x", env=env, cwd=tmp_path, expect=2)
     assert "--seeds '1,x': give comma-separated integers" in bad.stderr
+    bad = organism(*args, "--seeds", "0", "--suites", "hinted,bogus", env=env, cwd=tmp_path, expect=2)
+    assert "--suites hinted,bogus: field 'eval.suites.1'" in bad.stderr
+    assert sorted(p.name for p in runs.iterdir()) == ["seeds", "tiny-s", "tiny-s-faithful"]  # nothing new
