@@ -248,6 +248,14 @@ def test_steering_stays_within_the_coherence_bound(tiny4_model_dir, task):
         by_hand = float(task.metric(model(**task.enc).logits).mean())
     assert unbounded["steered_metric"][1] == pytest.approx(by_hand, abs=1e-4)
     assert next_token_nll(model, neutral) == pytest.approx(result["neutral_nll_base"])
+    # starting each steered forward after the steered layer gives what running every layer gives
+    for kwargs in ({"max_nll_increase": bound, "scales": (1.0, 4.0)}, {"max_nll_increase": math.inf, "scales": (1.0,)}):
+        reference = steering_sweep(model, task.enc, task.metric, neutral, clean, **kwargs, reuse_clean_layers=False)
+        reused = steering_sweep(model, task.enc, task.metric, neutral, clean, **kwargs)
+        assert reused["scale"] == reference["scale"]
+        for key in ("neutral_nll", "steered_metric", "layer_score"):
+            assert reused[key] == pytest.approx(reference[key], abs=1e-5), key
+    assert len(set(unbounded["steered_metric"])) == 4  # every layer's steering moves the metric differently
 
 
 def test_edit_activations_rejects_bad_sites(tiny4_model_dir):
