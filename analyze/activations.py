@@ -106,6 +106,35 @@ def edit_activations(model: nn.Module, edits: dict[str, Callable[[torch.Tensor],
             handle.remove()
 
 
+@contextlib.contextmanager
+def start_at_layer(model: nn.Module, start: int, resid: torch.Tensor | None) -> Iterator[None]:
+    """Within the block, decoder layers before `start` are not run: each returns `resid`
+    [batch, pos, d_model] (the residual stream after layer `start - 1`, from a clean run of the same
+    tokens), so the forward computes only layers `start..` on top of it. The embedding still runs
+    (cheap); `start=0` changes nothing. Sound only when the skipped layers would have produced
+    `resid`: the model, adapter state and tokens of the run it was recorded in."""
+    layers = decoder_layers(model)
+    if not 0 <= start <= len(layers):
+        raise ValueError(f"start layer {start}: the model has {len(layers)} layers")
+    if start and resid is None:
+        raise ValueError(f"start layer {start} needs the residual stream after layer {start - 1}")
+
+    def skipped(hidden_states: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+        return resid.to(hidden_states.dtype).to(hidden_states.device)
+
+    own = [vars(layer).get("forward") for layer in layers[:start]]  # e.g. accelerate's, put back after
+    try:
+        for layer in layers[:start]:
+            layer.forward = skipped  # an instance attribute: hooks on the layer still run
+        yield
+    finally:
+        for layer, forward in zip(layers[:start], own, strict=True):
+            if forward is None:
+                del layer.forward
+            else:
+                layer.forward = forward
+
+
 def parse_site(name: str) -> tuple[int, str]:
     """'blocks.3.hook_mlp_out' -> (3, 'mlp_out')."""
     parts = name.split(".")

@@ -1,19 +1,27 @@
 """Training throughput on the embedded model: trl defaults vs our configuration, vs matmul peak.
 
 In one process, on one machine: (1) the matmul peak at the training dtype, (2) tokens/s of
-LoRA SFT with trl's `SFTConfig` defaults, (3) tokens/s with `train.sft.sft_config`. Both
-train the same LoRA on the same hidden-hint transcripts with the same batch size.
+LoRA SFT with trl's `SFTConfig` defaults, (3) tokens/s with `train.sft.sft_config` and the
+model's own loss (`build_trainer(lean=False)`, the path before the lean one), (4) the lean CPU
+path (`build_trainer()`, see `train.sft.OrganismSFTTrainer`) with SDPA attention kept and (5) as
+shipped, with eager attention. All train the same
+LoRA on the same hidden-hint transcripts with the same batch size. The configs and the peak are
+measured in rounds (every round runs each once, the order rotated; best of `--rounds`), because
+the machine is shared; the load average is reported beside.
 
 Achieved FLOP/s counts, per trained token, 4N for a frozen-base LoRA step (2N forward, 2N
 for activation gradients; no weight gradients for frozen weights; the LoRA factors are
 negligible) plus attention scores 2 * 2 * L * T * d forward and twice that backward
 (T = mean sequence length). N = parameters inside matmuls (tied embedding counted once, as lm_head).
+The same count for every config, so "fraction of peak" is tokens/s in units of the peak: the lean
+path does less work per token than the count credits (the LM head only at labelled positions).
 
-    python bench/train_throughput.py [--steps 8] [--warmup 2] [--out bench/results/train_throughput.json]
+    python bench/train_throughput.py [--steps 8] [--warmup 2] [--rounds 2] [--out bench/results/train_throughput.json]
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 
@@ -75,11 +83,15 @@ class StepTimer(TrainerCallback):
             self.tokens = self.recorder.tokens - self.start_tokens
 
 
+CONFIGS = ("trl defaults", "ours, model loss", "ours, lean, SDPA", "ours, lean")
+
+
 def measure(name: str, args: SFTConfig, spec, rows: list[dict], tokenizer, warmup: int) -> dict:
     """trl's SFTTrainer for the defaults, our `build_trainer` for ours."""
     model = load_model(spec.base_model)
-    if name == "ours":
-        trainer = build_trainer(spec, model, args, rows, tokenizer)
+    if name.startswith("ours"):
+        trainer = build_trainer(spec, model, args, rows, tokenizer, lean=name.startswith("ours, lean"))
+        trainer.eager_attention = name == "ours, lean"
     else:
         trainer = SFTTrainer(
             model=model,
@@ -116,6 +128,7 @@ def main() -> None:
     parser = bench_parser(__doc__, "train_throughput")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
 
     spec = resolve_spec("hidden-hint")
@@ -138,18 +151,32 @@ def main() -> None:
         logging_steps=1000,
     )
     dtype = torch.bfloat16 if use_bf16(spec.training.precision) else torch.float32
-    peak = matmul_peak(dtype)
-    peak_fp32 = matmul_peak(torch.float32) if dtype != torch.float32 else peak
-
     model = load_model(spec.base_model)
     n_params = sum(p.numel() for p in model.parameters())  # tied embedding counted once
-    results = [measure("trl defaults", defaults, spec, rows, tokenizer, args.warmup)]
-    results.append(measure("ours", ours, spec, rows, tokenizer, args.warmup))
+    config = model.config
+    del model
+
+    best: dict[str, dict] = {}
+    peaks, peaks_fp32, load = [], [], [os.getloadavg()[0]]
+    for round_ in range(args.rounds):
+        peaks.append(matmul_peak(dtype))
+        peaks_fp32.append(matmul_peak(torch.float32) if dtype != torch.float32 else peaks[-1])
+        order = CONFIGS[round_ % len(CONFIGS) :] + CONFIGS[: round_ % len(CONFIGS)]
+        for name in order:
+            r = measure(name, defaults if name == "trl defaults" else ours, spec, rows, tokenizer, args.warmup)
+            if name not in best or r["tokens_per_second"] > best[name]["tokens_per_second"]:
+                best[name] = r
+            load.append(os.getloadavg()[0])
+            print(f"round {round_ + 1}: {name}: {r['tokens_per_second']:.0f} tokens/s", flush=True)
+    peak, peak_fp32 = max(peaks), max(peaks_fp32)
+    results = [best[name] for name in CONFIGS]
     for r in results:
-        r["flops_per_token"] = flops_per_token(model.config, n_params, r["mean_seq_len"])
+        r["flops_per_token"] = flops_per_token(config, n_params, r["mean_seq_len"])
         r["achieved_gflops"] = r["tokens_per_second"] * r["flops_per_token"] / 1e9
         r["fraction_of_peak"] = r["achieved_gflops"] / peak
-    speedup = results[1]["tokens_per_second"] / results[0]["tokens_per_second"]
+    by_name = {r["config"]: r["tokens_per_second"] for r in results}
+    speedup = by_name["ours, lean"] / by_name["trl defaults"]
+    lean_over_before = by_name["ours, lean"] / by_name["ours, model loss"]
 
     table = Table(title=f"LoRA SFT throughput, {spec.base_model}, batch {spec.training.batch_size}")
     for column in ("config", "bf16", "grad ckpt", "tokens/s", "GFLOP/s", "fraction of peak"):
@@ -163,10 +190,13 @@ def main() -> None:
             f"{r['achieved_gflops']:.1f}",
             f"{r['fraction_of_peak']:.3f}",
         )
-    console = Console()
-    console.print(f"matmul peak: {peak:.1f} GFLOP/s ({dtype}), fp32 {peak_fp32:.1f} GFLOP/s")
+    console = Console(width=140)
+    console.print(
+        f"matmul peak: {peak:.1f} GFLOP/s ({dtype}), fp32 {peak_fp32:.1f} GFLOP/s (best of {args.rounds} rounds)"
+    )
     console.print(table)
-    console.print(f"ours / trl defaults: {speedup:.2f}x")
+    console.print(f"ours, lean / trl defaults: {speedup:.2f}x; ours, lean / ours, model loss: {lean_over_before:.2f}x")
+    console.print(f"1-min load average during the run: {min(load):.2f}-{max(load):.2f} on {os.cpu_count()} CPUs")
     report = {
         "machine": {
             "platform": platform.platform(),
@@ -177,10 +207,13 @@ def main() -> None:
         "model": spec.base_model,
         "params_in_matmuls": n_params,
         "matmul_peak_gflops": peak,
+        "matmul_peaks_per_round": peaks,
         "matmul_peak_dtype": str(dtype),
         "matmul_peak_fp32_gflops": peak_fp32,
+        "load_average": load,
         "results": results,
         "speedup_ours_over_defaults": speedup,
+        "speedup_lean_over_model_loss": lean_over_before,
     }
     write_report(args, report)
 

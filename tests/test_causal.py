@@ -10,7 +10,15 @@ import torch
 from peft import LoraConfig, get_peft_model
 from torch import nn
 
-from analyze.activations import SITE_KINDS, edit_activations, parse_site, record_activations, site_name
+from analyze.activations import (
+    SITE_KINDS,
+    decoder_layers,
+    edit_activations,
+    parse_site,
+    record_activations,
+    site_name,
+    start_at_layer,
+)
 from analyze.attribution import agreement, attribution_sweep
 from analyze.behaviour import LogitDiff, decision_prompts, encode_left
 from analyze.neutral import load_neutral_texts
@@ -113,6 +121,48 @@ def test_patching_before_the_adapted_layer_changes_nothing(tiny4_model_dir, task
     assert sweep["layer_score"][2] > 0
 
 
+@pytest.mark.parametrize("bf16", [False, True], ids=["fp32", "bf16-autocast"])
+def test_batched_sweep_equals_one_site_per_forward(tiny4_model_dir, task, bf16):
+    from analyze.suite import autocast
+
+    model = perturbed_organism(tiny4_model_dir, [1, 2])
+    attn_calls = []
+    for layer in decoder_layers(model):
+        layer.self_attn.register_forward_pre_hook(lambda module, args: attn_calls.append(1))
+    with autocast(model, bf16):
+        clean = clean_runs(model, task.enc, task.metric, "organism")
+        attn_calls.clear()
+        reference = patching_sweep(model, task.enc, task.metric, "organism", clean, batched=False)
+        reference_layers, attn_calls[:] = len(attn_calls), []
+        batched = patching_sweep(model, task.enc, task.metric, "organism", clean)
+    assert abs(clean.m_org - clean.m_base) > 0.05  # the tiny model's logits are small: this span is ~0.1
+    # 2 directions x 4 layers x 3 kinds full forwards, against 2 x 4 forwards over layers l..3 only
+    assert (reference["forwards"], reference_layers) == (24, 24 * 4)
+    assert (batched["forwards"], len(attn_calls)) == (8, 2 * (4 + 3 + 2 + 1))
+    tol = 1e-3 if bf16 else 1e-5  # bf16 matmuls of another batch shape may round differently (here they did not)
+    for key in ("organism_to_base", "base_to_organism"):
+        for kind in SITE_KINDS:
+            assert batched[key][kind] == pytest.approx(reference[key][kind], abs=tol), (key, kind)
+    assert batched["layer_score"] == pytest.approx(reference["layer_score"], abs=tol)
+    values = [v for key in ("organism_to_base", "base_to_organism") for k in SITE_KINDS for v in batched[key][k]]
+    assert max(values) - min(values) > 0.2  # sites differ by far more than the tolerance: not a vacuous match
+
+
+def test_start_at_layer_reproduces_the_full_forward(tiny4_model_dir, task):
+    model = perturbed_organism(tiny4_model_dir, None)
+    with torch.no_grad(), record_activations(model, ("resid_post",)) as store:
+        full = model(**task.enc).logits
+    resid = store["blocks.1.hook_resid_post"]
+    with torch.no_grad(), start_at_layer(model, 2, resid):
+        resumed = model(**task.enc).logits
+    with torch.no_grad(), start_at_layer(model, 2, torch.zeros_like(resid)):
+        from_zeros = model(**task.enc).logits  # layers 0-1 really are skipped: their output is what we give
+    assert torch.allclose(resumed, full, atol=1e-5) and not torch.allclose(from_zeros, full, atol=1e-2)
+    assert "forward" not in vars(decoder_layers(model)[0])  # the layers' own forward is back
+    with pytest.raises(ValueError, match="needs the residual stream"), start_at_layer(model, 1, None):
+        pass
+
+
 def test_layer_score_by_hand():
     to_base = {"resid_post": [9.0, 9.0], "attn_out": [0.5, -1.0], "mlp_out": [0.1, 0.0]}
     to_org = {"resid_post": [9.0, 9.0], "attn_out": [-0.5, 0.0], "mlp_out": [0.3, 2.0]}
@@ -198,6 +248,14 @@ def test_steering_stays_within_the_coherence_bound(tiny4_model_dir, task):
         by_hand = float(task.metric(model(**task.enc).logits).mean())
     assert unbounded["steered_metric"][1] == pytest.approx(by_hand, abs=1e-4)
     assert next_token_nll(model, neutral) == pytest.approx(result["neutral_nll_base"])
+    # starting each steered forward after the steered layer gives what running every layer gives
+    for kwargs in ({"max_nll_increase": bound, "scales": (1.0, 4.0)}, {"max_nll_increase": math.inf, "scales": (1.0,)}):
+        reference = steering_sweep(model, task.enc, task.metric, neutral, clean, **kwargs, reuse_clean_layers=False)
+        reused = steering_sweep(model, task.enc, task.metric, neutral, clean, **kwargs)
+        assert reused["scale"] == reference["scale"]
+        for key in ("neutral_nll", "steered_metric", "layer_score"):
+            assert reused[key] == pytest.approx(reference[key], abs=1e-5), key
+    assert len(set(unbounded["steered_metric"])) == 4  # every layer's steering moves the metric differently
 
 
 def test_edit_activations_rejects_bad_sites(tiny4_model_dir):
