@@ -67,8 +67,11 @@ def evaluate_variants(
     adapters: dict[str, Path],
     corpus_expressions: set[str],
     log: Callable[[str], None] = print,
+    known_base: tuple[dict, dict, list[dict]] | None = None,
 ) -> tuple[dict, list[dict]]:
-    """Load the base once with every adapter, evaluate base and each adapter; return (result, responses)."""
+    """Load the base once with every adapter, evaluate base and each adapter; return (result, responses).
+    `known_base` (hinted metrics, other suites, records) of the same base on the same items is used
+    instead of evaluating the base again (multi-seed runs: `base_of`)."""
     model = load_with_adapters(base_model, adapters)
     tokenizer = load_tokenizer(base_model)
     beliefs = belief_questions(spec)
@@ -83,10 +86,14 @@ def evaluate_variants(
     for label in ("base", *adapters):
         t0 = time.perf_counter()
         log(f"eval {label}")
-        with use_adapter(model, None if label == "base" else label):
-            hinted, other, records = evaluate_model(
-                model, tokenizer, spec, corpus_expressions, beliefs, log, judge_backend=backend
-            )
+        if label == "base" and known_base is not None:
+            hinted, other, records = known_base
+            log("  base: the same model on the same items as an earlier seed's eval; its results reused")
+        else:
+            with use_adapter(model, None if label == "base" else label):
+                hinted, other, records = evaluate_model(
+                    model, tokenizer, spec, corpus_expressions, beliefs, log, judge_backend=backend
+                )
         models[label], suites[label] = hinted, other
         responses.extend({"model": label, **r} for r in records)
         right[label] = [r["a_u"] == r["correct_letter"] for r in records if r["suite"] == "hinted"]
@@ -172,8 +179,32 @@ def eval_inputs_hash(run: RunDir, spec: OrganismSpec, control: RunDir | None) ->
     )
 
 
-def run_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None = None, log=print) -> dict:
-    """Write `evals.json`, `evals.md` and `eval_responses.jsonl` into the run; return the evals dict."""
+def base_of(run: RunDir, spec: OrganismSpec) -> tuple[dict, dict, list[dict]] | None:
+    """The base model's results in `run`'s finished eval, if they hold for `spec` too: the same spec but
+    for the training seed (so the same starting model, items, hints and suites) and the same corpus."""
+    if not (run.root / "evals.json").exists() or "eval" not in run.recorded:
+        return None
+
+    def unseeded(s: OrganismSpec) -> dict:
+        dumped = s.model_dump(mode="json")
+        dumped["training"].pop("seed")
+        return dumped
+
+    if unseeded(run.spec) != unseeded(spec):
+        return None
+    previous = json.loads((run.root / "evals.json").read_text())
+    if previous.get("metrics_version", METRICS_VERSION) != METRICS_VERSION:  # older files carry none
+        return None
+    lines = (run.root / "eval_responses.jsonl").read_text().splitlines()
+    records = [{k: v for k, v in r.items() if k != "model"} for r in map(json.loads, lines) if r["model"] == "base"]
+    return previous["models"]["base"], previous["suite_metrics"]["base"], records
+
+
+def run_eval(
+    run: RunDir, spec: OrganismSpec, control: RunDir | None = None, log=print, base_from: RunDir | None = None
+) -> dict:
+    """Write `evals.json`, `evals.md` and `eval_responses.jsonl` into the run; return the evals dict.
+    `base_from`: a run of the same spec but its training seed, whose base results are reused (`base_of`)."""
     check_starting_model(spec)
     inputs = eval_inputs_hash(run, spec, control)
     if run.stage_is_current("eval", inputs):
@@ -184,8 +215,15 @@ def run_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None = None, log
     adapters = {"organism": run.root / "adapter"}
     if control is not None:
         adapters["control"] = control.root / "adapter"
-    result, responses = evaluate_variants(spec, spec.starting_model, adapters, corpus_expressions, log)
+    known = None
+    if base_from is not None and corpus_expressions_of(base_from.root / "corpus") == corpus_expressions_of(
+        run.root / "corpus"
+    ):
+        known = base_of(base_from, spec)
+    result, responses = evaluate_variants(spec, spec.starting_model, adapters, corpus_expressions, log, known)
     result["control"] = control.spec.name if control else None
+    result["metrics_version"] = METRICS_VERSION
+    result["base_reused_from"] = str(base_from.root) if known is not None else None
     write_outputs(run.root, spec, result, responses)
     run.record_stage("eval", inputs, ["evals.json", "eval_responses.jsonl"], time.perf_counter() - start)
     return result

@@ -217,11 +217,11 @@ def do_capability(spec: OrganismSpec) -> dict | None:
     return card
 
 
-def do_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None) -> dict:
+def do_eval(run: RunDir, spec: OrganismSpec, control: RunDir | None, base_from: RunDir | None = None) -> dict:
     from evals.stage import run_eval
     from evals.table import rich_table
 
-    result = run_eval(run, spec, control, log=_log)
+    result = run_eval(run, spec, control, log=_log, base_from=base_from)
     console.print(rich_table(result, f"{spec.name}: {result['n_pairs']} held-out items"))
     return result
 
@@ -305,7 +305,7 @@ def run_seeds(
             if each is not None:
                 check_training(each)
         plan.append((seed, *pair))
-    evals = {}
+    evals, first_run = {}, None
     for seed, organism_spec, seed_control in plan:
         _log(f"[bold]seed {seed}[/]")
         control_run = None
@@ -316,7 +316,8 @@ def run_seeds(
         organism_run = RunDir.for_spec(runs_dir, organism_spec)
         with organism_run.claim():
             do_train(organism_run, organism_spec, no_wandb)
-            evals[seed] = do_eval(organism_run, organism_spec, control_run)
+            evals[seed] = do_eval(organism_run, organism_spec, control_run, base_from=first_run)
+        first_run = first_run or organism_run  # later seeds reuse its base results (same model, same items)
     summary = seed_summary(evals)
     key = {"spec": spec.content_hash(), "control": control_spec.content_hash() if control_spec else None}
     out = runs_dir / "seeds" / f"{spec.name}-{hash_json({**key, 'seeds': seeds, 'vary_corpus': vary_corpus})[:12]}"

@@ -60,6 +60,13 @@ def test_run_seeds_trains_one_pair_per_seed_and_writes_the_table(tmp_path, tiny_
         manifests = [json.loads((d / "manifest.json").read_text()) for d in (runs / name).iterdir()]
         seeds = sorted(m["seeds"]["training"] for m in manifests)
         assert seeds == [3, 5]
+    by_seed = {}
+    for run_dir in (runs / "tiny-s").iterdir():
+        by_seed[json.loads((run_dir / "manifest.json").read_text())["seeds"]["training"]] = run_dir
+    first, later = (json.loads((by_seed[s] / "evals.json").read_text()) for s in (3, 5))
+    assert first["base_reused_from"] is None and later["base_reused_from"] == str(by_seed[3])
+    assert later["models"]["base"] == first["models"]["base"]  # the base is evaluated once, for seed 3
+    assert "base: the same model on the same items as an earlier seed's eval" in result.stdout
     (out,) = list((runs / "seeds").iterdir())
     summary = json.loads((out / "seeds.json").read_text())
     assert summary["seeds"] == [3, 5] and summary["control"] == "tiny-s-faithful"
