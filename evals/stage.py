@@ -182,7 +182,7 @@ def eval_inputs_hash(run: RunDir, spec: OrganismSpec, control: RunDir | None) ->
 def base_of(run: RunDir, spec: OrganismSpec) -> tuple[dict, dict, list[dict]] | None:
     """The base model's results in `run`'s finished eval, if they hold for `spec` too: the same spec but
     for the training seed (so the same starting model, items, hints and suites) and the same corpus."""
-    if not (run.root / "evals.json").exists() or "eval" not in run.recorded:
+    if not (run.root / "evals.json").exists() or "eval" not in run.manifest().get("stages", {}):
         return None
 
     def unseeded(s: OrganismSpec) -> dict:

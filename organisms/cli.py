@@ -305,7 +305,9 @@ def run_seeds(
             if each is not None:
                 check_training(each)
         plan.append((seed, *pair))
-    evals, first_run = {}, None
+    evals = {}
+    # Runs whose base results later seeds reuse: the spec's own training seed, run before, then each seed's.
+    base_sources = [RunDir.for_spec(runs_dir, spec)]
     for seed, organism_spec, seed_control in plan:
         _log(f"[bold]seed {seed}[/]")
         control_run = None
@@ -316,8 +318,10 @@ def run_seeds(
         organism_run = RunDir.for_spec(runs_dir, organism_spec)
         with organism_run.claim():
             do_train(organism_run, organism_spec, no_wandb)
-            evals[seed] = do_eval(organism_run, organism_spec, control_run, base_from=first_run)
-        first_run = first_run or organism_run  # later seeds reuse its base results (same model, same items)
+            earlier = [r for r in base_sources if r.root != organism_run.root and (r.root / "evals.json").exists()]
+            base_from = earlier[0] if earlier else None
+            evals[seed] = do_eval(organism_run, organism_spec, control_run, base_from=base_from)
+        base_sources.append(organism_run)
     summary = seed_summary(evals)
     key = {"spec": spec.content_hash(), "control": control_spec.content_hash() if control_spec else None}
     out = runs_dir / "seeds" / f"{spec.name}-{hash_json({**key, 'seeds': seeds, 'vary_corpus': vary_corpus})[:12]}"
