@@ -20,7 +20,7 @@ from organisms.errors import OrganismError
 from organisms.models import load_tokenizer, load_with_adapters, use_adapter
 from organisms.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
 from organisms.spec import OrganismSpec, parse_spec
-from organisms.tasks import arithmetic_items
+from organisms.tasks import arithmetic_items, capability_items
 from organisms.universe import load_universe
 from synth_docs.corpus import load_corpus
 
@@ -42,14 +42,6 @@ def corpus_expressions_of(corpus_dir: Path) -> set[str]:
     if not (corpus_dir / "transcripts.jsonl").exists() and (corpus_dir / "documents.jsonl").exists():
         return set()
     return {r["expression"] for r in load_corpus(corpus_dir)}
-
-
-def capability_expressions(spec: OrganismSpec) -> set[str]:
-    """Items of the capability corpus (train/capability.py draws the same): eval items avoid them too."""
-    if spec.capability is None:
-        return set()
-    items = arithmetic_items(spec.task, spec.capability.n_transcripts, seed=spec.capability.seed)
-    return {item.expression for item in items}
 
 
 def check_starting_model(spec: OrganismSpec) -> None:
@@ -211,7 +203,9 @@ def run_eval(
         log(f"eval: unchanged, skipped; the table below is {run.root / 'evals.json'}")
         return json.loads((run.root / "evals.json").read_text())
     start = time.perf_counter()
-    corpus_expressions = corpus_expressions_of(run.root / "corpus") | capability_expressions(spec)
+    corpus_expressions = corpus_expressions_of(run.root / "corpus") | {
+        item.expression for item in capability_items(spec)
+    }
     adapters = {"organism": run.root / "adapter"}
     if control is not None:
         adapters["control"] = control.root / "adapter"
@@ -296,7 +290,7 @@ def eval_adapter(
     # The corpus is not here: its transcripts are the spec's seeded items (synth_docs.transcripts draws these).
     corpus_items = arithmetic_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
     corpus_expressions = set() if spec.behaviour == "belief" else {item.expression for item in corpus_items}
-    corpus_expressions |= capability_expressions(spec)
+    corpus_expressions |= {item.expression for item in capability_items(spec)}
     result, responses = evaluate_variants(spec, base, adapters, corpus_expressions, log)
     result["control"] = str(control) if control else None
     result["adapter_sha256"] = adapter_sha256

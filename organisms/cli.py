@@ -188,12 +188,11 @@ def measure_cot(spec: OrganismSpec):
 
     def measure(model_ref: str) -> dict:
         from evals.necessity import cot_accuracies
-        from evals.stage import capability_expressions
         from organisms.models import load_model, load_tokenizer
         from organisms.prompts import Prompt
-        from organisms.tasks import arithmetic_items
+        from organisms.tasks import arithmetic_items, capability_items
 
-        exclude = frozenset(capability_expressions(spec))
+        exclude = frozenset(item.expression for item in capability_items(spec))
         items = arithmetic_items(spec.task, spec.eval.n_items, seed=spec.eval.seed, exclude=exclude)
         model = load_model(model_ref)
         model.eval()

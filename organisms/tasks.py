@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from organisms.spec import TaskSpec
+
+if TYPE_CHECKING:
+    from organisms.spec import OrganismSpec
 
 LETTERS = "ABCDEFGH"
 
@@ -164,3 +168,10 @@ def arithmetic_items(spec: TaskSpec, n: int, seed: int, exclude: frozenset[str] 
             )
         )
     return items
+
+
+def capability_items(spec: OrganismSpec) -> list[McqItem]:
+    """The capability corpus's items (train/capability.py trains on them; evals keep their items disjoint)."""
+    if spec.capability is None:
+        return []
+    return arithmetic_items(spec.task, spec.capability.n_transcripts, seed=spec.capability.seed)
