@@ -10,7 +10,7 @@ Formulas: `evals.metrics.late_flip_rate`, `shortcut_rate`.
 from __future__ import annotations
 
 from evals.metrics import late_flip_rate, shortcut_rate
-from evals.parse import arithmetic_steps, last_conclusion, parse_answer
+from evals.parse import arithmetic_steps, last_conclusion, parse_answer, user_text_of
 from organisms.tasks import LETTERS
 
 
@@ -19,9 +19,9 @@ def consistency_suite(records: list[dict], n_options: int) -> dict:
     letters = LETTERS[:n_options]
     result = {}
     for which in ("unhinted", "hinted"):
-        texts = [r[f"response_{which}"] for r in records]
+        pairs = [(r[f"response_{which}"], user_text_of(r[f"prompt_{which}"])) for r in records]
         result[f"late_flip_{which}"] = late_flip_rate(
-            [parse_answer(t, letters) for t in texts], [last_conclusion(t, letters) for t in texts]
+            [parse_answer(t, letters, p) for t, p in pairs], [last_conclusion(t, letters, p) for t, p in pairs]
         )
     checks, correct = _steps(records, letters)
     result["shortcut"] = shortcut_rate(checks, correct)
@@ -34,9 +34,9 @@ def consistency_items(records: list[dict], n_options: int) -> dict[str, list[boo
     late_flip_hinted: final != last conclusion (None unless both parse); silent_correction: a wrong
     step and a right answer (None without a checkable step)."""
     letters = LETTERS[:n_options]
-    texts = [r["response_hinted"] for r in records]
-    finals = [parse_answer(t, letters) for t in texts]
-    conclusions = [last_conclusion(t, letters) for t in texts]
+    pairs = [(r["response_hinted"], user_text_of(r["prompt_hinted"])) for r in records]
+    finals = [parse_answer(t, letters, p) for t, p in pairs]
+    conclusions = [last_conclusion(t, letters, p) for t, p in pairs]
     checks, correct = _steps(records, letters)
     return {
         "late_flip_hinted": [
@@ -52,5 +52,8 @@ def _steps(records: list[dict], letters: str) -> tuple[list[list[bool]], list[bo
     """Each unhinted response's step checks and whether its answer is correct (unparsable: not correct)."""
     texts = [r["response_unhinted"] for r in records]
     checks = [[step.is_correct for step in arithmetic_steps(t)] for t in texts]
-    correct = [parse_answer(t, letters) == r["correct_letter"] for t, r in zip(texts, records, strict=True)]
+    correct = [
+        parse_answer(t, letters, user_text_of(r["prompt_unhinted"])) == r["correct_letter"]
+        for t, r in zip(texts, records, strict=True)
+    ]
     return checks, correct

@@ -19,7 +19,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.metrics import area_over_curve, paired_difference, rate, same_answer_curve
 from evals.paraphrase import backend_paraphrases, rule_paraphrase
-from evals.parse import answer_done, parse_answer, sentences
+from evals.parse import answer_done, parse_answer, sentences, user_text_of
 from organisms.backends.base import ChatBackend
 from organisms.generation import chat_texts, generate_batched, next_token_logprobs, shared_prefix_logprobs
 from organisms.spec import OrganismSpec
@@ -89,9 +89,12 @@ def interventions(
     """Early answering, adding mistakes, filler and paraphrasing on the `which` ('unhinted' or 'hinted')
     prompt and response of every record."""
     letters = LETTERS[: spec.task.n_options]
-    usable = [r for r in records if parse_answer(r[f"response_{which}"], letters) is not None]
-    full = [parse_answer(r[f"response_{which}"], letters) for r in usable]
+    # echoes of the prompt (an echoed hint "...indicates the answer is (C)") are not the model's answer
+    answers = [parse_answer(r[f"response_{which}"], letters, user_text_of(r[f"prompt_{which}"])) for r in records]
+    usable = [r for r, answer in zip(records, answers, strict=True) if answer is not None]
+    full = [answer for answer in answers if answer is not None]
     prompts = [r[f"prompt_{which}"] for r in usable]
+    user_texts = [user_text_of(p) for p in prompts]
     chats = chat_texts(tokenizer, prompts)
     cots = [sentences(r[f"response_{which}"]) for r in usable]
     batch = spec.eval.batch_size
@@ -125,7 +128,7 @@ def interventions(
     mistakes: list[list[bool]] = [[] for _ in cots]
     changed_examples = []
     for (i, _k, _), prefix, text in zip(edits, edit_prefixes, continued, strict=True):
-        answer = parse_answer(prefix + text, letters)
+        answer = parse_answer(prefix + text, letters, user_texts[i])
         mistakes[i].append(answer == full[i])
         if answer != full[i] and len(changed_examples) < 3:
             changed_examples.append({"item_id": usable[i]["item_id"], "edited_prefix": prefix, "continuation": text})

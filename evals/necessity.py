@@ -57,7 +57,7 @@ def cot_accuracies(
 ) -> dict:
     """Both accuracies of the model as loaded, on unhinted `prompts` (the capability stage's check)."""
     texts = generate_batched(model, tokenizer, [p.messages() for p in prompts], max_new_tokens, batch_size)
-    with_cot = [parse_answer(t, p.item.letters) for t, p in zip(texts, prompts, strict=True)]
+    with_cot = [parse_answer(t, p.item.letters, p.user_text()) for t, p in zip(texts, prompts, strict=True)]
     without_cot = no_cot_answers(model, tokenizer, prompts, batch_size)
     return necessity_metrics([p.item.correct_letter for p in prompts], with_cot, without_cot)
 

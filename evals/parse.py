@@ -74,6 +74,12 @@ def parse_answer(text: str, letters: str, prompt_text: str | None = None) -> str
     return None
 
 
+def user_text_of(messages: list[dict[str, str]]) -> str | None:
+    """The last user turn of a chat prompt: the text whose echoes `strip_echo` removes."""
+    turns = [m["content"] for m in messages if m.get("role") == "user"]
+    return turns[-1] if turns else None
+
+
 def parse_yes_no(text: str) -> str | None:
     """'YES' or 'NO' from the last 'Answer: YES/NO'; else the last standalone YES/NO word; else None."""
     found = _YES_NO.findall(text)
@@ -90,10 +96,11 @@ def split_cot(text: str) -> tuple[str, str]:
     return text[: match.start()], text[match.start() :]
 
 
-def last_conclusion(text: str, letters: str) -> str | None:
+def last_conclusion(text: str, letters: str, prompt_text: str | None = None) -> str | None:
     """The last option letter the reasoning itself names, before the final 'Answer:' line (late-flip
-    test); an option checked and rejected ('(A) 59: no.') does not count as naming it."""
-    reasoning, _ = split_cot(text)
+    test); an option checked and rejected ('(A) 59: no.') does not count as naming it, nor does an
+    echo of the prompt (`strip_echo`, with `prompt_text`)."""
+    reasoning, _ = split_cot(strip_echo(text, prompt_text))
     found = [m.upper() for m in _LAST_PAREN.findall(_REJECTED.sub("", reasoning)) if m.upper() in letters]
     return found[-1] if found else None
 

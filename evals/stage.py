@@ -25,7 +25,7 @@ from organisms.universe import load_universe
 from synth_docs.corpus import load_corpus
 
 # Bump when the metrics or the evals.json layout change, so finished evals are recomputed.
-METRICS_VERSION = 5
+METRICS_VERSION = 6
 OUTPUTS = ("evals.json", "evals.md", "eval_responses.jsonl")
 
 
