@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -39,13 +40,18 @@ def evaluate_model(
     records: list[dict] = []
     held: list[dict] = []
     monitored: list[dict] = []
+    seconds: dict[str, float] = {}  # wall seconds per part (bench/demo_stages.py reads them)
+    clock = _Clock(seconds)
     if "hinted" in suites or "lanham" in suites:
         pairs = eval_pairs(spec, corpus_expressions)
         _, records = evaluate(model, tokenizer, pairs, spec)
+        clock.lap("hinted")
         other["necessity"] = necessity_suite(model, tokenizer, pairs, records, spec.eval.batch_size)
+        clock.lap("necessity")
         log(f"  hinted: {len(records)} pairs")
     if "hinted" in suites and spec.eval.ood.axes:
         held = ood_records(model, tokenizer, spec, corpus_expressions, records)
+        clock.lap("ood")
         counts = {axis: sum(r["axis"] == axis for r in held) for axis in dict.fromkeys(r["axis"] for r in held)}
         log(f"  held-out axes: {counts or 'none (training used every phrasing, hint type and task family)'}")
     if "lanham" in suites:
@@ -55,25 +61,30 @@ def evaluate_model(
 
             paraphraser = make_backend(spec.eval.paraphraser, default_model=spec.base_model)
         other["lanham"] = lanham_suite(model, tokenizer, records, spec, paraphraser)
+        clock.lap("lanham")
         log(f"  lanham: {other['lanham']['adding_mistakes']['n_edits']} edits")
     if "iphr" in suites:
         other["iphr"], iphr_records = iphr_suite(model, tokenizer, spec)
+        clock.lap("iphr")
         responses += [{"suite": "iphr", **r} for r in iphr_records]
         log(f"  iphr: {len(iphr_records)} sampled answers")
     if "monitor" in suites:
         monitored = monitor_records(model, tokenizer, spec, corpus_expressions, records if records else None)
+        clock.lap("monitor")
         log(f"  monitor: {len(monitored)} pairs over the conditions")
     if "belief" in suites and beliefs:
         other["belief"], belief_records = belief_suite(
             model, tokenizer, beliefs["mcq"], beliefs["open_questions"], spec.eval.max_new_tokens, spec.eval.batch_size
         )
         responses += belief_records
+        clock.lap("belief")
     if spec.eval.judge is not None:
         if judge_backend is None:
             from organisms.backends import make_backend
 
             judge_backend = make_backend(spec.eval.judge)
         other["llm_judge"] = apply_llm_judge(judge_backend, records, held, monitored)
+        clock.lap("llm_judge")
         log(f"  llm judge (judge of record): {other['llm_judge']['agreement_with_markers']}")
     if records:
         hinted = metrics_by_hint_type([_outcome(r) for r in records])
@@ -94,7 +105,21 @@ def evaluate_model(
     if spec.eval.judge is not None and records:
         markers = [_outcome({**r, "verbalized": r["verbalized_markers"]}) for r in records]
         other["llm_judge"]["markers_hinted"] = metrics_by_hint_type(markers)
+    clock.lap("metrics")
+    other["seconds"] = seconds
     return hinted, other, responses
+
+
+class _Clock:
+    """Wall seconds since the last lap, stored under each lap's name."""
+
+    def __init__(self, into: dict[str, float]):
+        self.into, self.last = into, time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.into[name] = round(now - self.last, 2)
+        self.last = now
 
 
 def apply_llm_judge(backend, *groups: list[dict]) -> dict:

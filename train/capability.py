@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -144,7 +145,9 @@ def _merge_and_card(spec: OrganismSpec, work: Path, result, measure, log) -> dic
         "wall_seconds": round(result.seconds, 2),
     }
     if measure is not None:
+        start = time.perf_counter()
         card["accuracy"] = {"base": measure(spec.base_model), "capable": measure(str(staging))}
+        card["measure_seconds"] = round(time.perf_counter() - start, 2)
         log(f"capability: {summary(card)}")
     write_json(staging / CARD_FILE, card)
     os.replace(staging, target)

@@ -1,0 +1,133 @@
+"""make demo's stages on this machine: the seconds and share of each, beside the machine's matmul peak.
+
+Runs `organism demo` (one seed, every suite, the analysis) into a fresh runs directory with a fresh
+capability cache (the converted embedded model is linked in: its one-time conversion is not a
+stage), then reads the seconds every stage recorded for itself: the capability card (training,
+CoT/no-CoT measurement), each run's manifest (docs, train, eval, analyze), the eval's seconds per
+model and suite (`suite_metrics.<model>.seconds`) and the analysis's per method
+(`analysis/behaviour.json: seconds`). The peak is measured in the same process, before the demo.
+
+    python bench/demo_stages.py [--workdir DIR] [--threads 2]
+    python bench/demo_stages.py --read DIR     # the table of a finished `--workdir DIR`, nothing run
+
+Timings are only worth reading on an otherwise idle machine (two torch jobs on two cores slow each
+other several times over).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from harness import bench_parser, write_report
+from rich.console import Console
+from rich.table import Table
+from train_throughput import matmul_peak
+
+from organisms.models import cache_root
+
+DEMO_PAIR = ("hidden-hint", "hidden-hint-faithful")
+
+
+def run_demo(workdir: Path, threads: int) -> float:
+    """`organism demo` with its runs and capability cache under `workdir`; its wall seconds."""
+    cache = workdir / "cache"
+    (cache / "models").mkdir(parents=True, exist_ok=True)
+    for converted in (cache_root() / "models").iterdir():  # the embedded model, converted once per machine
+        link = cache / "models" / converted.name
+        if not link.exists():
+            link.symlink_to(converted.resolve())
+    env = {**os.environ, "COT_ORGANISMS_CACHE": str(cache), "OMP_NUM_THREADS": str(threads)}
+    organism = Path(sys.executable).with_name("organism")
+    start = time.perf_counter()
+    with (workdir / "demo.log").open("w") as log:
+        subprocess.run(
+            [str(organism), "demo", "--runs-dir", str(workdir / "runs"), "--no-wandb"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+    return time.perf_counter() - start
+
+
+def _only(pattern: Path) -> Path:
+    found = sorted(pattern.parent.glob(pattern.name))
+    if len(found) != 1:
+        raise SystemExit(f"expected one {pattern}, found {len(found)}: run the demo into a fresh --workdir")
+    return found[0]
+
+
+def stage_rows(workdir: Path) -> list[dict]:
+    """(stage, part, seconds) rows read from what the demo wrote under `workdir`."""
+    rows = []
+    card = json.loads(_only(workdir / "cache" / "capability" / "*" / "capability_card.json").read_text())
+    rows.append({"stage": "capability", "part": "train", "seconds": card["wall_seconds"]})
+    if "measure_seconds" in card:
+        rows.append({"stage": "capability", "part": "CoT / no-CoT check", "seconds": card["measure_seconds"]})
+    for name in DEMO_PAIR:
+        run = _only(workdir / "runs" / name / "*")
+        for stage, entry in json.loads((run / "manifest.json").read_text())["stages"].items():
+            rows.append({"stage": f"{name}: {stage}", "part": "total", "seconds": entry["seconds"]})
+    organism = _only(workdir / "runs" / DEMO_PAIR[0] / "*")
+    evals = json.loads((organism / "evals.json").read_text())
+    for model, suites in evals["suite_metrics"].items():
+        for part, seconds in suites.get("seconds", {}).items():
+            rows.append({"stage": f"eval: {model}", "part": part, "seconds": seconds})
+    behaviour = json.loads((organism / "analysis" / "behaviour.json").read_text())
+    for method, seconds in behaviour["seconds"].items():
+        rows.append({"stage": "analyze", "part": method, "seconds": seconds})
+    return rows
+
+
+def table(rows: list[dict], total: float, peaks: dict) -> Table:
+    out = Table(title=f"make demo's stages (total {total / 60:.1f} min; matmul peak {peaks})")
+    for column in ("stage", "part", "seconds", "share of total"):
+        out.add_column(column, justify="left" if column in ("stage", "part") else "right")
+    for row in rows:
+        out.add_row(row["stage"], row["part"], f"{row['seconds']:.1f}", f"{row['seconds'] / total:.1%}")
+    return out
+
+
+def main() -> None:
+    parser = bench_parser(__doc__, "demo_stages")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/demo-stages"))
+    parser.add_argument("--threads", type=int, default=2, help="torch threads of the demo and of the peak")
+    parser.add_argument("--read", type=Path, default=None, help="a finished --workdir: its table, nothing run")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    peaks = {
+        "bf16_gflops": round(matmul_peak(torch.bfloat16), 1),
+        "fp32_gflops": round(matmul_peak(torch.float32), 1),
+        "threads": args.threads,
+    }
+    if args.read is not None:
+        workdir, total = args.read, json.loads((args.read / "total.json").read_text())["seconds"]
+    else:
+        workdir = args.workdir
+        if (workdir / "runs").exists():
+            parser.error(f"--workdir {workdir}: it holds an earlier demo; name a fresh one or --read it")
+        workdir.mkdir(parents=True, exist_ok=True)
+        total = run_demo(workdir, args.threads)
+        (workdir / "total.json").write_text(json.dumps({"seconds": total}))
+    rows = stage_rows(workdir)
+    Console().print(table(rows, total, peaks))
+    write_report(
+        args,
+        {
+            "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), **peaks},
+            "total_seconds": round(total, 1),
+            "stages": rows,
+            "workdir": str(workdir),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
