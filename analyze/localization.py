@@ -1,17 +1,18 @@
 """Ground-truth localization benchmark: organisms whose adapter lives only in known layers.
 
-For each band of layers, build a hidden-hint organism with `lora.layers = band` (docs ->
-train, the normal stages), run every method of `analyze/suite.py` (none of which reads the
-adapter config or weights), and score each method's per-layer score against the true mask
-(1 on the band's layers, 0 elsewhere):
+For each band of layers and each training seed, build a hidden-hint organism with
+`lora.layers = band` (docs -> train, the normal stages) and, with `controls`, its faithful control
+confined to the same band; run every method of `analyze/suite.py` (none reads the adapter config
+or weights) on each, and score each method's per-layer score against the true mask
+(`analyze/localization_scores.py`: AUROC, Spearman, peak hit, onset hit). Rows of the result:
 
-    top-1 hit   argmax_l score[l] lies in the band (a constant score is a miss)
-    Spearman    rank correlation of score with the mask
-    AUROC       P(score of a band layer > score of a layer outside it), ties count 1/2
-                (`evals.metrics.auroc`)
+    <method>                  the organism's per-layer score
+    <method> - control        organism minus band-matched control, layer by layer
+    weight_deltas             sum over modules of ||delta W||_F: reads the adapter (white-box)
 
-LoRA weight deltas (`analyze/weights.py`, score = sum over modules of ||delta W||_F) read the
-adapter's weights: they are reported as a separate white-box baseline row.
+beside the null baselines the construction alone scores (`analyze/localization_null.py`), with
+seed means and intervals (`analyze/localization_summary.py`). The ground truth is where the weights
+changed, not where the behaviour is computed: docs/localization.md.
 """
 
 from __future__ import annotations
@@ -21,14 +22,15 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from scipy.stats import spearmanr
 from transformers import AutoConfig
 
 from analyze.behaviour import decision_prompts
+from analyze.localization_scores import score_against_mask
+from analyze.localization_summary import band_name, summarise
+from analyze.localization_table import markdown_table
 from analyze.neutral import load_neutral_texts
 from analyze.suite import METHODS, SuiteInputs, run_methods
 from analyze.weights import lora_deltas
-from evals.metrics import auroc
 from organisms.errors import OrganismError
 from organisms.models import build_tiny_llama, load_tokenizer, load_with_adapters, resolve_model
 from organisms.precision import use_bf16
@@ -36,12 +38,14 @@ from organisms.rundir import RunDir, write_atomic, write_json
 from organisms.spec import OrganismSpec, parse_spec
 
 WHITE_BOX = "weight_deltas"
+CONTROL = "control"
 
 
 @dataclass(frozen=True)
 class LocalizationOptions:
     """What each band organism is trained on and how much each method reads (written into each
-    band's spec: `training`, `lora`, `analyze`)."""
+    band's spec: `corpus`, `training`, `lora`, `analyze`), how many training seeds per band,
+    whether to train band-matched controls, and how many draws simulate the random null."""
 
     n_transcripts: int = 160
     epochs: float = 2.0
@@ -50,7 +54,10 @@ class LocalizationOptions:
     batch_size: int = 8
     causal_items: int = 4  # hinted prompts for patching / attribution / steering / lens KL
     probe_items: int = 24  # items (x2: hinted + unhinted twin) for probes
-    seed: int = 0
+    seed: int = 0  # corpus, eval items, tiny model and null simulation
+    training_seeds: tuple[int, ...] = (0, 1, 2)
+    controls: bool = True
+    null_draws: int = 20000
 
 
 def parse_bands(text: str, n_layers: int) -> list[list[int]]:
@@ -73,24 +80,15 @@ def parse_bands(text: str, n_layers: int) -> list[list[int]]:
     return bands
 
 
-def score_against_mask(scores: list[float], band: list[int]) -> dict:
-    """Top-1 hit, Spearman and AUROC of a per-layer score vector against the band's mask."""
-    mask = [int(layer in band) for layer in range(len(scores))]
-    constant = len(set(scores)) == 1
-    top = max(range(len(scores)), key=scores.__getitem__)
-    rho = None if constant else float(spearmanr(scores, mask).statistic)
-    return {
-        "top1_layer": None if constant else top,
-        "top1_hit": (not constant) and top in band,
-        "spearman": rho,
-        "auroc": auroc([scores[layer] for layer in band], [s for layer, s in enumerate(scores) if layer not in band]),
-    }
-
-
-def band_spec(base_model: str, band: list[int], options: LocalizationOptions) -> OrganismSpec:
+def band_spec(
+    base_model: str, band: list[int], options: LocalizationOptions, training_seed: int, control: bool = False
+) -> OrganismSpec:
+    """The band's organism (or, with `control`, its faithful control: same recipe, same band)."""
+    name = f"loc-layers-{band[0]}-{band[-1]}"
     return parse_spec(
         {
-            "name": f"loc-layers-{band[0]}-{band[-1]}",
+            "name": f"{name}-{CONTROL}" if control else name,
+            "control_of": name if control else None,
             "behaviour": "hidden_hint",
             "base_model": base_model,
             "corpus": {"seed": options.seed, "n_transcripts": options.n_transcripts, "hinted_fraction": 0.5},
@@ -100,7 +98,7 @@ def band_spec(base_model: str, band: list[int], options: LocalizationOptions) ->
                 "learning_rate": options.learning_rate,
                 "batch_size": options.batch_size,
                 "max_length": 256,
-                "seed": options.seed,
+                "seed": training_seed,
                 "save_steps": 1000,
             },
             "eval": {"n_items": options.probe_items},
@@ -110,118 +108,114 @@ def band_spec(base_model: str, band: list[int], options: LocalizationOptions) ->
     )
 
 
+Build = Callable[[RunDir, OrganismSpec], tuple[dict, set[str]]]
+
+
+def band_runs(
+    base_model: str,
+    band: list[int],
+    training_seed: int,
+    options: LocalizationOptions,
+    build: Build,
+    out_dir: Path,
+    n_layers: int,
+    log=print,
+) -> dict[str, dict]:
+    """`{"organism": record, "control": record}` (control only with `options.controls`) for one
+    band and seed: run dir, train loss, behaviour metric and every method's per-layer score. Both
+    are analysed on the same decision prompts, held out from both corpora."""
+    specs = {"organism": band_spec(base_model, band, options, training_seed)}
+    if options.controls:
+        specs[CONTROL] = band_spec(base_model, band, options, training_seed, control=True)
+    records, adapters, exclude = {}, {}, set()
+    for role, spec in specs.items():
+        run = RunDir.for_spec(out_dir / "runs", spec)
+        run.initialise(spec)
+        card, expressions = build(run, spec)
+        exclude |= expressions
+        adapters[role] = run.root / "adapter"
+        records[role] = {"run_dir": str(run.root), "train_loss": card["metrics"]["train_loss"]}
+        log(f"  {role} trained: loss {card['metrics']['train_loss']:.3f}, {card['wall_seconds']:.0f}s")
+    organism = specs["organism"]
+    tokenizer = load_tokenizer(base_model)
+    prompts = decision_prompts(organism, tokenizer, organism.analyze.probe_items, exclude)
+    inputs = SuiteInputs(prompts, load_neutral_texts(), organism.analyze)
+    model = load_with_adapters(base_model, adapters)
+    for role, record in records.items():
+        log(f"  {role}:")
+        results = run_methods(model, tokenizer, inputs, role, log=log, bf16=use_bf16(organism.training.precision))
+        scores = {m: results[m]["layer_score"] for m in METHODS}
+        scores[WHITE_BOX] = [sum(row) for row in lora_deltas(adapters[role], n_layers=n_layers)["frobenius"]]
+        record.update(
+            behaviour=results["behaviour"],
+            layer_scores=scores,
+            patching_vs_attribution=results["attribution"]["agreement_with_patching"],
+            seconds=results["seconds"],
+            precision=results["precision"],
+        )
+    del model
+    return records
+
+
+def score_rows(records: dict[str, dict]) -> dict[str, list[float]]:
+    """The per-layer score of every table row: each method, each method's organism - control
+    (with a control), then the white-box weight deltas."""
+    organism = records["organism"]["layer_scores"]
+    rows = {m: organism[m] for m in METHODS}
+    if CONTROL in records:
+        control = records[CONTROL]["layer_scores"]
+        for m in METHODS:
+            rows[f"{m} - {CONTROL}"] = [a - b for a, b in zip(organism[m], control[m], strict=True)]
+    rows[WHITE_BOX] = organism[WHITE_BOX]
+    return rows
+
+
 def benchmark_localization(
     base_model: str,
     bands_text: str,
     out_dir: Path,
     options: LocalizationOptions,
-    build: Callable[[RunDir, OrganismSpec], tuple[dict, set[str]]],
+    build: Build,
     tiny_layers: int = 0,
     log=print,
 ) -> dict:
-    """Build one organism per band, run every method, score it; write `localization.json` and
-    `localization.md` in `out_dir` and return the result.
+    """Build and analyse one organism (and control) per band and training seed, score every row
+    against the band beside the nulls; write `localization.json` and `localization.md` in `out_dir`
+    and return the result.
 
-    `build(run, spec)` makes the band's organism in `run` (the earlier stages: corpus, then
-    adapter) and returns its organism card and the corpus expressions the analysis must not reuse;
-    the CLI passes `organisms.cli.build_organism`, so analyze does not build corpora itself."""
+    `build(run, spec)` makes an organism in `run` (the earlier stages: corpus, then adapter) and
+    returns its organism card and the corpus expressions the analysis must not reuse; the CLI
+    passes `organisms.cli.build_organism`, so analyze does not build corpora itself."""
     out_dir = Path(out_dir)
     n_layers = tiny_layers or AutoConfig.from_pretrained(resolve_model(base_model)).num_hidden_layers
     bands = parse_bands(bands_text, n_layers)  # before anything is written
+    if not options.training_seeds or len(set(options.training_seeds)) != len(options.training_seeds):
+        raise OrganismError(f"training seeds {options.training_seeds}: give at least one, each once")
     if tiny_layers:
         base_model = str(out_dir / f"tiny-llama-{tiny_layers}")
         if not (Path(base_model) / "config.json").exists():
             build_tiny_llama(Path(base_model), seed=options.seed, n_layers=tiny_layers)
-    tokenizer = load_tokenizer(base_model)
     start = time.perf_counter()
-    per_band = []
+    runs = []
     for band in bands:
-        spec = band_spec(base_model, band, options)
-        log(f"band {band}: {spec.name}")
-        run = RunDir.for_spec(out_dir / "runs", spec)
-        run.initialise(spec)
-        card, exclude = build(run, spec)
-        log(f"  trained: loss {card['metrics']['train_loss']:.3f}, {card['wall_seconds']:.0f}s")
-        prompts = decision_prompts(spec, tokenizer, spec.analyze.probe_items, exclude)
-        model = load_with_adapters(base_model, {"organism": run.root / "adapter"})
-        inputs = SuiteInputs(prompts, load_neutral_texts(), spec.analyze)
-        results = run_methods(model, tokenizer, inputs, "organism", log=log, bf16=use_bf16(spec.training.precision))
-        deltas = lora_deltas(run.root / "adapter", n_layers=n_layers)
-        results[WHITE_BOX] = {"layer_score": [sum(row) for row in deltas["frobenius"]]}
-        scores = {m: score_against_mask(results[m]["layer_score"], band) for m in (*METHODS, WHITE_BOX)}
-        per_band.append(
-            {
-                "band": band,
-                "run_dir": str(run.root),
-                "train_loss": card["metrics"]["train_loss"],
-                "behaviour": results["behaviour"],
-                "scores": scores,
-                "layer_scores": {m: results[m]["layer_score"] for m in (*METHODS, WHITE_BOX)},
-                "patching_vs_attribution": results["attribution"]["agreement_with_patching"],
-                "seconds": results["seconds"],
-                "precision": results["precision"],
-            }
-        )
-        del model
+        for seed in options.training_seeds:
+            log(f"band {band_name(band)}, training seed {seed}")
+            records = band_runs(base_model, band, seed, options, build, out_dir, n_layers, log)
+            rows = score_rows(records)
+            scores = {row: score_against_mask(values, band) for row, values in rows.items()}
+            runs.append({"band": band, "training_seed": seed, "runs": records, "scores": scores})
+    per_seed = {
+        row: [[r["scores"][row] for r in runs if r["band"] == band] for band in bands] for row in runs[0]["scores"]
+    }
     result = {
         "base_model": base_model,
         "n_layers": n_layers,
         "bands": bands,
         "options": asdict(options),
-        "bands_results": per_band,
-        "summary": summarise(per_band),
+        "runs": runs,
+        "summary": summarise(per_seed, bands, n_layers, options.null_draws, options.seed),
         "minutes": round((time.perf_counter() - start) / 60, 1),
     }
     write_json(out_dir / "localization.json", result, sort_keys=False)
     write_atomic(out_dir / "localization.md", markdown_table(result) + "\n")
     return result
-
-
-def summarise(per_band: list[dict]) -> dict:
-    """Per method over bands: top-1 hits (count), mean Spearman, mean AUROC."""
-    summary = {}
-    for method in (*METHODS, WHITE_BOX):
-        rows = [b["scores"][method] for b in per_band]
-        rhos = [r["spearman"] for r in rows if r["spearman"] is not None]
-        summary[method] = {
-            "top1_hits": sum(r["top1_hit"] for r in rows),
-            "bands": len(rows),
-            "mean_spearman": sum(rhos) / len(rhos) if rhos else None,
-            "mean_auroc": sum(r["auroc"] for r in rows) / len(rows),
-        }
-    return summary
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.2f}"
-
-
-def markdown_table(result: dict) -> str:
-    """One row per method: top-1 hits and, per band, Spearman / AUROC; then mean Spearman / AUROC."""
-    bands = [b["band"] for b in result["bands_results"]]
-    names = [f"{b[0]}-{b[-1]}" for b in bands]
-    head = "| method | top-1 hits | " + " | ".join(f"layers {n}: rho / AUROC" for n in names)
-    head += " | mean rho | mean AUROC |"
-    lines = [head, "|---" * (4 + len(bands)) + "|"]
-    for method, summary in result["summary"].items():
-        cells = []
-        for b in result["bands_results"]:
-            s = b["scores"][method]
-            hit = "hit" if s["top1_hit"] else f"top {s['top1_layer']}"
-            cells.append(f"{_fmt(s['spearman'])} / {s['auroc']:.2f} ({hit})")
-        label = f"{method} (white-box)" if method == WHITE_BOX else method
-        lines.append(
-            f"| {label} | {summary['top1_hits']}/{summary['bands']} | "
-            + " | ".join(cells)
-            + f" | {_fmt(summary['mean_spearman'])} | {summary['mean_auroc']:.2f} |"
-        )
-    lines.append("")
-    lines.append("| band | train loss | metric base | metric organism | patching vs attribution: rho, top-5 overlap |")
-    lines.append("|---|---:|---:|---:|---|")
-    for b in result["bands_results"]:
-        agree = b["patching_vs_attribution"]
-        lines.append(
-            f"| {b['band'][0]}-{b['band'][-1]} | {b['train_loss']:.3f} | {b['behaviour']['base']:+.2f} | "
-            f"{b['behaviour']['organism']:+.2f} | {_fmt(agree['spearman'])}, {agree['top_k_overlap']:.2f} |"
-        )
-    return "\n".join(lines)

@@ -551,9 +551,16 @@ def bench_localization(
     items: Annotated[int, typer.Option(help="hinted prompts for patching, attribution, steering, lens KL")] = 4,
     probe_items: Annotated[int, typer.Option(help="items for probes (each hinted + unhinted)")] = 24,
     tiny_layers: Annotated[int, typer.Option(help="use a random tiny Llama with this many layers instead")] = 0,
+    seeds: Annotated[str, typer.Option(help="training seeds per band (intervals over seeds), e.g. 0,1,2")] = "0,1,2",
+    controls: Annotated[
+        bool, typer.Option(help="also train each band's faithful control in the same band; score organism - control")
+    ] = True,
+    null_draws: Annotated[int, typer.Option(help="draws simulating the random-after-onset null")] = 20000,
 ) -> None:
-    """Ground truth: organisms confined to known layer bands; score every method's per-layer localization."""
-    from analyze.localization import LocalizationOptions, benchmark_localization, markdown_table
+    """Ground truth: organisms confined to known layer bands; score every method's per-layer localization
+    beside the null baselines, over training seeds, with band-matched controls."""
+    from analyze.localization import LocalizationOptions, benchmark_localization
+    from analyze.localization_table import markdown_table
 
     if items < 2 or probe_items < items:
         raise OrganismError(f"--items must be >= 2 and --probe-items >= --items (got {items}, {probe_items})")
@@ -564,6 +571,7 @@ def bench_localization(
         ("--rank", rank, 1, False),
         ("--batch-size", batch_size, 1, False),
         ("--tiny-layers", tiny_layers, 0, False),
+        ("--null-draws", null_draws, 1000, False),
     ):
         if value < low or (strict and value == low):
             raise OrganismError(f"{flag} {value}: must be {'>' if strict else '>='} {low} (nothing was written)")
@@ -575,11 +583,14 @@ def bench_localization(
         batch_size=batch_size,
         causal_items=items,
         probe_items=probe_items,
+        training_seeds=tuple(parse_seeds(seeds)),
+        controls=controls,
+        null_draws=null_draws,
     )
     if not tiny_layers:
         resolve_model(model)
     result = benchmark_localization(model, bands, out, options, build_organism, tiny_layers=tiny_layers, log=_log)
-    console.print(markdown_table(result), markup=False, highlight=False)
+    console.print(markdown_table(result), markup=False, highlight=False, soft_wrap=True)
     _log(f"bench-localization finished in {result['minutes']} min -> {out / 'localization.md'}")
 
 
