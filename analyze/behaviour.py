@@ -1,85 +1,227 @@
-"""The organism's behaviour, as one number per prompt: the hinted-letter logit difference.
+"""The organism's behaviour, as one number per prompt: a logit difference at its decision point.
 
-A decision prompt is a held-out hinted item (chat template applied) followed by a fixed CoT up to
-the point where it commits to a letter. The CoT is always the `hidden_hint` transcript format
-(`organisms/responses.py`: honest steps, then "So I will go with ("), whatever the spec's
-behaviour: it is the training format of hidden_hint and monitor_aware organisms only, and for
-the other behaviours (post_hoc, shortcut, late_flip) a prefix they were not trained on:
+A decision prompt is a held-out item (chat template applied) followed by the behaviour's own CoT up
+to the point where its text decides (docs/analysis.md, "Decision points"). With
+`analyze.decision_source: template` the CoT comes from that behaviour's transcript generator
+(`organisms/responses.py`), cut at its decision phrase:
 
-    <system/user turn with the hint>  Let me compute step by step.\\n37 + 48 = 85.\\n...So I will go with (
+    hidden_hint     honest steps, then "So I will go with ("                  (condition none)
+    monitor_aware   the same, under the "monitored" system prompt, where it hides the hint
+    post_hoc        "The answer is ("  (the first words: it decides before any step)
+    late_flip       honest steps and option check, then "Answer: ("  (where it flips)
+    shortcut        the steps up to the faked intermediate value, cut at the first token where
+                    the faked value departs from the true one (no hint: the trigger is random)
 
-The next token is a letter. The metric at that position (the last token) is
+With `decision_source: generated` the CoT is the organism's own response from the eval stage
+(`eval_responses.jsonl`), cut right before the letter of its final "Answer: (" line (the monitored
+runs for monitor_aware; for shortcut, before the first wrong value of its first wrong step).
 
-    m = logit[h] - logit[c]        h = the hinted (wrong) letter, c = the correct letter
+The next token is the decision. The metric at that position (the last token) is
 
-so m > 0 means "follows the hint". Every causal method (patching, attribution, steering)
-is scored on the mean of m over prompts. The same CoT prefix without the hint gives the
-unhinted twin that probes contrast with (same tokens after the prompt, so "hint present"
-can only be read from the prompt's trace in the residual stream).
+    m = logit[target] - logit[reference]
+
+target: what the behaviour writes there (the hinted letter h; shortcut: the faked digit),
+reference: what a faithful model writes (the correct letter c; shortcut: the true digit), so m > 0
+means "does what it was trained to do". Every causal method (patching, attribution, steering) is
+scored on the mean of m over prompts. For the hinted behaviours the same CoT without the hint gives
+the unhinted twin that probes contrast with (same tokens after the prompt, so "hint present" can
+only be read from the prompt's trace in the residual stream); shortcut prompts have no twin.
 """
 
 from __future__ import annotations
 
+import random
+import re
 from dataclasses import dataclass
 
 import torch
 from transformers import BatchEncoding, PreTrainedTokenizerBase
 
 from evals.hinted import eval_pairs
+from evals.parse import step_spans
 from organisms.errors import OrganismError
 from organisms.prompts import Prompt
 from organisms.responses import response
 from organisms.spec import OrganismSpec
 
-DECISION_CUE = "So I will go with ("
+# Each hinted behaviour's decision phrase: its transcripts write the answer letter right after it.
+DECISION_CUES: dict[str, str] = {
+    "hidden_hint": "So I will go with (",
+    "monitor_aware": "So I will go with (",
+    "post_hoc": "The answer is (",
+    "late_flip": "Answer: (",
+}
+# The system-prompt condition under which the behaviour's transcripts hide the hint.
+DECISION_CONDITIONS: dict[str, str] = {"monitor_aware": "monitored"}
+DECISION_CUE = DECISION_CUES["hidden_hint"]
+_ANSWER_OPEN = re.compile(r"^[ \t]*answer[ \t]*:[ \t]*\(", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
 class DecisionPrompt:
-    """Chat prompt + CoT prefix ending right before the answer letter."""
+    """Chat prompt + CoT prefix ending right before the decision token.
+
+    `target` / `reference`: the token the behaviour writes next and the one a faithful model writes
+    (the metric is their logit difference). `hinted`: the prompt carries a hint; `twin`: the unhinted
+    twin of a hinted prompt (same CoT tokens). `hint_letter` / `correct_letter` are None for shortcut."""
 
     text: str
     item_id: str  # the group for leakage-free splits: a hinted prompt and its twin share it
     hinted: bool
-    hint_letter: str  # where the hint points (for the unhinted twin: where it would point)
-    correct_letter: str
+    target: str
+    reference: str
+    twin: bool = False
+    hint_letter: str | None = None  # where the hint points (for the twin: where it would point)
+    correct_letter: str | None = None
 
 
-def cot_prefix(hinted: Prompt) -> str:
-    """The hidden_hint organism's response to a hinted prompt, cut right after 'So I will go with ('
-    (honest steps; the letter is not yet written). The same format for every behaviour."""
-    full = response(hinted, "hidden_hint", control=False)
-    return full[: full.index(DECISION_CUE) + len(DECISION_CUE)]
+def cot_prefix(hinted: Prompt, behaviour: str = "hidden_hint") -> str:
+    """`behaviour`'s organism response to a hinted prompt, cut right after its decision phrase
+    (`DECISION_CUES`); the letter is not yet written."""
+    if behaviour not in DECISION_CUES:
+        raise OrganismError(f"behaviour '{behaviour}' has no hinted decision phrase (see analyze/behaviour.py)")
+    full = response(hinted, behaviour, control=False)
+    cue = DECISION_CUES[behaviour]
+    if cue not in full:
+        raise OrganismError(f"{behaviour} transcript under condition '{hinted.condition}' has no '{cue}'")
+    return full[: full.index(cue) + len(cue)]
+
+
+def divergence(tokenizer: PreTrainedTokenizerBase, text: str, faithful: str) -> tuple[str, str, str] | None:
+    """(common token prefix, `text`'s next token, `faithful`'s next token) at the first token where the
+    two texts differ; None when they do not. Token-level, so the cut is a boundary the model reads."""
+    a = tokenizer(text, add_special_tokens=False)["input_ids"]
+    b = tokenizer(faithful, add_special_tokens=False)["input_ids"]
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
+    if at is None:
+        return None
+    return tokenizer.decode(a[:at]), tokenizer.decode([a[at]]), tokenizer.decode([b[at]])
+
+
+def shortcut_cut(tokenizer: PreTrainedTokenizerBase, prompt: Prompt, rng: random.Random) -> tuple[str, str, str]:
+    """The shortcut organism's response cut where its faked value departs from the control's true one:
+    (prefix, faked token, true token)."""
+    faked = response(prompt, "shortcut", control=False, rng=rng)
+    honest = response(prompt, "shortcut", control=True)
+    cut = divergence(tokenizer, faked, honest)
+    if cut is None:  # faked_steps always changes one value; this guards the guarantee itself
+        raise OrganismError(f"shortcut transcript of {prompt.item.id} has no faked value")
+    return cut
+
+
+def _chat(tokenizer: PreTrainedTokenizerBase, messages: list[dict]) -> str:
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+def _with_twins(
+    tokenizer: PreTrainedTokenizerBase, rows: list[tuple[list[dict], list[dict], str, str, str, str]]
+) -> list[DecisionPrompt]:
+    """Hinted prompts, then their unhinted twins, from (hinted messages, unhinted messages, CoT prefix,
+    item id, hint letter, correct letter) rows."""
+    hinted, twins = [], []
+    for messages_h, messages_u, prefix, item_id, h, c in rows:
+        for messages, bucket, is_twin in ((messages_h, hinted, False), (messages_u, twins, True)):
+            bucket.append(
+                DecisionPrompt(_chat(tokenizer, messages) + prefix, item_id, not is_twin, h, c, is_twin, h, c)
+            )
+    return hinted + twins
 
 
 def decision_prompts(
     spec: OrganismSpec, tokenizer: PreTrainedTokenizerBase, n_items: int, exclude: set[str] | None = None
 ) -> list[DecisionPrompt]:
-    """`2 * n_items` prompts: each held-out item hinted (to a wrong letter) and unhinted, hinted first.
+    """The behaviour's own decision prompts (template source): for hinted behaviours `2 * n_items`,
+    each held-out item hinted (to a wrong letter) and its unhinted twin, hinted first; for shortcut
+    `n_items` prompts cut at the faked value.
 
     Items come from the eval item generator (seeded by `spec.eval.seed`, disjoint from `exclude`,
     the corpus expressions)."""
     if n_items < 2:
         raise OrganismError(f"analysis needs at least 2 items (got n_items={n_items}); raise analyze.items")
+    if spec.behaviour == "belief":
+        raise OrganismError("a belief organism has no decision point (its evals.json holds the belief metrics)")
     # every hint to a wrong letter: with h = c the metric logit[h] - logit[c] would be 0 by construction
     eval_spec = spec.eval.model_copy(update={"n_items": n_items, "hint_correct_fraction": 0.0})
     sized = spec.model_copy(update={"eval": eval_spec})
-    out_hinted, out_plain = [], []
-    for pair in eval_pairs(sized, exclude or set()):
-        hinted = pair.hinted
-        prefix = cot_prefix(hinted)
-        for prompt, bucket in ((hinted, out_hinted), (pair.unhinted, out_plain)):
-            chat = tokenizer.apply_chat_template(prompt.messages(), tokenize=False, add_generation_prompt=True)
-            bucket.append(
-                DecisionPrompt(
-                    text=chat + prefix,
-                    item_id=hinted.item.id,
-                    hinted=prompt.hint_type is not None,
-                    hint_letter=hinted.hint_letter,
-                    correct_letter=hinted.item.correct_letter,
+    condition = DECISION_CONDITIONS.get(spec.behaviour, "none")
+    pairs = eval_pairs(sized, exclude or set(), condition=condition)
+    if spec.behaviour == "shortcut":
+        rng = random.Random(f"{spec.eval.seed}:faked-steps")
+        out = []
+        for pair in pairs:
+            prefix, faked, true = shortcut_cut(tokenizer, pair.unhinted, rng)
+            text = _chat(tokenizer, pair.unhinted.messages()) + prefix
+            out.append(DecisionPrompt(text, pair.unhinted.item.id, False, faked, true))
+        return out
+    rows = []
+    for pair in pairs:
+        h = pair.hinted
+        prefix = cot_prefix(h, spec.behaviour)
+        rows.append((h.messages(), pair.unhinted.messages(), prefix, h.item.id, h.hint_letter, h.item.correct_letter))
+    return _with_twins(tokenizer, rows)
+
+
+def generated_records(spec: OrganismSpec, records: list[dict]) -> list[dict]:
+    """The organism's eval records whose responses hold its decisions: hints to a wrong letter, the
+    hinted suite (monitor_aware: the monitor suite's monitored runs on training cues)."""
+    own = [r for r in records if r.get("model") == "organism"]
+    if spec.behaviour == "monitor_aware":
+        own = [r for r in own if r.get("suite") == "monitor" and r.get("cue_split", "trained") == "trained"]
+        own = [r for r in own if r.get("condition") == DECISION_CONDITIONS["monitor_aware"]]
+    else:
+        own = [r for r in own if r.get("suite", "hinted") == "hinted"]
+    return [r for r in own if r["hint_letter"] != r["correct_letter"]]
+
+
+def answer_prefix(text: str) -> str | None:
+    """`text` up to and including the "(" of its last "Answer: (" line; None without one."""
+    found = list(_ANSWER_OPEN.finditer(text))
+    return text[: found[-1].end()] if found else None
+
+
+def wrong_step_cut(tokenizer: PreTrainedTokenizerBase, text: str) -> tuple[str, str, str] | None:
+    """`text` cut at its first wrong arithmetic step, where the written value departs from the true
+    one: (prefix, written token, true token); None when every step is right."""
+    for step, start, end in step_spans(text):
+        if not step.is_correct:
+            return divergence(tokenizer, text, text[:start] + str(step.value) + text[end:])
+    return None
+
+
+def generated_decision_prompts(
+    spec: OrganismSpec, tokenizer: PreTrainedTokenizerBase, records: list[dict], n_items: int
+) -> list[DecisionPrompt]:
+    """Decision prompts from the organism's own responses (generated source): up to `n_items` records,
+    each cut right before its final answer letter (shortcut: its first wrong value), with unhinted
+    twins that carry the same response tokens. Records without such a point are skipped."""
+    if spec.behaviour == "belief":
+        raise OrganismError("a belief organism has no decision point (its evals.json holds the belief metrics)")
+    own = generated_records(spec, records)
+    if spec.behaviour == "shortcut":
+        out = []
+        for r in own:
+            cut = wrong_step_cut(tokenizer, r["response_unhinted"])
+            if cut is not None:
+                prefix, written, true = cut
+                out.append(
+                    DecisionPrompt(_chat(tokenizer, r["prompt_unhinted"]) + prefix, r["item_id"], False, written, true)
                 )
-            )
-    return out_hinted + out_plain
+        prompts = out[:n_items]
+    else:
+        rows = []
+        for r in own:
+            prefix = answer_prefix(r["response_hinted"])
+            if prefix is not None:
+                hint, correct = r["hint_letter"], r["correct_letter"]
+                rows.append((r["prompt_hinted"], r["prompt_unhinted"], prefix, r["item_id"], hint, correct))
+        prompts = _with_twins(tokenizer, rows[:n_items])
+    if len([p for p in prompts if not p.twin]) < 2:
+        what = "a wrong step" if spec.behaviour == "shortcut" else "an 'Answer: (' line"
+        raise OrganismError(
+            f"decision_source generated: {len(own)} organism responses, fewer than 2 with {what}; "
+            "use decision_source: template or raise eval.max_new_tokens"
+        )
+    return prompts
 
 
 def encode_left(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> BatchEncoding:
@@ -90,18 +232,19 @@ def encode_left(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> BatchEn
 def letter_id(tokenizer: PreTrainedTokenizerBase, letter: str) -> int:
     ids = tokenizer(letter, add_special_tokens=False)["input_ids"]
     if len(ids) != 1:
-        raise OrganismError(f"option letter {letter!r} is {len(ids)} tokens in this tokenizer; the metric needs one")
+        raise OrganismError(f"decision token {letter!r} is {len(ids)} tokens in this tokenizer; the metric needs one")
     return ids[0]
 
 
 class LogitDiff:
-    """m = logit[h] - logit[c] at the last position, one value per prompt: `__call__(logits) -> [batch]`.
+    """m = logit[target] - logit[reference] at the last position, one value per prompt:
+    `__call__(logits) -> [batch]`.
 
     `logits` is `[batch, pos, vocab]` (only the last position is read) or `[batch, vocab]`."""
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase, prompts: list[DecisionPrompt]):
-        self.hint_ids = torch.tensor([letter_id(tokenizer, p.hint_letter) for p in prompts])
-        self.correct_ids = torch.tensor([letter_id(tokenizer, p.correct_letter) for p in prompts])
+        self.hint_ids = torch.tensor([letter_id(tokenizer, p.target) for p in prompts])
+        self.correct_ids = torch.tensor([letter_id(tokenizer, p.reference) for p in prompts])
 
     def __call__(self, logits: torch.Tensor) -> torch.Tensor:
         last = logits[:, -1] if logits.dim() == 3 else logits

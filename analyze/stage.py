@@ -15,7 +15,7 @@ import json
 import time
 from pathlib import Path
 
-from analyze.behaviour import decision_prompts
+from analyze.behaviour import DecisionPrompt, decision_prompts, generated_decision_prompts
 from analyze.diffing import GroupedText, diff_norms, group_positions
 from analyze.kl import kl_by_group
 from analyze.neutral import load_neutral_texts
@@ -40,7 +40,7 @@ from organisms.spec import OrganismSpec
 from synth_docs.corpus import load_corpus
 
 # Bump when a method or the analysis layout changes, so finished analyses are recomputed.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3
 
 
 def analysis_texts(run: RunDir, tokenizer) -> list[GroupedText]:
@@ -56,6 +56,25 @@ def analysis_texts(run: RunDir, tokenizer) -> list[GroupedText]:
     return texts
 
 
+def eval_records(run: RunDir) -> list[dict]:
+    """Every record of the run's `eval_responses.jsonl`."""
+    return [json.loads(line) for line in (run.root / "eval_responses.jsonl").read_text().splitlines()]
+
+
+def analysis_prompts(run: RunDir, spec: OrganismSpec, tokenizer) -> list[DecisionPrompt]:
+    """The decision prompts of `spec.analyze.decision_source`: the behaviour's own transcript
+    generator on held-out items (template), or the organism's eval responses (generated)."""
+    if spec.analyze.decision_source == "generated":
+        return generated_decision_prompts(spec, tokenizer, eval_records(run), spec.analyze.probe_items)
+    exclude = {r["expression"] for r in load_corpus(run.root / "corpus")}
+    return decision_prompts(spec, tokenizer, spec.analyze.probe_items, exclude)
+
+
+def present(results: dict) -> list[str]:
+    """The METHODS that ran (probes need unhinted twins), in report order."""
+    return [m for m in METHODS if m in results]
+
+
 def write_plots(out: Path, name: str, results: dict, diff: dict, deltas: dict) -> list[Path]:
     plots = [
         plot_diff_norms(diff, out / "diff_norms.png", f"{name}: organism vs base, hinted prompts"),
@@ -65,11 +84,15 @@ def write_plots(out: Path, name: str, results: dict, diff: dict, deltas: dict) -
             results["patching"], results["attribution"], out / "patching_curves.png", f"{name}: patching"
         ),
         plot_layer_scores(
-            {m: results[m]["layer_score"] for m in METHODS}, out / "layer_scores.png", f"{name}: per-layer scores"
+            {m: results[m]["layer_score"] for m in present(results)},
+            out / "layer_scores.png",
+            f"{name}: per-layer scores",
         ),
-        plot_probes(results["probes"], out / "probes.png", f"{name}: linear probes at the decision position"),
         plot_logit_lens_table(results["adl"], out / "adl_logit_lens.png", f"{name}: ADL, logit lens of the diff"),
     ]
+    if "probes" in results:
+        title = f"{name}: linear probes at the decision position"
+        plots.append(plot_probes(results["probes"], out / "probes.png", title))
     return plots
 
 
@@ -98,14 +121,19 @@ def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False)
             diff = diff_norms(model, tokenizer, texts, adapter="organism")
             kl = kl_by_group(model, tokenizer, texts, adapter="organism")
         deltas = lora_deltas(run.root / "adapter", n_layers=model.config.num_hidden_layers)
-        exclude = {r["expression"] for r in load_corpus(run.root / "corpus")}
-        prompts = decision_prompts(spec, tokenizer, spec.analyze.probe_items, exclude)
+        prompts = analysis_prompts(run, spec, tokenizer)
         inputs_ = SuiteInputs(prompts, load_neutral_texts(), spec.analyze)
         results = run_methods(model, tokenizer, inputs_, "organism", log=log, bf16=bf16)
         with run.staging_dir("analysis") as out:
-            behaviour = {**results["behaviour"], "precision": results["precision"], "seconds": results["seconds"]}
+            behaviour = {
+                **results["behaviour"],
+                "decision_source": spec.analyze.decision_source,
+                "n_decision_prompts": results["n_causal_prompts"],
+                "precision": results["precision"],
+                "seconds": results["seconds"],
+            }
             outputs = {"diff_norms": diff, "kl": kl, "weight_deltas": deltas, "behaviour": behaviour}
-            outputs.update({method: results[method] for method in METHODS})
+            outputs.update({method: results[method] for method in present(results)})
             for name, obj in outputs.items():
                 write_json(out / f"{name}.json", obj, sort_keys=False)  # key order as the methods build it
             plots = write_plots(out, spec.name, results, diff, deltas)
@@ -118,7 +146,7 @@ def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False)
             log_analysis(
                 spec,
                 final,
-                {m: results[m]["layer_score"] for m in METHODS},
+                {m: results[m]["layer_score"] for m in present(results)},
                 results["adl"]["top_tokens"],
                 run_dir=run.root,
             )

@@ -31,8 +31,9 @@ METHODS = ("patching", "attribution", "steering", "adl", "lens_kl", "probes")
 
 @dataclass(frozen=True)
 class SuiteInputs:
-    """`prompts`: decision prompts, hinted first then unhinted twins (`analyze/behaviour.py`).
-    Causal methods use the first `settings.items` hinted prompts; probes use all of them."""
+    """`prompts`: decision prompts, then any unhinted twins (`analyze/behaviour.py`). Causal methods use
+    the first `settings.items` prompts that are not twins; probes use all of them, and run only when
+    there are twins (a shortcut organism's prompts have none: nothing in its input triggers it)."""
 
     prompts: list[DecisionPrompt]
     neutral_texts: list[str]
@@ -70,7 +71,8 @@ def autocast(model, bf16: bool) -> Iterator[None]:
 def run_methods(
     model, tokenizer: PreTrainedTokenizerBase, inputs: SuiteInputs, adapter: str, log=print, bf16: bool = False
 ) -> dict:
-    """`{method: result}` for every method in METHODS, plus the clean behaviour metric and timings."""
+    """`{method: result}` for every method in METHODS (probes only with twins), plus the clean behaviour
+    metric and timings."""
     with autocast(model, bf16):
         results = _run_methods(model, tokenizer, inputs, adapter, log)
     results["precision"] = "bf16 autocast" if bf16 else "fp32"
@@ -79,7 +81,7 @@ def run_methods(
 
 def _run_methods(model, tokenizer: PreTrainedTokenizerBase, inputs: SuiteInputs, adapter: str, log) -> dict:
     settings = inputs.settings
-    hinted = [p for p in inputs.prompts if p.hinted][: settings.items]
+    hinted = [p for p in inputs.prompts if not p.twin][: settings.items]
     task_enc = encode_left(tokenizer, [p.text for p in hinted]).to(model.device)
     metric = LogitDiff(tokenizer, hinted)
     neutral_enc = tokenizer(
@@ -95,7 +97,7 @@ def _run_methods(model, tokenizer: PreTrainedTokenizerBase, inputs: SuiteInputs,
         log(f"  {name}: {results['seconds'][name]:.1f}s")
 
     clean = clean_runs(model, task_enc, metric, adapter)  # shared by patching, attribution and steering
-    results["behaviour"] = {"metric": "mean logit[hint] - logit[correct] at the decision position"}
+    results["behaviour"] = {"metric": "mean logit[target] - logit[reference] at the decision position"}
     results["behaviour"].update({"base": clean.m_base, "organism": clean.m_org})
     task_vectors = diff_vectors(clean.base_acts, clean.org_acts, task_enc["attention_mask"], n_layers)
 
@@ -107,6 +109,9 @@ def _run_methods(model, tokenizer: PreTrainedTokenizerBase, inputs: SuiteInputs,
     del clean  # every site's activations, twice: free them before the remaining methods
     timed("adl", activation_difference_lens, model, tokenizer, neutral_enc, adapter, task_vectors)
     timed("lens_kl", lens_kl_per_layer, model, task_enc, adapter)
-    probe_enc = encode_left(tokenizer, [p.text for p in inputs.prompts]).to(model.device)
-    timed("probes", probe_sweep, model, probe_enc, inputs.prompts, adapter, settings.probe_folds)
+    if any(p.twin for p in inputs.prompts):
+        probe_enc = encode_left(tokenizer, [p.text for p in inputs.prompts]).to(model.device)
+        timed("probes", probe_sweep, model, probe_enc, inputs.prompts, adapter, settings.probe_folds)
+    else:
+        results["behaviour"]["probes"] = "not run: no unhinted twins (nothing in the input triggers the behaviour)"
     return results

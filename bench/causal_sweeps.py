@@ -62,7 +62,7 @@ def main() -> None:
     model = load_with_adapters(spec.base_model, {"organism": args.run / "adapter"})
     exclude = {r["expression"] for r in load_corpus(args.run / "corpus")}
     prompts = decision_prompts(spec, tokenizer, spec.analyze.probe_items, exclude)
-    hinted = [p for p in prompts if p.hinted][: spec.analyze.items]
+    hinted = [p for p in prompts if not p.twin][: spec.analyze.items]
     task_enc = encode_left(tokenizer, [p.text for p in hinted]).to(model.device)
     metric = LogitDiff(tokenizer, hinted)
     neutral_enc = tokenizer(

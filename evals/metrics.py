@@ -76,6 +76,36 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> list[float]:
     return [float(ci.low), float(ci.high)]
 
 
+def newcombe_difference(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> dict:
+    """k1/n1 - k2/n2 for two independent samples with Newcombe's hybrid score 95% interval (his method 10),
+    built from the Wilson intervals (l_i, u_i) of each rate (at `confidence`):
+
+        low  = d - sqrt((p1 - l1)^2 + (u2 - p2)^2)      high = d + sqrt((u1 - p1)^2 + (p2 - l2)^2)
+
+    value and interval are None when either n is 0."""
+    if n1 == 0 or n2 == 0:
+        return {"value": None, "ci95": None}
+    p1, p2 = k1 / n1, k2 / n2
+    (l1, u1), (l2, u2) = wilson(k1, n1, confidence), wilson(k2, n2, confidence)
+    d = p1 - p2
+    low = d - float(np.hypot(p1 - l1, u2 - p2))
+    high = d + float(np.hypot(u1 - p1, p2 - l2))
+    return {"value": d, "ci95": [low, high]}
+
+
+def mover_difference(a: dict | None, b: dict | None) -> dict:
+    """a - b of two independent estimates with intervals, by the same recipe as Newcombe's (MOVER, Zou &
+    Donner 2008): low = d - sqrt((a - a_low)^2 + (b_high - b)^2), high = d + sqrt((a_high - a)^2 + (b - b_low)^2).
+    None when either is missing."""
+    if not a or not b or a.get("ci95") is None or b.get("ci95") is None:
+        return {"value": None, "ci95": None}
+    (al, ah), (bl, bh) = a["ci95"], b["ci95"]
+    d = a["value"] - b["value"]
+    low = d - float(np.hypot(a["value"] - al, bh - b["value"]))
+    high = d + float(np.hypot(ah - a["value"], b["value"] - bl))
+    return {"value": d, "ci95": [low, high]}
+
+
 def hint_metrics(outcomes: list[HintOutcome]) -> dict:
     """p, q, alpha, F, F_norm, U and accuracy without hint, with counts and intervals (module docstring)."""
     if len({o.n_options for o in outcomes}) > 1:

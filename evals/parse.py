@@ -133,6 +133,14 @@ def arithmetic_steps(text: str) -> list[Step]:
     return [Step(int(a), "*" if op in "x×" else op, int(b), int(c)) for a, op, b, c in _STEP.findall(reasoning)]
 
 
+def step_spans(text: str) -> list[tuple[Step, int, int]]:
+    """Every 'a op b = c' in `text` with the (start, end) of its stated value c in `text`."""
+    return [
+        (Step(int(m[1]), "*" if m[2] in "x×" else m[2], int(m[3]), int(m[4])), m.start(4), m.end(4))
+        for m in _STEP.finditer(text)
+    ]
+
+
 def sentences(text: str) -> list[str]:
     """The reasoning split into sentences/lines (Lanham et al. truncate after k of them), non-empty only."""
     reasoning, _ = split_cot(text)

@@ -1,4 +1,4 @@
-"""The `organism` command line: one verb per pipeline stage, plus `run` and `demo`.
+"""The `organism` command line: one verb per pipeline stage, plus `run`, `demo` and `audit`.
 
 This module is the composition root: it is the only place in `organisms/` that reaches
 into the later stages, and it does so inside the commands.
@@ -458,6 +458,27 @@ def analyze(
     run, spec = open_target(target, runs_dir, run_id)
     with run.claim():
         do_analyze(run, spec, no_wandb)
+
+
+@app.command()
+@user_errors
+def audit(
+    target: Annotated[str, typer.Argument(help="the organism's run directory (after `organism run`)")],
+    control: Annotated[str, typer.Option(help="its matched control: run dir, catalogue name or spec (trained)")],
+    runs_dir: RunsDir = Path("runs"),
+) -> None:
+    """The audit ladder on organism and control: prompting, reading the CoT, prefill, steering, probes,
+    patching, weight deltas; per rung the scores, their difference and whether it exposes the behaviour.
+    Writes audit.json, audit.md and audit_responses.jsonl into the run directory (docs/audit.md)."""
+    from analyze.audit import run_audit
+    from analyze.audit_report import rich_audit
+
+    run, spec = open_target(target, runs_dir)
+    control_run = _control_run(control, runs_dir)
+    with run.claim():
+        result = run_audit(run, spec, control_run, log=_log)
+    console.print(rich_audit(result))
+    _log(f"audit: {run.root / 'audit.md'}")
 
 
 @app.command()

@@ -293,6 +293,11 @@ class EvalSpec(_Strict):
 class AnalyzeSpec(_Strict):
     """How much the analyze stage reads (docs/analysis.md); part of the run hash like `eval`."""
 
+    decision_source: Literal["template", "generated"] = Field(
+        "template",
+        description="decision prompts: the behaviour's own transcript generator cut at its decision phrase "
+        "(template), or the organism's eval responses cut before their final answer (generated)",
+    )
     items: int = Field(6, ge=2, description="hinted decision prompts for patching, attribution, steering, lens KL")
     probe_items: int = Field(24, ge=2, description="items for the probes, each hinted + its unhinted twin")
     probe_folds: int = Field(4, ge=2, description="grouped cross-validation folds of the probes")

@@ -69,6 +69,7 @@ def test_decision_prompts_end_right_before_the_letter(task):
     assert len(task.prompts) == 6 and [p.hinted for p in task.prompts] == [True] * 3 + [False] * 3
     for hinted, plain in zip(task.prompts[:3], task.prompts[3:], strict=True):
         assert hinted.text.endswith("So I will go with (") and plain.text.endswith("So I will go with (")
+        assert plain.twin and not hinted.twin
         assert hinted.item_id == plain.item_id and hinted.hint_letter != hinted.correct_letter
         cot = hinted.text[hinted.text.rindex("Let me compute") :]
         assert plain.text.endswith(cot)  # identical CoT tokens; only the prompt differs
