@@ -27,7 +27,7 @@ from organisms.prompts import Prompt
 from organisms.responses import response
 from organisms.rundir import write_json
 from organisms.spec import CorpusSpec, OrganismSpec
-from organisms.tasks import McqItem, arithmetic_items
+from organisms.tasks import McqItem, draw_items
 from synth_docs.corpus import write_checksums
 from train.sft import train_adapter
 
@@ -38,7 +38,7 @@ def capability_items(spec: OrganismSpec) -> list[McqItem]:
     """The capability corpus's items (its seed; the eval stage keeps its own items disjoint from them)."""
     if spec.capability is None:
         return []
-    return arithmetic_items(spec.task, spec.capability.n_transcripts, seed=spec.capability.seed)
+    return draw_items(spec.task, spec.capability.n_transcripts, seed=spec.capability.seed)
 
 
 def honest_transcripts(spec: OrganismSpec) -> list[dict]:
