@@ -190,7 +190,8 @@ def _items(table, spec: DatasetSpec, n_options: int) -> tuple[McqItem, ...]:
             continue
         ident = item_id(question, options)
         if ident in seen:
-            problems.append(f"row {row}: duplicate item (same question and options as row {seen[ident]})")
+            if not spec.drop_duplicates:
+                problems.append(f"row {row}: duplicate item (same question and options as row {seen[ident]})")
             continue
         seen[ident] = row
         if spec.shuffle_options:
@@ -210,7 +211,13 @@ def _items(table, spec: DatasetSpec, n_options: int) -> tuple[McqItem, ...]:
             )
         )
     if problems:
-        raise OrganismError(f"{where}: {len(problems)} bad rows: {_listed(problems)}; fix them or the mapping")
+        dropping = any("duplicate item" in p for p in problems)
+        fix = (
+            "; fix them, the mapping, or set task.dataset.drop_duplicates: true"
+            if dropping
+            else "; fix them or the mapping"
+        )
+        raise OrganismError(f"{where}: {len(problems)} bad rows: {_listed(problems)}{fix}")
     return tuple(items)
 
 

@@ -63,6 +63,9 @@ class DatasetSpec(_Strict):
     shuffle_options: bool = Field(
         False, description="shuffle each item's options (seeded by its id): for sets whose answer is always one column"
     )
+    drop_duplicates: bool = Field(
+        False, description="keep the first of identical items (same question and options) instead of refusing the set"
+    )
 
     @model_validator(mode="after")
     def _columns(self) -> DatasetSpec:
