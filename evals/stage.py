@@ -20,7 +20,7 @@ from organisms.errors import OrganismError
 from organisms.models import load_tokenizer, load_with_adapters, use_adapter
 from organisms.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
 from organisms.spec import OrganismSpec, parse_spec
-from organisms.tasks import arithmetic_items, capability_items
+from organisms.tasks import capability_items, draw_items
 from organisms.universe import load_universe
 from synth_docs.corpus import load_corpus
 
@@ -113,7 +113,7 @@ def evaluate_variants(
             for other in right
             if other != "organism" and right["organism"]
         },
-        "comparisons": comparisons(responses, suites),
+        "comparisons": comparisons(responses, suites, spec.task.has_steps),
     }
     return result, responses
 
@@ -288,8 +288,10 @@ def eval_adapter(
     if control is not None:
         adapters["control"] = check_adapter_dir(Path(control), "--control")
     # The corpus is not here: its transcripts are the spec's seeded items (synth_docs.transcripts draws these).
-    corpus_items = arithmetic_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
-    corpus_expressions = set() if spec.behaviour == "belief" else {item.expression for item in corpus_items}
+    corpus_expressions = set()
+    if spec.behaviour != "belief":
+        corpus_items = draw_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
+        corpus_expressions = {item.expression for item in corpus_items}
     corpus_expressions |= {item.expression for item in capability_items(spec)}
     result, responses = evaluate_variants(spec, base, adapters, corpus_expressions, log)
     result["control"] = str(control) if control else None

@@ -98,10 +98,12 @@ def open_target(target: str, runs_dir: Path, run_id: str | None = None) -> tuple
 
 def check_inputs(spec: OrganismSpec) -> None:
     """Everything outside the spec that a run reads, checked before the first write: the model,
-    the replay file, the documents' universe."""
+    the replay file, the documents' universe, the question set."""
+    from organisms.questions import check_question_sets
     from organisms.universe import universe_path
 
     resolve_model(spec.base_model)
+    check_question_sets(spec)
     if spec.corpus.replay is not None:
         replay = spec.corpus.replay.path
         try:
@@ -190,10 +192,10 @@ def measure_cot(spec: OrganismSpec):
         from evals.necessity import cot_accuracies
         from organisms.models import load_model, load_tokenizer
         from organisms.prompts import Prompt
-        from organisms.tasks import arithmetic_items, capability_items
+        from organisms.tasks import capability_items, draw_items
 
         exclude = frozenset(item.expression for item in capability_items(spec))
-        items = arithmetic_items(spec.task, spec.eval.n_items, seed=spec.eval.seed, exclude=exclude)
+        items = draw_items(spec.task, spec.eval.n_items, seed=spec.eval.seed, exclude=exclude)
         model = load_model(model_ref)
         model.eval()
         prompts = [Prompt(item, None, None, "none") for item in items]
