@@ -219,7 +219,10 @@ def run_eval(
     result["metrics_version"] = METRICS_VERSION
     result["base_reused_from"] = str(base_from.root) if known is not None else None
     write_outputs(run.root, spec, result, responses)
-    run.record_stage("eval", inputs, ["evals.json", "eval_responses.jsonl"], time.perf_counter() - start)
+    # where the control lives, so that `organism analyze` can read it beside the organism
+    control_run = str(control.root.resolve()) if control else None
+    outputs = ["evals.json", "eval_responses.jsonl"]
+    run.record_stage("eval", inputs, outputs, time.perf_counter() - start, control_run=control_run)
     return result
 
 

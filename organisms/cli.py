@@ -239,12 +239,12 @@ def build_organism(run: RunDir, spec: OrganismSpec) -> tuple[dict, set[str]]:
     return card, {r["expression"] for r in load_corpus(run.root / "corpus")}
 
 
-def do_analyze(run: RunDir, spec: OrganismSpec, no_wandb: bool = False) -> None:
+def do_analyze(run: RunDir, spec: OrganismSpec, no_wandb: bool = False, control: RunDir | None = None) -> None:
     from analyze.stage import run_analyze
     from organisms.tracking import report_to
 
     wandb = report_to(spec, disabled=no_wandb) == "wandb"
-    run_analyze(run, spec, log=_log, wandb=wandb)
+    run_analyze(run, spec, log=_log, wandb=wandb, control=control)
     _log(f"report: {run.root / 'report.html'}")
 
 
@@ -454,12 +454,16 @@ def analyze(
     runs_dir: RunsDir = Path("runs"),
     run_id: RunId = None,
     no_wandb: NoWandb = False,
+    control: Annotated[
+        str | None, typer.Option(help="matched control (catalogue name, spec or run dir); default: the eval's")
+    ] = None,
 ) -> None:
     """Locate the mechanism: diffs, patching, attribution, steering, ADL, KL, probes, LoRA deltas; report.html.
     How much each method reads is the spec's `analyze:` section."""
     run, spec = open_target(target, runs_dir, run_id)
+    control_run = _control_run(control, runs_dir)
     with run.claim():
-        do_analyze(run, spec, no_wandb)
+        do_analyze(run, spec, no_wandb, control_run)
 
 
 @app.command()
@@ -517,7 +521,7 @@ def run(
         if spec.behaviour == "belief":
             _log("analyze: skipped, a belief organism has no hinted decision to localize")
             return
-        do_analyze(organism_run, spec, no_wandb)
+        do_analyze(organism_run, spec, no_wandb, control_run)
 
 
 @app.command()
@@ -552,7 +556,7 @@ def demo(
     (organism_run, spec), (control_run, _) = targets
     with organism_run.claim():
         do_eval(organism_run, spec, control_run)
-        do_analyze(organism_run, spec, no_wandb)
+        do_analyze(organism_run, spec, no_wandb, control_run)
     _log(f"demo finished in {(time.perf_counter() - start) / 60:.1f} min")
 
 
