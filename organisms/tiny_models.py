@@ -5,12 +5,12 @@ too), so the same prompts run through every family. What each family keeps of it
 architecture, and so what the code under test must not assume:
 
 - `llama`: the embedded model's family (pre-norm blocks, tied embeddings).
-- `qwen2`: biases on q/k/v, an untied LM head (as in Qwen2.5-7B).
+- `qwen2`: biases on q/k/v, and an untied LM head (the other three tie it).
 - `qwen3`: q/k RMS norms inside attention, head_dim set apart from hidden / heads.
-- `gemma`: Gemma 3 text: embeddings scaled by sqrt(hidden) in the embedding module, a norm after
-  the attention and after the MLP output (before each is added to the residual stream), GELU,
-  and sliding-window layers (window 16, alternating with full attention, as in Gemma 3's 5:1 mix),
-  so the window is shorter than the test prompts.
+- `gemma`: Gemma 3 text: embeddings scaled by sqrt(hidden) in the embedding module, a norm on the
+  attention and on the MLP output before each is added to the residual stream, GELU, and
+  sliding-window layers alternating with full attention (Gemma3TextConfig defaults to 5 sliding :
+  1 full), their window of 16 tokens shorter than the test prompts.
 """
 
 from __future__ import annotations
