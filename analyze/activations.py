@@ -2,9 +2,13 @@
 
 Sites are named one way everywhere (JSON, plots, W&B), TransformerLens style:
 
-    blocks.{layer}.hook_resid_post   output of decoder layer `layer`     [batch, pos, d_model]
-    blocks.{layer}.hook_attn_out     output of its self-attention block  [batch, pos, d_model]
-    blocks.{layer}.hook_mlp_out      output of its MLP block             [batch, pos, d_model]
+    blocks.{layer}.hook_resid_post   output of decoder layer `layer`               [batch, pos, d_model]
+    blocks.{layer}.hook_attn_out     what its attention block adds to the residual  [batch, pos, d_model]
+    blocks.{layer}.hook_mlp_out      what its MLP block adds to the residual        [batch, pos, d_model]
+
+so resid_post[l] = resid_post[l-1] + attn_out[l] + mlp_out[l] in every family: in Gemma 2/3 the
+block outputs are read after the norm each passes through before it is added
+(`organisms.architecture.block_output`).
 """
 
 from __future__ import annotations
@@ -15,19 +19,13 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import nn
 
+from organisms.architecture import block_output, decoder_layers
+
 SITE_KINDS = ("resid_post", "attn_out", "mlp_out")
 
 
 def site_name(layer: int, kind: str) -> str:
     return f"blocks.{layer}.hook_{kind}"
-
-
-def decoder_layers(model: nn.Module) -> nn.ModuleList:
-    """The model's list of decoder blocks (found by name, so peft wrappers are fine)."""
-    for name, module in model.named_modules():
-        if isinstance(module, nn.ModuleList) and name.endswith("layers") and len(module) > 0:
-            return module
-    raise ValueError("no decoder layer list found (expected a ModuleList named '*layers')")
 
 
 def _first_tensor(output: object) -> torch.Tensor:
@@ -42,11 +40,7 @@ def _first_tensor(output: object) -> torch.Tensor:
 def _submodule(layer: nn.Module, kind: str) -> nn.Module:
     if kind == "resid_post":
         return layer
-    attr = {"attn_out": ("self_attn", "attn", "attention"), "mlp_out": ("mlp", "feed_forward")}[kind]
-    for name in attr:
-        if hasattr(layer, name):
-            return getattr(layer, name)
-    raise ValueError(f"decoder layer {type(layer).__name__} has none of {attr}")
+    return block_output(layer, {"attn_out": "attn", "mlp_out": "mlp"}[kind])
 
 
 @contextlib.contextmanager

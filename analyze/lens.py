@@ -1,7 +1,7 @@
 """Logit lens and the Activation Difference Lens (ADL; Minder et al. 2025).
 
 Logit lens: read a residual vector h `[..., d_model]` with the model's own final norm and
-unembedding, `lens(h) = W_U norm(h)` `[..., vocab]`.
+unembedding, `lens(h) = W_U norm(h)` `[..., vocab]` (soft-capped as the model caps its logits).
 
 ADL: on the first `k` tokens of unrelated text (generic documents), the mean
 organism-minus-base residual difference per layer,
@@ -37,11 +37,14 @@ def final_norm(model: nn.Module) -> nn.Module:
 
 
 def logit_lens(model: nn.Module, hidden: torch.Tensor) -> torch.Tensor:
-    """`[..., d_model] -> [..., vocab]`: final norm then unembedding (fp32)."""
+    """`[..., d_model] -> [..., vocab]`: final norm, unembedding and, where the model caps its logits
+    (`config.final_logit_softcapping`: Gemma 2, 30), the same cap c * tanh(logits / c) (fp32)."""
     head = model.get_output_embeddings()
     norm = final_norm(model)
     with torch.no_grad():
-        return head(norm(hidden.to(head.weight.dtype).to(head.weight.device))).float()
+        logits = head(norm(hidden.to(head.weight.dtype).to(head.weight.device))).float()
+    cap = getattr(getattr(model, "config", None), "final_logit_softcapping", None)
+    return cap * torch.tanh(logits / cap) if cap else logits
 
 
 def increments(values: list[float]) -> list[float]:

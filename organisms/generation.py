@@ -161,12 +161,13 @@ def shared_prefix_logprobs(
     The prefixes of one text share their tokens, so one forward reads the longest prefix once and
     then a copy of the suffix per prefix, `[longest prefix | suffix after prefix 0 | ...]`; each
     copy attends only to its own prefix and to itself (a block mask) at the positions it would
-    have after that prefix: the prefix's KV cache reused, in one forward. A prefix whose tokens
-    are not the first tokens of the longest prefix (a token merge across the cut) is scored on
-    its own with `next_token_logprobs`."""
+    have after that prefix: the prefix's KV cache reused, in one forward. Sliding-window layers
+    (Gemma 3, Qwen with `use_sliding_window`) get the same mask cut to their window, by position.
+    A prefix whose tokens are not the first tokens of the longest prefix (a token merge across the
+    cut) is scored on its own with `next_token_logprobs`, and so is every prefix of a model whose
+    attention ignores custom masks (`block_masks_supported`)."""
     texts = [["".join(parts[: j + 1]) for j in range(len(parts))] for parts in pieces]
-    # a 4D mask is honoured by the eager and SDPA attention, not by e.g. flash attention
-    masks_honoured = getattr(model.config, "_attn_implementation", None) in ("eager", "sdpa")
+    masks_honoured = block_masks_supported(model)
     plans, alone = [], []  # plans[i] = (tokens of the longest prefix, [(j, prefix length, suffix tokens)])
     for i, prefixes in enumerate(texts):
         main = _tokens(tokenizer, prefixes[-1]) if prefixes else []
@@ -194,13 +195,59 @@ def shared_prefix_logprobs(
     return out
 
 
+MASKABLE_LAYER_TYPES = {"full_attention", "sliding_attention"}
+
+
+def _layer_types(config) -> list[str]:
+    """Each layer's attention type (`config.layer_types`; models without one attend in full, or
+    all within `sliding_window` when it is set, as Mistral does)."""
+    types = getattr(config, "layer_types", None)
+    if types is not None:
+        return list(types)
+    window = getattr(config, "sliding_window", None)
+    return [("sliding_attention" if window else "full_attention")] * config.num_hidden_layers
+
+
+def block_masks_supported(model: PreTrainedModel) -> bool:
+    """Whether `_block_forward`'s 4D masks are what every layer attends with: eager and SDPA attention
+    take a custom 4D mask as it is (flash attention does not), and full and sliding-window layers are
+    all we can express (not chunked or linear attention). Models with both kinds must take a mask
+    per layer type (a dict keyed by `config.layer_types`, as transformers' Qwen2/3 and Gemma 2/3 do)."""
+    config = model.config
+    return (
+        getattr(config, "_attn_implementation", None) in ("eager", "sdpa")
+        and set(_layer_types(config)) <= MASKABLE_LAYER_TYPES
+    )
+
+
+def _attention_masks(
+    config, allowed: torch.Tensor, positions: torch.Tensor, dtype: torch.dtype
+) -> torch.Tensor | dict[str, torch.Tensor]:
+    """Additive masks `[batch, 1, q, k]` from `allowed` `[batch, q, k]`: one for every layer, or one per
+    layer type when sliding-window layers are there (they also hide keys `window` or more positions
+    back, as transformers' own sliding masks do)."""
+
+    def additive(keep: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(keep.shape, dtype=dtype).masked_fill(~keep, torch.finfo(dtype).min)[:, None]
+
+    types = set(_layer_types(config))
+    if "sliding_attention" not in types:
+        return additive(allowed)
+    near = positions[:, :, None] - positions[:, None, :] < config.sliding_window  # [batch, q, k]
+    # padding rows keep themselves (distance 0), so no row is left with nothing to attend to
+    masks = {"full_attention": additive(allowed), "sliding_attention": additive(allowed & near)}
+    if getattr(config, "layer_types", None) is None:
+        return masks["sliding_attention"]
+    return {kind: masks[kind] for kind in types}
+
+
 def _plan_length(plan: tuple[list[int], list[tuple[int, int, list[int]]]]) -> int:
     main, blocks = plan
     return len(main) + sum(len(extra) for _, _, extra in blocks)
 
 
 def _block_forward(model: PreTrainedModel, plans: list[tuple[list[int], list]]) -> list[torch.Tensor]:
-    """One forward over `[main | suffix blocks]` rows (right padded, a 4D additive mask, explicit
+    """One forward over `[main | suffix blocks]` rows (right padded, 4D additive masks, explicit
     positions); the log-probs at each block's last token, in plan and block order. The LM head runs
     on those positions only (a pre-hook gathers them), not on the whole sequence."""
     dtype, device = model.dtype, model.device
@@ -226,7 +273,8 @@ def _block_forward(model: PreTrainedModel, plans: list[tuple[list[int], list]]) 
             row_targets.append(cursor - 1)
         allowed[b, range(cursor, length), range(cursor, length)] = True  # padding sees itself (no empty rows)
         targets.append(row_targets)
-    mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
+    masks = _attention_masks(model.config, allowed, positions, dtype)
+    masks = {k: m.to(device) for k, m in masks.items()} if isinstance(masks, dict) else masks.to(device)
     width = max(len(t) for t in targets)
     index = torch.tensor([t + [0] * (width - len(t)) for t in targets], device=device)
 
@@ -235,9 +283,7 @@ def _block_forward(model: PreTrainedModel, plans: list[tuple[list[int], list]]) 
 
     handle = model.get_output_embeddings().register_forward_pre_hook(gather)
     try:
-        logits = model(
-            input_ids=ids.to(device), attention_mask=mask.to(device), position_ids=positions.to(device)
-        ).logits
+        logits = model(input_ids=ids.to(device), attention_mask=masks, position_ids=positions.to(device)).logits
     finally:
         handle.remove()
     logprobs = torch.log_softmax(logits.float(), dim=-1).cpu()

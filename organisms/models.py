@@ -156,30 +156,10 @@ def load_model(ref: str, dtype: torch.dtype = torch.float32, **kwargs) -> PreTra
 
 def build_tiny_llama(out_dir: Path, seed: int = 0, n_layers: int = 2) -> Path:
     """A random Llama (hidden 64, `n_layers` decoder layers, 2 by default) with the SmolLM2 tokenizer,
-    for fast tests."""
-    if n_layers < 1:
-        raise OrganismError(f"tiny model: n_layers must be >= 1 (got {n_layers})")
-    from transformers import LlamaConfig, LlamaForCausalLM
+    for fast tests; other families: `organisms.tiny_models.build_tiny_model`."""
+    from organisms.tiny_models import build_tiny_model
 
-    tokenizer = load_tokenizer("embedded:smollm2-135m")
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=n_layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=1024,
-        tie_word_embeddings=True,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(seed)
-    model = LlamaForCausalLM(config)
-    model.save_pretrained(out_dir, safe_serialization=True)
-    tokenizer.save_pretrained(out_dir)
-    return out_dir
+    return build_tiny_model(out_dir, "llama", seed=seed, n_layers=n_layers)
 
 
 def load_with_adapters(base_ref: str, adapters: dict[str, Path]):

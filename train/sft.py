@@ -36,6 +36,7 @@ from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import SFTConfig, SFTTrainer
 
+from organisms.architecture import decoder_layers
 from organisms.errors import OrganismError
 from organisms.models import load_model, load_tokenizer
 from organisms.precision import use_bf16
@@ -44,11 +45,13 @@ from train.data import training_rows
 
 
 def linear_module_names(model: PreTrainedModel) -> list[str]:
-    """Leaf names of the Linear layers inside decoder blocks (what "all-linear" means, minus lm_head)."""
+    """Leaf names of the Linear layers inside the decoder blocks (what "all-linear" means: the LM head,
+    tied or not, and anything outside the blocks left out), in any family."""
     names = set()
-    for name, module in model.named_modules():
-        if isinstance(module, torch.nn.Linear) and ".layers." in name:
-            names.add(name.rsplit(".", 1)[-1])
+    for layer in decoder_layers(model):
+        for name, module in layer.named_modules():
+            if isinstance(module, torch.nn.Linear):
+                names.add(name.rsplit(".", 1)[-1])
     return sorted(names)
 
 
