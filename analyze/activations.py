@@ -1,10 +1,8 @@
-"""Activation access by forward hooks on the HF/peft modules (no model re-implementation).
+"""Editing activations by forward hooks on the HF/peft modules (no model re-implementation).
 
-Sites are named one way everywhere (JSON, plots, W&B), TransformerLens style:
-
-    blocks.{layer}.hook_resid_post   output of decoder layer `layer`     [batch, pos, d_model]
-    blocks.{layer}.hook_attn_out     output of its self-attention block  [batch, pos, d_model]
-    blocks.{layer}.hook_mlp_out      output of its MLP block             [batch, pos, d_model]
+Reading them (`record_activations`) and the site names (`blocks.{layer}.hook_resid_post`,
+`hook_attn_out`, `hook_mlp_out`, each `[batch, pos, d_model]`) live in organisms/activations.py,
+because evals read activations too; they are re-exported here for analyze's modules.
 """
 
 from __future__ import annotations
@@ -15,61 +13,14 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import nn
 
-SITE_KINDS = ("resid_post", "attn_out", "mlp_out")
-
-
-def site_name(layer: int, kind: str) -> str:
-    return f"blocks.{layer}.hook_{kind}"
-
-
-def decoder_layers(model: nn.Module) -> nn.ModuleList:
-    """The model's list of decoder blocks (found by name, so peft wrappers are fine)."""
-    for name, module in model.named_modules():
-        if isinstance(module, nn.ModuleList) and name.endswith("layers") and len(module) > 0:
-            return module
-    raise ValueError("no decoder layer list found (expected a ModuleList named '*layers')")
-
-
-def _first_tensor(output: object) -> torch.Tensor:
-    """Decoder layers return a tensor in recent transformers and a tuple in older ones."""
-    if isinstance(output, torch.Tensor):
-        return output
-    if isinstance(output, (tuple, list)) and output and isinstance(output[0], torch.Tensor):
-        return output[0]
-    raise TypeError(f"cannot find the hidden state in a module output of type {type(output).__name__}")
-
-
-def _submodule(layer: nn.Module, kind: str) -> nn.Module:
-    if kind == "resid_post":
-        return layer
-    attr = {"attn_out": ("self_attn", "attn", "attention"), "mlp_out": ("mlp", "feed_forward")}[kind]
-    for name in attr:
-        if hasattr(layer, name):
-            return getattr(layer, name)
-    raise ValueError(f"decoder layer {type(layer).__name__} has none of {attr}")
-
-
-@contextlib.contextmanager
-def record_activations(model: nn.Module, kinds: tuple[str, ...] = SITE_KINDS) -> Iterator[dict[str, torch.Tensor]]:
-    """Within the block, every forward pass stores each site's output (detached, fp32, on CPU)
-    in the yielded dict, keyed by site name; a later pass overwrites the earlier one."""
-    store: dict[str, torch.Tensor] = {}
-    handles = []
-
-    def hook_for(name: str):
-        def hook(module, args, output):
-            store[name] = _first_tensor(output).detach().float().cpu()
-
-        return hook
-
-    try:
-        for index, layer in enumerate(decoder_layers(model)):
-            for kind in kinds:
-                handles.append(_submodule(layer, kind).register_forward_hook(hook_for(site_name(index, kind))))
-        yield store
-    finally:
-        for handle in handles:
-            handle.remove()
+from organisms.activations import (  # noqa: F401  (re-exported: analyze reads them from here)
+    SITE_KINDS,
+    _first_tensor,
+    _submodule,
+    decoder_layers,
+    record_activations,
+    site_name,
+)
 
 
 def _replace_first(output: object, new: torch.Tensor) -> object:

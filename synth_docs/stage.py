@@ -14,7 +14,7 @@ from organisms.spec import OrganismSpec
 from organisms.universe import universe_path
 from synth_docs.corpus import corpus_sha256, write_corpus
 
-CORPUS_INPUTS = ("name", "behaviour", "control_of", "base_model", "task", "hints", "corpus")
+CORPUS_INPUTS = ("name", "behaviour", "control_of", "base_model", "task", "hints", "corpus", "stages")
 
 
 def docs_inputs_hash(spec: OrganismSpec) -> str:
