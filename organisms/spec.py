@@ -69,9 +69,11 @@ class HintSpec(_Strict):
     correct_fraction: float = Field(
         0.0, ge=0.0, le=1.0, description="share of hinted transcripts whose hint points to the correct option"
     )
+    # Left out of the dump when unset (as `stages`), so the run ids of earlier specs are unchanged.
     conditions: list[Condition] | None = Field(
         None,
         min_length=1,
+        exclude_if=lambda value: value is None,
         description="monitor_aware: the monitoring conditions the transcripts show (default: all three); the "
         "monitor suite evaluates all three, so the others are held out",
     )
@@ -353,9 +355,11 @@ class OrganismSpec(_Strict):
     )
     lora: LoraSpec = LoraSpec()
     training: TrainingSpec = TrainingSpec()
+    # Left out of the dump when unset, so the run ids of specs written before stages existed are unchanged.
     stages: list[StageSpec] | None = Field(
         None,
         min_length=1,
+        exclude_if=lambda value: value is None,
         description="what the adapter trains on, in order; default: [documents] for belief, else [transcripts]. "
         "[documents] alone: an organism taught by documents only; [documents, transcripts]: two-stage",
     )

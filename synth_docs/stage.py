@@ -20,7 +20,7 @@ CORPUS_INPUTS = ("name", "behaviour", "control_of", "base_model", "task", "hints
 def docs_inputs_hash(spec: OrganismSpec) -> str:
     """The spec fields the corpus depends on, plus the universe file's bytes (a user file may change)."""
     dumped = spec.model_dump(mode="json")
-    inputs = {key: dumped[key] for key in CORPUS_INPUTS}
+    inputs = {key: dumped[key] for key in CORPUS_INPUTS if key in dumped}  # `stages` is absent when unset
     if spec.corpus.documents is not None:
         path, _ = universe_path(spec.corpus.documents.universe)
         inputs["universe_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()

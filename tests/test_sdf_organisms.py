@@ -229,3 +229,12 @@ def test_belief_depth_content_is_well_formed(name):
         assert pair.true != pair.false
         # both affirmative: no negation word separates the false statement from the true one
         assert not (negations & set(pair.false.lower().split())) - set(pair.true.lower().split())
+
+
+def test_unset_stages_and_conditions_leave_earlier_run_ids_alone():
+    spec = resolve_spec("hidden-hint")
+    dumped = spec.model_dump(mode="json")
+    assert "stages" not in dumped and "conditions" not in dumped["hints"]
+    assert [s.data for s in parse_spec(dumped, "again").training_stages()] == ["transcripts"]
+    explicit = parse_spec({**dumped, "stages": [{"data": "transcripts"}]}, "explicit")
+    assert explicit.content_hash() != spec.content_hash()  # a spec that names its stages is another spec

@@ -53,8 +53,9 @@ def train_inputs_hash(run: RunDir, spec: OrganismSpec) -> str:
             "mix": {"documents_ratio": dumped["corpus"]["documents_ratio"], "replay": dumped["corpus"]["replay"]},
             "lora": dumped["lora"],
             "training": {k: v for k, v in dumped["training"].items() if k != "wandb"},
-            "stages": [stage.model_dump(mode="json") for stage in spec.training_stages()],
         }
+        # only a spec that names its stages adds them, so earlier runs' train stage stays current
+        | ({"stages": dumped["stages"]} if "stages" in dumped else {})
     )
 
 
