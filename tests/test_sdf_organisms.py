@@ -238,3 +238,15 @@ def test_unset_stages_and_conditions_leave_earlier_run_ids_alone():
     assert [s.data for s in parse_spec(dumped, "again").training_stages()] == ["transcripts"]
     explicit = parse_spec({**dumped, "stages": [{"data": "transcripts"}]}, "explicit")
     assert explicit.content_hash() != spec.content_hash()  # a spec that names its stages is another spec
+
+
+def test_the_gpu_spec_and_its_control_validate():
+    from pathlib import Path
+
+    from organisms.spec import load_spec_file
+
+    specs = Path(__file__).resolve().parents[1] / "docs" / "specs"
+    organism = load_spec_file(specs / "monitor-aware-sdf-7b.yaml")
+    control = load_spec_file(specs / "monitor-aware-sdf-7b-faithful.yaml")
+    assert control.control_of == organism.name and not organism.trains_on("transcripts")
+    assert organism.lora.quantize == "4bit" and control.corpus.documents.universe == "monitor-open"
