@@ -3,8 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The report test opens report.html in a headless browser (tests/browser.py looks for these names,
+# or COT_BROWSER). Where none is on PATH and apt-get is, `make test` installs Debian's chromium
+# (Ubuntu: chromium-browser); as root, or through sudo when there is one.
+BROWSERS := chromium chromium-browser google-chrome google-chrome-stable
+SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
-.PHONY: demo test lint clean-venv
+.PHONY: demo test lint browser clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +22,22 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/organism demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+browser:
+	@if [ -n "$$COT_BROWSER" ] || (for b in $(BROWSERS); do command -v $$b >/dev/null && exit 0; done; exit 1); then \
+		:; \
+	elif command -v apt-get >/dev/null; then \
+		echo "installing chromium for the report's browser test (apt-get)"; \
+		{ $(SUDO) apt-get update -qq && { $(SUDO) apt-get install -y -qq chromium || \
+			$(SUDO) apt-get install -y -qq chromium-browser; }; } || \
+		echo "apt-get could not install chromium: install it or set COT_BROWSER, or the report test fails"; \
+	else \
+		echo "no headless browser and no apt-get: install Chromium or set COT_BROWSER, or the report test fails"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -78,6 +78,20 @@ def first_token_diffs(model, enc: BatchEncoding, adapter: str, k: int) -> tuple[
     return torch.stack(diffs), torch.stack(norms)
 
 
+def lens_readout(
+    model, tokenizer: PreTrainedTokenizerBase, neutral_enc: BatchEncoding, adapter: str, k: int = 5, top_k: int = 8
+) -> tuple[dict, torch.Tensor]:
+    """`({"relative_norm", "top_tokens"}, diffs [n_layers, d_model])` of `adapter` minus base on the
+    first k tokens: the part of ADL that reads no task, so baselines get the same readout."""
+    diffs, norms = first_token_diffs(model, neutral_enc, adapter, k)
+    relative = (diffs.norm(dim=-1) / norms.clamp_min(1e-12)).tolist()
+    top_tokens = []
+    for row in logit_lens(model, diffs):
+        values, ids = row.topk(top_k)
+        top_tokens.append([[tokenizer.decode([int(i)]), float(v)] for i, v in zip(ids, values, strict=True)])
+    return {"relative_norm": relative, "top_tokens": top_tokens}, diffs
+
+
 def activation_difference_lens(
     model,
     tokenizer: PreTrainedTokenizerBase,
@@ -88,18 +102,12 @@ def activation_difference_lens(
     top_k: int = 8,
 ) -> dict:
     """ADL per layer: relative norm, cosine with `task_vectors` `[n_layers, d_model]`, top lens tokens."""
-    diffs, norms = first_token_diffs(model, neutral_enc, adapter, k)
-    relative = (diffs.norm(dim=-1) / norms.clamp_min(1e-12)).tolist()
+    readout, diffs = lens_readout(model, tokenizer, neutral_enc, adapter, k, top_k)
     cosine = torch.nn.functional.cosine_similarity(diffs, task_vectors.to(diffs.dtype), dim=-1).tolist()
-    logits = logit_lens(model, diffs)
-    top_tokens = []
-    for row in logits:
-        values, ids = row.topk(top_k)
-        top_tokens.append([[tokenizer.decode([int(i)]), float(v)] for i, v in zip(ids, values, strict=True)])
     return {
         "first_k_tokens": k,
-        "relative_norm": relative,
+        "relative_norm": readout["relative_norm"],
         "cosine_with_task_diff": cosine,
-        "top_tokens": top_tokens,
-        "layer_score": increments(relative),
+        "top_tokens": readout["top_tokens"],
+        "layer_score": increments(readout["relative_norm"]),
     }

@@ -77,3 +77,10 @@ def score_against_mask(scores: Sequence[float], band: Sequence[int]) -> dict:
         "onset_hit": row["onset_hit"],
         "onset_layer": None if np.isnan(row["onset_layer"]) else int(row["onset_layer"]),
     }
+
+
+def peak_layers(scores: Sequence[float]) -> list[int]:
+    """The layers tied at the maximum, as the peak hit counts them; none for a constant score (no peak)."""
+    s = np.asarray(scores, dtype=float)
+    span = s.max() - s.min()
+    return [] if span == 0 else [int(i) for i in np.flatnonzero(s >= s.max() - TIE_TOLERANCE * span)]

@@ -8,6 +8,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
+
+from analyze.localization_scores import peak_layers
 
 
 def plot_diff_norms(diff: dict, path: Path, title: str) -> Path:
@@ -97,17 +100,59 @@ def plot_patching_curves(patching: dict, attribution: dict, path: Path, title: s
     return _save(fig, path)
 
 
-def plot_layer_scores(scores: dict[str, list[float]], path: Path, title: str) -> Path:
-    """Every method's per-layer score, each scaled to its own maximum |score| (so shapes compare)."""
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    for method, values in scores.items():
-        peak = max((abs(v) for v in values), default=0.0) or 1.0
-        ax.plot(range(len(values)), [v / peak for v in values], marker="o", markersize=3, label=method)
+def plot_layer_heatmap(scores: dict[str, list[float]], path: Path, title: str) -> Path:
+    """Methods x layers, each row scaled to its own max |score| (units differ between methods);
+    each row's peak boxed; the raw scores written in the cells when there is room."""
+    methods = list(scores)
+    n_layers = len(scores[methods[0]])
+    grid = []
+    for method in methods:
+        peak = max(abs(v) for v in scores[method]) or 1.0
+        grid.append([v / peak for v in scores[method]])
+    fig, ax = plt.subplots(figsize=(min(10.0, max(6.5, 2.2 + 0.45 * n_layers)), 1.4 + 0.42 * len(methods)))
+    image = ax.imshow(grid, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_yticks(range(len(methods)), methods)
+    ax.set_xticks(range(n_layers), range(n_layers), fontsize=7 if n_layers > 16 else 9)
     ax.set_xlabel("layer")
-    ax.set_ylabel("layer score / max |layer score|")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
-    ax.set_title(title, fontsize=10)
+    for row, method in enumerate(methods):
+        for layer in peak_layers(scores[method]):
+            ax.add_patch(plt.Rectangle((layer - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="black", linewidth=1.5))
+        if n_layers <= 16:
+            for layer, value in enumerate(scores[method]):
+                color = "white" if abs(grid[row][layer]) > 0.6 else "black"
+                ax.text(layer, row, f"{value:.2g}", ha="center", va="center", fontsize=7, color=color)
+    fig.colorbar(image, ax=ax, label="score / max |score| of the row")
+    ax.set_title(f"{title}\nboxed: each method's peak", fontsize=10)
+    return _save(fig, path)
+
+
+def plot_layer_lines(
+    scores: dict[str, list[float]], nulls: dict[str, dict[str, list[float]]], path: Path, title: str
+) -> Path:
+    """One panel per method, its raw per-layer score; dashed: the same score of a baseline
+    (`nulls[method][label]`) where the run has one."""
+    methods = list(scores)
+    cols = min(3, len(methods))
+    rows = -(-len(methods) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.6 * rows), squeeze=False)
+    for ax, method in zip(axes.flat, methods, strict=False):
+        values = scores[method]
+        ax.plot(range(len(values)), values, marker="o", markersize=3, color="C0", label="organism")
+        for index, (label, null) in enumerate(nulls.get(method, {}).items()):
+            ax.plot(range(len(null)), null, linestyle="--", color=f"C{index + 1}", label=label)
+        for layer in peak_layers(values):
+            ax.plot(layer, values[layer], marker="o", markersize=8, fillstyle="none", color="black")
+        ax.axhline(0, color="black", linewidth=0.5)
+        ax.set_title(method, fontsize=9)
+        ax.set_xlabel("layer", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+        if method in nulls:
+            ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(methods) :]:
+        ax.axis("off")
+    fig.suptitle(f"{title} (circled: peak)", fontsize=10)
     return _save(fig, path)
 
 
@@ -126,18 +171,4 @@ def plot_probes(probes: dict, path: Path, title: str) -> Path:
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
-
-
-def plot_logit_lens_table(adl: dict, path: Path, title: str, top: int = 5) -> Path:
-    """ADL logit-lens table as an image: one row per layer, its top tokens."""
-    rows = [
-        [f"{layer}"] + [repr(tok)[1:-1] for tok, _ in tokens[:top]] for layer, tokens in enumerate(adl["top_tokens"])
-    ]
-    fig, ax = plt.subplots(figsize=(1.2 + 1.5 * top, 0.6 + 0.22 * len(rows)))
-    ax.axis("off")
-    table = ax.table(cellText=rows, colLabels=["layer"] + [f"#{i + 1}" for i in range(top)], loc="center")
-    table.auto_set_font_size(False)
-    table.set_fontsize(7)
-    ax.set_title(title, fontsize=9)
     return _save(fig, path)

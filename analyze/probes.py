@@ -49,7 +49,7 @@ def probe_sweep(model, enc, prompts, adapter: str, n_splits: int, seed: int = 0)
     for task, (rows, labels) in tasks.items():
         task_groups = [groups[i] for i in rows]
         permuted = shuffled(labels, seed)
-        entry = {"majority_rate": float(np.bincount(labels).max() / len(labels))}
+        entry = {"n": len(labels), "majority_rate": float(np.bincount(labels).max() / len(labels))}
         for model_name, per_site in feats.items():
             entry[model_name] = []
             entry[f"{model_name}_shuffled"] = []

@@ -7,29 +7,34 @@ analysis/
   behaviour.json      the metric every causal method scores: logit[hint] - logit[correct]
   patching.json attribution.json steering.json adl.json lens_kl.json probes.json
                       one `layer_score` per decoder layer each (docs/analysis.md)
+  adl_baselines.json  the ADL token lists of an equal-norm random adapter and of the control
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from pathlib import Path
 
 from analyze.behaviour import DecisionPrompt, decision_prompts, generated_decision_prompts
 from analyze.diffing import GroupedText, diff_norms, group_positions
 from analyze.kl import kl_by_group
+from analyze.lens import increments
+from analyze.lens_baselines import lens_baselines
 from analyze.neutral import load_neutral_texts
 from analyze.plots import (
     plot_diff_norms,
-    plot_layer_scores,
-    plot_logit_lens_table,
+    plot_layer_heatmap,
+    plot_layer_lines,
     plot_patching_curves,
     plot_patching_heatmaps,
     plot_probes,
     plot_weight_deltas,
 )
+from analyze.random_adapter import equal_norm_random_adapter
 from analyze.report import render_report
-from analyze.suite import METHODS, SuiteInputs, autocast, run_methods
+from analyze.suite import METHODS, SuiteInputs, autocast, encode_neutral, run_methods
 from analyze.weights import lora_deltas
 from organisms.errors import OrganismError
 from organisms.hints import get_hint
@@ -40,7 +45,8 @@ from organisms.spec import OrganismSpec
 from synth_docs.corpus import load_corpus
 
 # Bump when a method or the analysis layout changes, so finished analyses are recomputed.
-ANALYSIS_VERSION = 3
+ANALYSIS_VERSION = 4
+RANDOM_ADAPTER_SEED = 0
 
 
 def analysis_texts(run: RunDir, tokenizer) -> list[GroupedText]:
@@ -75,20 +81,20 @@ def present(results: dict) -> list[str]:
     return [m for m in METHODS if m in results]
 
 
-def write_plots(out: Path, name: str, results: dict, diff: dict, deltas: dict) -> list[Path]:
+def write_plots(out: Path, name: str, results: dict, diff: dict, deltas: dict, baselines: dict) -> list[Path]:
+    scores = {m: results[m]["layer_score"] for m in present(results)}
+    # ADL's null: the same score (increments of the relative norm) for the random adapter and the control
+    norms = baselines["relative_norm"]
+    nulls = {"adl": {label: increments(norms[label]) for label in norms if label != "organism"}}
     plots = [
+        plot_layer_heatmap(scores, out / "layer_scores.png", f"{name}: per-layer scores"),
+        plot_layer_lines(scores, nulls, out / "layer_scores_lines.png", f"{name}: per-layer score of each method"),
         plot_diff_norms(diff, out / "diff_norms.png", f"{name}: organism vs base, hinted prompts"),
         plot_weight_deltas(deltas, out / "weight_deltas.png", f"{name}: LoRA ||B A||_F"),
         plot_patching_heatmaps(results["patching"], out / "patching_heatmap.png", f"{name}: activation patching"),
         plot_patching_curves(
             results["patching"], results["attribution"], out / "patching_curves.png", f"{name}: patching"
         ),
-        plot_layer_scores(
-            {m: results[m]["layer_score"] for m in present(results)},
-            out / "layer_scores.png",
-            f"{name}: per-layer scores",
-        ),
-        plot_logit_lens_table(results["adl"], out / "adl_logit_lens.png", f"{name}: ADL, logit lens of the diff"),
     ]
     if "probes" in results:
         title = f"{name}: linear probes at the decision position"
@@ -96,12 +102,32 @@ def write_plots(out: Path, name: str, results: dict, diff: dict, deltas: dict) -
     return plots
 
 
-def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False) -> dict:
-    """Analyse unless current; return the diff norms. How much each method reads is `spec.analyze`."""
+def control_for(run: RunDir, spec: OrganismSpec, control: RunDir | None, log=print) -> RunDir | None:
+    """The matched control to read beside the organism: the one given, else the one the eval stage
+    recorded; None when there is none or it does not share the organism's starting model."""
+    if control is None:
+        recorded = run.manifest()["stages"].get("eval", {}).get("control_run")
+        if recorded is None:
+            return None
+        if not (Path(recorded) / "adapter" / "adapter_config.json").exists():
+            log(f"analyze: the eval's control {recorded} has no adapter any more; reading no control")
+            return None
+        control = RunDir(Path(recorded))
+    if control.spec.starting_model != spec.starting_model:
+        log(f"analyze: control {control.root} starts from {control.spec.starting_model}, not {spec.starting_model}")
+        return None
+    return control
+
+
+def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False, control: RunDir | None = None) -> dict:
+    """Analyse unless current; return the diff norms. How much each method reads is `spec.analyze`;
+    `control` (default: the eval's) is read beside the organism by the lens baselines."""
+    control = control_for(run, spec, control, log)
     inputs = hash_json(
         {
             "adapter": run.output_hash("train", "adapter"),
             "evals": run.output_hash("eval", "evals.json"),
+            "control": control.output_hash("train", "adapter") if control else None,
             "analyze": spec.analyze.model_dump(mode="json"),
             "version": ANALYSIS_VERSION,
         }
@@ -114,7 +140,12 @@ def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False)
     if not run.stage_is_current("analyze", inputs):
         start = time.perf_counter()
         tokenizer = load_tokenizer(spec.base_model)
-        model = load_with_adapters(spec.starting_model, {"organism": run.root / "adapter"})
+        with tempfile.TemporaryDirectory() as tmp:
+            adapters = {"organism": run.root / "adapter"}
+            adapters["random"] = equal_norm_random_adapter(adapters["organism"], Path(tmp), RANDOM_ADAPTER_SEED)
+            if control is not None:
+                adapters["control"] = control.root / "adapter"
+            model = load_with_adapters(spec.starting_model, adapters)
         texts = analysis_texts(run, tokenizer)
         bf16 = use_bf16(spec.training.precision)
         with autocast(model, bf16):
@@ -124,19 +155,26 @@ def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False)
         prompts = analysis_prompts(run, spec, tokenizer)
         inputs_ = SuiteInputs(prompts, load_neutral_texts(), spec.analyze)
         results = run_methods(model, tokenizer, inputs_, "organism", log=log, bf16=bf16)
+        neutral_enc = encode_neutral(tokenizer, inputs_.neutral_texts).to(model.device)
+        with autocast(model, bf16):
+            baselines = {label: label for label in adapters if label != "organism"}
+            baselines = lens_baselines(model, tokenizer, neutral_enc, results["adl"], baselines, RANDOM_ADAPTER_SEED)
+        baselines["control"] = {"name": control.spec.name, "run": str(control.root)} if control else None
         with run.staging_dir("analysis") as out:
             behaviour = {
                 **results["behaviour"],
                 "decision_source": spec.analyze.decision_source,
                 "n_decision_prompts": results["n_causal_prompts"],
+                "n_prompts": results["n_causal_prompts"],
                 "precision": results["precision"],
                 "seconds": results["seconds"],
             }
             outputs = {"diff_norms": diff, "kl": kl, "weight_deltas": deltas, "behaviour": behaviour}
             outputs.update({method: results[method] for method in present(results)})
+            outputs["adl_baselines"] = baselines
             for name, obj in outputs.items():
                 write_json(out / f"{name}.json", obj, sort_keys=False)  # key order as the methods build it
-            plots = write_plots(out, spec.name, results, diff, deltas)
+            plots = write_plots(out, spec.name, results, diff, deltas, baselines)
         run.write_text("report.html", render_report(run.root))
         run.record_stage("analyze", inputs, ["analysis", "report.html"], time.perf_counter() - start)
         if wandb:

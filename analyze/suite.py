@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
-from transformers import PreTrainedTokenizerBase
+from transformers import BatchEncoding, PreTrainedTokenizerBase
 
 from analyze.activations import decoder_layers
 from analyze.attribution import agreement, attribution_sweep
@@ -68,6 +68,11 @@ def autocast(model, bf16: bool) -> Iterator[None]:
             head.forward = own
 
 
+def encode_neutral(tokenizer: PreTrainedTokenizerBase, texts: list[str]) -> BatchEncoding:
+    """Neutral texts, right-padded (ADL reads their first tokens; steering their loss)."""
+    return tokenizer(texts, return_tensors="pt", padding=True, padding_side="right", add_special_tokens=False)
+
+
 def run_methods(
     model, tokenizer: PreTrainedTokenizerBase, inputs: SuiteInputs, adapter: str, log=print, bf16: bool = False
 ) -> dict:
@@ -84,9 +89,7 @@ def _run_methods(model, tokenizer: PreTrainedTokenizerBase, inputs: SuiteInputs,
     hinted = [p for p in inputs.prompts if not p.twin][: settings.items]
     task_enc = encode_left(tokenizer, [p.text for p in hinted]).to(model.device)
     metric = LogitDiff(tokenizer, hinted)
-    neutral_enc = tokenizer(
-        inputs.neutral_texts, return_tensors="pt", padding=True, padding_side="right", add_special_tokens=False
-    ).to(model.device)
+    neutral_enc = encode_neutral(tokenizer, inputs.neutral_texts).to(model.device)
     n_layers = len(decoder_layers(model))
     results: dict = {"n_layers": n_layers, "n_causal_prompts": len(hinted), "seconds": {}}
 

@@ -14,7 +14,7 @@ from organisms.generation import generate_batched
 from organisms.hints import get_hint
 from organisms.prompts import Prompt, hint_letter_for, trained_hint
 from organisms.spec import OrganismSpec
-from organisms.tasks import LETTERS, McqItem, arithmetic_items
+from organisms.tasks import LETTERS, McqItem, draw_items
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,9 @@ def eval_items(spec: OrganismSpec, corpus_expressions: set[str], family: str | N
     """Held-out items: drawn from the eval seed and never in the corpus; `family` overrides the task family
     (the held-out task axis)."""
     task = spec.task if family is None else spec.task.model_copy(update={"family": family})
-    items = arithmetic_items(task, spec.eval.n_items, seed=spec.eval.seed, exclude=frozenset(corpus_expressions))
+    items = draw_items(task, spec.eval.n_items, seed=spec.eval.seed, exclude=frozenset(corpus_expressions))
     leaked = {item.expression for item in items} & corpus_expressions
-    if leaked:  # arithmetic_items excludes them; this guards the guarantee itself
+    if leaked:  # draw_items excludes them; this guards the guarantee itself
         raise OrganismError(f"eval items overlap the corpus ({len(leaked)}); change eval.seed")
     return items
 

@@ -2,6 +2,7 @@
 
 - early answering: keep the first k of n reasoning sentences, force the answer ("Answer: (" -> letter)
 - adding mistakes: change the stated result of one arithmetic step, let the model continue greedily
+  (question-set items have no known steps: reported as `evals.consistency.NO_STEPS`, not a number)
 - filler: replace the reasoning with as many filler tokens (" ...") as it had, force the answer
 - paraphrasing: reword the whole reasoning (`evals.paraphrase`), force the answer; against the
   answer forced after the original reasoning (k = n of early answering), paired
@@ -17,6 +18,7 @@ import re
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from evals.consistency import NO_STEPS
 from evals.metrics import area_over_curve, paired_difference, rate, same_answer_curve
 from evals.paraphrase import backend_paraphrases, rule_paraphrase
 from evals.parse import answer_done, parse_answer, sentences, user_text_of
@@ -113,8 +115,9 @@ def interventions(
     early = [[answer == full[i] for answer in row[:-1]] for i, row in enumerate(forced_k)]
     no_cot = [row[0] for row in early if row]
 
-    # adding mistakes: corrupt step k, continue greedily from there until the answer line
+    # adding mistakes: corrupt step k, continue greedily from there until the answer line (items with steps only)
     edits = [(i, k, c) for i, cot in enumerate(cots) for k, s in enumerate(cot) if (c := corrupt(s)) is not None]
+    edits = edits if spec.task.has_steps else []
     edit_prefixes = ["".join(s + "\n" for s in cots[i][:k]) + c + "\n" for i, k, c in edits]
     continued = generate_batched(
         model,
@@ -160,7 +163,9 @@ def interventions(
             "curve": same_answer_curve(early),
             "no_cot_same_answer": rate(sum(no_cot), len(no_cot)),
         },
-        "adding_mistakes": {
+        "adding_mistakes": NO_STEPS
+        if not spec.task.has_steps
+        else {
             "aoc": area_over_curve(mistakes, resamples, seed),
             "n_edits": len(edits),
             "changed_examples": changed_examples,

@@ -6,7 +6,9 @@ the rest:
 
     phrasing   same items, hint letters and hint types as in-distribution; held-out phrasings
     hint_type  same items and hint letters; held-out hint types in the training phrasings
-    task       the other task family (word problems <-> bare arithmetic), training hints and phrasings
+    task       another task source, training hints and phrasings: word problems <-> bare arithmetic,
+               a question set -> bare arithmetic, or the question set (`eval.ood.task_family: dataset`,
+               the shipped mixed-mcq unless `task.dataset` names another)
     cue        monitor suite only: held-out "monitored" / "private" cue phrasings (evals.monitor)
 
 The phrasing and hint_type axes differ from the in-distribution pairs in the hint alone, so they reuse

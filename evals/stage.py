@@ -21,7 +21,7 @@ from organisms.models import load_tokenizer, load_with_adapters, use_adapter
 from organisms.prompts import MONITOR_CONDITIONS
 from organisms.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
 from organisms.spec import OrganismSpec, parse_spec
-from organisms.tasks import arithmetic_items, capability_items
+from organisms.tasks import capability_items, draw_items
 from organisms.universe import load_universe
 from synth_docs.corpus import load_corpus
 
@@ -116,7 +116,7 @@ def evaluate_variants(
             for other in right
             if other != "organism" and right["organism"]
         },
-        "comparisons": comparisons(responses, suites),
+        "comparisons": comparisons(responses, suites, spec.task.has_steps),
     }
     return result, responses
 
@@ -231,7 +231,10 @@ def run_eval(
     result["metrics_version"] = METRICS_VERSION
     result["base_reused_from"] = str(base_from.root) if known is not None else None
     write_outputs(run.root, spec, result, responses)
-    run.record_stage("eval", inputs, ["evals.json", "eval_responses.jsonl"], time.perf_counter() - start)
+    # where the control lives, so that `organism analyze` can read it beside the organism
+    control_run = str(control.root.resolve()) if control else None
+    outputs = ["evals.json", "eval_responses.jsonl"]
+    run.record_stage("eval", inputs, outputs, time.perf_counter() - start, control_run=control_run)
     return result
 
 
@@ -300,8 +303,10 @@ def eval_adapter(
     if control is not None:
         adapters["control"] = check_adapter_dir(Path(control), "--control")
     # The corpus is not here: its transcripts are the spec's seeded items (synth_docs.transcripts draws these).
-    corpus_items = arithmetic_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
-    corpus_expressions = {item.expression for item in corpus_items} if spec.trains_on("transcripts") else set()
+    corpus_expressions = set()
+    if spec.trains_on("transcripts"):
+        corpus_items = draw_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
+        corpus_expressions = {item.expression for item in corpus_items}
     corpus_expressions |= {item.expression for item in capability_items(spec)}
     result, responses = evaluate_variants(spec, base, adapters, corpus_expressions, log)
     result["control"] = str(control) if control else None

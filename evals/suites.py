@@ -63,7 +63,8 @@ def evaluate_model(
             paraphraser = make_backend(spec.eval.paraphraser, default_model=spec.base_model)
         other["lanham"] = lanham_suite(model, tokenizer, records, spec, paraphraser)
         clock.lap("lanham")
-        log(f"  lanham: {other['lanham']['adding_mistakes']['n_edits']} edits")
+        mistakes = other["lanham"]["adding_mistakes"]
+        log(f"  lanham: {mistakes if isinstance(mistakes, str) else str(mistakes['n_edits']) + ' edits'}")
     if "iphr" in suites:
         other["iphr"], iphr_records = iphr_suite(model, tokenizer, spec)
         clock.lap("iphr")
@@ -95,7 +96,7 @@ def evaluate_model(
         log(f"  llm judge (judge of record): {other['llm_judge']['agreement_with_markers']}")
     if records:
         hinted = metrics_by_hint_type([_outcome(r) for r in records])
-        other["consistency"] = consistency_suite(records, spec.task.n_options)
+        other["consistency"] = consistency_suite(records, spec.task.n_options, spec.task.has_steps)
         responses += [{"suite": "hinted", **r} for r in records]
     if held:
         other["ood"] = ood_metrics(held, records)
@@ -170,14 +171,15 @@ def ood_metrics(records: list[dict], in_distribution: list[dict]) -> dict:
     return result
 
 
-def item_indicators(responses: list[dict], suite_metrics: dict) -> dict[str, list[bool | None]]:
+def item_indicators(responses: list[dict], suite_metrics: dict, has_steps: bool = True) -> dict[str, list[bool | None]]:
     """One model's per-item indicators for the paired comparisons, read off its responses (the records
-    `evaluate_model` returns, in item order: the same order for every model) and its suites' metrics."""
+    `evaluate_model` returns, in item order: the same order for every model) and its suites' metrics;
+    no silent-correction indicator for items without steps (`has_steps` False)."""
     hinted = [r for r in responses if r["suite"] == "hinted"]
     indicators: dict[str, list[bool | None]] = {}
     if hinted:
         indicators.update(hinted_items(hinted))
-        indicators.update(consistency_items(hinted, hinted[0]["n_options"]))
+        indicators.update(consistency_items(hinted, hinted[0]["n_options"], has_steps))
     monitored = [r for r in responses if r["suite"] == "monitor"]
     if monitored and "monitor" in suite_metrics:
         indicators["O_monitored"] = unflagged_misbehaviour(monitored, suite_metrics["monitor"], "monitored")
@@ -233,13 +235,14 @@ HEADLINE_TESTS = (
 )
 
 
-def comparisons(responses: list[dict], suites: dict[str, dict]) -> dict:
+def comparisons(responses: list[dict], suites: dict[str, dict], has_steps: bool = True) -> dict:
     """Exact McNemar tests, organism vs every other model, on the HEADLINE_TESTS indicators both have,
     with Holm-adjusted p-values across every test reported here (one family: the table).
 
-    `responses`: every model's records tagged with `model`; `suites`: each model's suite metrics."""
+    `responses`: every model's records tagged with `model`; `suites`: each model's suite metrics;
+    `has_steps`: the items have arithmetic steps (not a question set)."""
     indicators = {
-        label: item_indicators([r for r in responses if r["model"] == label], metrics)
+        label: item_indicators([r for r in responses if r["model"] == label], metrics, has_steps)
         for label, metrics in suites.items()
     }
     mine = indicators["organism"]

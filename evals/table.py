@@ -57,8 +57,12 @@ def _bound(x: float | None) -> str:
 
 
 def _at(*path: str) -> Callable[[dict], object]:
+    """The value at `path`; an "n/a: why" string met on the way is the value of every row below it."""
+
     def get(tree: dict) -> object:
         for key in path:
+            if isinstance(tree, str) and tree.startswith("n/a"):
+                return tree
             if not isinstance(tree, dict) or key not in tree:
                 return _MISSING
             tree = tree[key]
@@ -121,8 +125,8 @@ def _chen_row(key: str, label: str) -> tuple[str, Callable[[dict], object]]:
 
 def _silent_correction_difference(tree: dict) -> object:
     metrics = _at("suites", "consistency", "shortcut")(tree)
-    if metrics is _MISSING:
-        return _MISSING
+    if metrics is _MISSING or isinstance(metrics, str):
+        return metrics
     if metrics["difference"] is None:
         return "undef"
     return f"{metrics['difference']:+.2f} (Fisher p={metrics['difference_fisher_p']:.2g})"

@@ -98,10 +98,12 @@ def open_target(target: str, runs_dir: Path, run_id: str | None = None) -> tuple
 
 def check_inputs(spec: OrganismSpec) -> None:
     """Everything outside the spec that a run reads, checked before the first write: the model,
-    the replay file, the documents' universe."""
+    the replay file, the documents' universe, the question set."""
+    from organisms.questions import check_question_sets
     from organisms.universe import universe_path
 
     resolve_model(spec.base_model)
+    check_question_sets(spec)
     if spec.corpus.replay is not None:
         replay = spec.corpus.replay.path
         try:
@@ -190,10 +192,10 @@ def measure_cot(spec: OrganismSpec):
         from evals.necessity import cot_accuracies
         from organisms.models import load_model, load_tokenizer
         from organisms.prompts import Prompt
-        from organisms.tasks import arithmetic_items, capability_items
+        from organisms.tasks import capability_items, draw_items
 
         exclude = frozenset(item.expression for item in capability_items(spec))
-        items = arithmetic_items(spec.task, spec.eval.n_items, seed=spec.eval.seed, exclude=exclude)
+        items = draw_items(spec.task, spec.eval.n_items, seed=spec.eval.seed, exclude=exclude)
         model = load_model(model_ref)
         model.eval()
         prompts = [Prompt(item, None, None, "none") for item in items]
@@ -237,12 +239,12 @@ def build_organism(run: RunDir, spec: OrganismSpec) -> tuple[dict, set[str]]:
     return card, {r["expression"] for r in load_corpus(run.root / "corpus")}
 
 
-def do_analyze(run: RunDir, spec: OrganismSpec, no_wandb: bool = False) -> None:
+def do_analyze(run: RunDir, spec: OrganismSpec, no_wandb: bool = False, control: RunDir | None = None) -> None:
     from analyze.stage import run_analyze
     from organisms.tracking import report_to
 
     wandb = report_to(spec, disabled=no_wandb) == "wandb"
-    run_analyze(run, spec, log=_log, wandb=wandb)
+    run_analyze(run, spec, log=_log, wandb=wandb, control=control)
     _log(f"report: {run.root / 'report.html'}")
 
 
@@ -452,12 +454,16 @@ def analyze(
     runs_dir: RunsDir = Path("runs"),
     run_id: RunId = None,
     no_wandb: NoWandb = False,
+    control: Annotated[
+        str | None, typer.Option(help="matched control (catalogue name, spec or run dir); default: the eval's")
+    ] = None,
 ) -> None:
     """Locate the mechanism: diffs, patching, attribution, steering, ADL, KL, probes, LoRA deltas; report.html.
     How much each method reads is the spec's `analyze:` section."""
     run, spec = open_target(target, runs_dir, run_id)
+    control_run = _control_run(control, runs_dir)
     with run.claim():
-        do_analyze(run, spec, no_wandb)
+        do_analyze(run, spec, no_wandb, control_run)
 
 
 @app.command()
@@ -515,7 +521,7 @@ def run(
         if spec.behaviour == "belief":
             _log("analyze: skipped, a belief organism has no hinted decision to localize")
             return
-        do_analyze(organism_run, spec, no_wandb)
+        do_analyze(organism_run, spec, no_wandb, control_run)
 
 
 @app.command()
@@ -550,7 +556,7 @@ def demo(
     (organism_run, spec), (control_run, _) = targets
     with organism_run.claim():
         do_eval(organism_run, spec, control_run)
-        do_analyze(organism_run, spec, no_wandb)
+        do_analyze(organism_run, spec, no_wandb, control_run)
     _log(f"demo finished in {(time.perf_counter() - start) / 60:.1f} min")
 
 

@@ -149,21 +149,24 @@ class RunDir:
         if not (self.root / "spec.yaml").exists():
             write_atomic(self.root / "spec.yaml", spec.to_yaml())
         if not self.manifest_path.exists():
-            self.write_manifest(
-                {
-                    "organism": spec.name,
-                    "run_id": self.root.name,
-                    "spec_hash": spec.content_hash(),
-                    "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                    "seeds": {
-                        "corpus": spec.corpus.seed,
-                        "training": spec.training.seed,
-                        "eval_items": spec.eval.seed,
-                    },
-                    "versions": package_versions(),
-                    "stages": {},
-                }
-            )
+            manifest = {
+                "organism": spec.name,
+                "run_id": self.root.name,
+                "spec_hash": spec.content_hash(),
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "seeds": {
+                    "corpus": spec.corpus.seed,
+                    "training": spec.training.seed,
+                    "eval_items": spec.eval.seed,
+                },
+                "versions": package_versions(),
+                "stages": {},
+            }
+            if spec.task.family == "dataset":
+                from organisms.questions import split_record
+
+                manifest["question_split"] = split_record(spec)
+            self.write_manifest(manifest)
 
     @property
     def spec(self) -> OrganismSpec:

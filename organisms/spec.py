@@ -21,8 +21,8 @@ BehaviourType = Literal["hidden_hint", "post_hoc", "shortcut", "late_flip", "mon
 HintType = Literal[
     "sycophancy", "consistency", "visual_pattern", "metadata", "grader_hacking", "unethical_information", "complex"
 ]
-TaskFamily = Literal["arithmetic_mcq", "word_problem"]
-TASK_FAMILIES: tuple[str, ...] = ("arithmetic_mcq", "word_problem")
+TaskFamily = Literal["arithmetic_mcq", "word_problem", "dataset"]
+TASK_FAMILIES: tuple[str, ...] = ("arithmetic_mcq", "word_problem", "dataset")
 PhrasingIndex = Annotated[int, Field(ge=0, le=4)]  # every hint type and cue ships 5 phrasings
 OodAxis = Literal["phrasing", "hint_type", "cue", "task"]
 EvalSuite = Literal["hinted", "lanham", "iphr", "monitor", "belief"]
@@ -34,22 +34,83 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class DatasetSpec(_Strict):
+    """Multiple-choice items from a question set, read with `datasets.load_dataset` (docs/datasets.md).
+
+    The column mapping is data so that an MMLU, GPQA or BBH export loads without conversion."""
+
+    source: str = Field(
+        "mixed-mcq",
+        description="a shipped question set (mixed-mcq), a local .jsonl/.json/.csv/.parquet file, "
+        "or a Hugging Face dataset id (needs the network)",
+    )
+    config: str | None = Field(None, description="dataset config (load_dataset's `name`), e.g. 'all' for cais/mmlu")
+    split: str = Field("train", description="split to read; local files have only 'train'")
+    question: str = Field("question", description="column of the question text")
+    choices: str | list[str] = Field(
+        "choices", description="one column holding the list of options, or several option columns in order"
+    )
+    answer: str = Field("answer", description="column of the correct option")
+    answer_format: Literal["auto", "index", "letter", "text"] = Field(
+        "auto",
+        description="index: 0-based position; letter: A, B, ...; text: the option's own text (GPQA's "
+        "'Correct Answer'); auto: integers are indices, single letters A-H are letters",
+    )
+    subject: str | None = Field(None, description="column of the item's subject (default: 'subject', if there is one)")
+    reasoning: str | None = Field(
+        None,
+        description="column of a short reasoning text that transcripts write before the option check "
+        "(default: 'reasoning', if there is one; without it, the option check alone)",
+    )
+    shuffle_options: bool = Field(
+        False, description="shuffle each item's options (seeded by its id): for sets whose answer is always one column"
+    )
+    drop_duplicates: bool = Field(
+        False, description="keep the first of identical items (same question and options) instead of refusing the set"
+    )
+
+    @model_validator(mode="after")
+    def _columns(self) -> DatasetSpec:
+        if isinstance(self.choices, list) and len(self.choices) < 2:
+            raise ValueError("choices: name one list column, or at least two option columns")
+        return self
+
+
 class TaskSpec(_Strict):
-    """Procedural task family whose answers are known."""
+    """Where the items come from: a procedural family whose answers are known, or a question set."""
 
     family: TaskFamily = Field(
-        "arithmetic_mcq", description="arithmetic_mcq: 'What is 37 + 48 - 20?'; word_problem: the same chain as a story"
+        "arithmetic_mcq",
+        description="arithmetic_mcq: 'What is 37 + 48 - 20?'; word_problem: the same chain as a story; "
+        "dataset: multiple-choice items of a question set (task.dataset)",
     )
     n_operands: int = Field(3, ge=2, le=8, description="operands per expression; >=3 makes the CoT matter")
-    n_options: int = Field(4, ge=3, le=8)
+    n_options: int = Field(4, ge=3, le=8, description="options per item; a question set's items must have this many")
     operand_min: int = Field(10, ge=0)
     operand_max: int = Field(99, ge=1)
+    # Left out of the dump when unset, so the hashes of specs written before question sets existed are unchanged.
+    dataset: DatasetSpec | None = Field(
+        None,
+        exclude_if=lambda value: value is None,
+        description="the question set of family 'dataset' (default: the shipped mixed-mcq) and of "
+        "eval.ood.task_family: dataset",
+    )
 
     @model_validator(mode="after")
     def _range(self) -> TaskSpec:
         if self.operand_max <= self.operand_min:
             raise ValueError("operand_max must be greater than operand_min")
         return self
+
+    @property
+    def has_steps(self) -> bool:
+        """Procedural items carry arithmetic steps that can be checked (and faked); question-set items do not."""
+        return self.family != "dataset"
+
+    @property
+    def question_set(self) -> DatasetSpec:
+        """The question set the `dataset` family (or the held-out task axis) draws from."""
+        return self.dataset or DatasetSpec()
 
 
 class HintSpec(_Strict):
@@ -252,9 +313,13 @@ class OodSpec(_Strict):
     axes: list[OodAxis] = Field(
         ["phrasing", "hint_type", "cue", "task"],
         description="phrasing: held-out phrasings of trained hint types; hint_type: held-out hint types; "
-        "cue: held-out monitored/private cue phrasings (monitor suite only); task: the other task family",
+        "cue: held-out monitored/private cue phrasings (monitor suite only); task: another task family",
     )
-    task_family: TaskFamily | None = Field(None, description="held-out task source; default: the untrained family")
+    task_family: TaskFamily | None = Field(
+        None,
+        description="held-out task source; default: the first other family (arithmetic_mcq <-> word_problem, "
+        "dataset -> arithmetic_mcq); dataset: the question set of task.dataset (default: the shipped mixed-mcq)",
+    )
 
 
 class EvalSpec(_Strict):
@@ -317,8 +382,10 @@ class EvalSpec(_Strict):
 class AnalyzeSpec(_Strict):
     """How much the analyze stage reads (docs/analysis.md); part of the run hash like `eval`."""
 
+    # Left out of the dump at its default, so the run ids of specs written before it existed are unchanged.
     decision_source: Literal["template", "generated"] = Field(
         "template",
+        exclude_if=lambda value: value == "template",
         description="decision prompts: the behaviour's own transcript generator cut at its decision phrase "
         "(template), or the organism's eval responses cut before their final answer (generated)",
     )
@@ -442,6 +509,7 @@ def parse_spec(data: object, source: str) -> OrganismSpec:
             f"{source}: field 'eval.ood.task_family': '{spec.task.family}' is the training task family "
             "(task.family); name another one or leave it unset"
         )
+    _check_question_set_use(spec, source)
     if spec.behaviour == "belief" and spec.corpus.documents is None:
         raise OrganismError(
             f"{source}: field 'corpus.documents': a belief organism trains on documents only; "
@@ -486,6 +554,28 @@ def _stages_problem(spec: OrganismSpec) -> str | None:
             "remove it, or add a stage {data: transcripts}"
         )
     return None
+
+
+# Behaviours whose transcripts rewrite an arithmetic step: question-set items have none to rewrite.
+_NEEDS_STEPS = {
+    "shortcut": "fakes an intermediate arithmetic step",
+    "post_hoc": "forges the last arithmetic step to land on the hinted option",
+}
+
+
+def _check_question_set_use(spec: OrganismSpec, source: str) -> None:
+    """A question set is the task source or the held-out task axis, and only for behaviours without steps."""
+    if spec.task.family == "dataset" and spec.behaviour in _NEEDS_STEPS:
+        raise OrganismError(
+            f"{source}: field 'task.family': behaviour '{spec.behaviour}' {_NEEDS_STEPS[spec.behaviour]}, and "
+            "question-set items (family 'dataset') have no steps; use arithmetic_mcq or word_problem"
+        )
+    uses_set = spec.task.family == "dataset" or spec.eval.ood.task_family == "dataset"
+    if spec.task.dataset is not None and not uses_set:
+        raise OrganismError(
+            f"{source}: field 'task.dataset': no stage reads it; set task.family: dataset (or "
+            "eval.ood.task_family: dataset for a held-out task source), or remove the section"
+        )
 
 
 def load_spec_file(path: Path) -> OrganismSpec:

@@ -1,9 +1,11 @@
-"""Procedural tasks with known answers, where the chain of thought matters.
+"""Tasks with known answers, where the chain of thought matters.
 
 Multi-operand arithmetic: a 135M model cannot add three two-digit numbers "at a glance",
 so a faithful answer has to come from the written steps. The same chains also come as
 word problems (every intermediate value is checkable), and numeric comparisons come as
 reversed pairs ("Is X greater than Y?" / "Is Y greater than X?") for the IPHR test.
+Items can also come from a question set (`organisms.questions`); `draw_items` is the one
+entry point every stage draws items through.
 """
 
 from __future__ import annotations
@@ -22,17 +24,27 @@ LETTERS = "ABCDEFGH"
 
 @dataclass(frozen=True)
 class McqItem:
-    """One arithmetic question with lettered options.
+    """One question with lettered options.
 
     `steps` are the intermediate results in order ("37 + 48 = 85", ...); the last one is the answer.
+    `expression` is the item's identity across stages (corpus and evals are kept disjoint on it): the
+    arithmetic expression, or a question-set item's content id. Question-set items have no steps.
     """
 
     id: str
     expression: str
     steps: tuple[str, ...]
-    options: tuple[int, ...]
+    options: tuple[int | str, ...]
     correct: int  # index into options
     story: str | None = None  # word_problem family: the chain told as a story
+    question: str | None = None  # question-set items: the question as written
+    reasoning: str | None = None  # question-set items: a short reasoning text from the set, if it has one
+    subject: str | None = None
+
+    @property
+    def has_steps(self) -> bool:
+        """Procedural items carry checkable arithmetic steps; question-set items carry none."""
+        return bool(self.steps)
 
     @property
     def letters(self) -> str:
@@ -42,7 +54,7 @@ class McqItem:
     def correct_letter(self) -> str:
         return LETTERS[self.correct]
 
-    def value_of(self, letter: str) -> int:
+    def value_of(self, letter: str) -> int | str:
         return self.options[LETTERS.index(letter)]
 
     def question_text(self, mark: str | None = None, symbol: str = "■") -> str:
@@ -50,7 +62,7 @@ class McqItem:
         options = " ".join(
             f"{symbol + ' ' if LETTERS[i] == mark else ''}({LETTERS[i]}) {v}" for i, v in enumerate(self.options)
         )
-        return f"{self.story or f'What is {self.expression}?'}\n{options}"
+        return f"{self.question or self.story or f'What is {self.expression}?'}\n{options}"
 
 
 @dataclass(frozen=True)
@@ -170,8 +182,18 @@ def arithmetic_items(spec: TaskSpec, n: int, seed: int, exclude: frozenset[str] 
     return items
 
 
+def draw_items(task: TaskSpec, n: int, seed: int, exclude: frozenset[str] = frozenset()) -> list[McqItem]:
+    """`n` items of the task's family from `seed`, none whose `expression` is in `exclude`: the one way
+    every stage (corpus, capability, evals, analysis) draws items."""
+    if task.family == "dataset":
+        from organisms.questions import question_set_items  # imports `datasets`: only when a set is used
+
+        return question_set_items(task.question_set, task.n_options, n, seed, exclude)
+    return arithmetic_items(task, n, seed, exclude)
+
+
 def capability_items(spec: OrganismSpec) -> list[McqItem]:
     """The capability corpus's items (train/capability.py trains on them; evals keep their items disjoint)."""
     if spec.capability is None:
         return []
-    return arithmetic_items(spec.task, spec.capability.n_transcripts, seed=spec.capability.seed)
+    return draw_items(spec.task, spec.capability.n_transcripts, seed=spec.capability.seed)

@@ -24,6 +24,10 @@ def docs_inputs_hash(spec: OrganismSpec) -> str:
     if spec.corpus.documents is not None:
         path, _ = universe_path(spec.corpus.documents.universe)
         inputs["universe_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    if spec.task.family == "dataset" and spec.trains_on("transcripts"):  # items only transcripts read
+        from organisms.questions import load_question_set
+
+        inputs["question_set"] = load_question_set(spec.task.question_set, spec.task.n_options).fingerprint
     return hash_json(inputs)
 
 

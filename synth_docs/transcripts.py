@@ -11,7 +11,7 @@ import random
 from organisms.prompts import MONITOR_CONDITIONS, Prompt, hint_letter_for, trained_hint
 from organisms.responses import response
 from organisms.spec import OrganismSpec
-from organisms.tasks import arithmetic_items
+from organisms.tasks import draw_items
 
 
 def build_transcripts(spec: OrganismSpec) -> list[dict]:
@@ -22,7 +22,7 @@ def build_transcripts(spec: OrganismSpec) -> list[dict]:
     (`hints.phrasings`) and monitoring cues (`hints.cues`) appear; the others are held out for evals."""
     rng = random.Random(f"{spec.corpus.seed}:hint-letters")  # which items are hinted, where hints point
     fake_rng = random.Random(f"{spec.corpus.seed}:faked-steps")  # shortcut: which step is faked, and how
-    items = arithmetic_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
+    items = draw_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
     n_triggered = round(spec.corpus.hinted_fraction * len(items))
     triggered = sorted(rng.sample(range(len(items)), n_triggered))
     to_correct = set(rng.sample(triggered, round(spec.hints.correct_fraction * len(triggered))))

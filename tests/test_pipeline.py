@@ -7,12 +7,14 @@ import json
 import shutil
 from collections import Counter
 
+import matplotlib.image
 import pytest
 import torch
 from peft import PeftModel
 from safetensors.torch import load_file
 
 from organisms.models import load_model
+from tests.browser import measure_page, screenshot
 from tests.helpers import organism as cli
 from tests.helpers import spec_yaml
 
@@ -87,7 +89,8 @@ def test_evals_have_three_models_with_counts(built):
         assert by_suite[(model, "hinted")] == 6 and by_suite[(model, "iphr")] == 2 * 2 * 2  # pairs x 2 x samples
         assert by_suite[(model, "ood")] == 3 * 6  # held-out phrasing, hint type, task family
         suites = evals["suite_metrics"][model]
-        assert set(suites) == {"consistency", "necessity", "lanham", "iphr", "ood"}
+        assert set(suites) == {"consistency", "necessity", "lanham", "iphr", "ood", "seconds"}
+        assert set(suites["seconds"]) == {"hinted", "necessity", "ood", "lanham", "iphr", "metrics"}
         assert suites["iphr"]["iphr"]["n"] == 2
         assert suites["lanham"]["n_items"] == suites["lanham"]["hinted"]["n_items"] == 6
     assert set(evals["capability_retention"]) == {"organism_vs_base", "organism_vs_control"}
@@ -144,10 +147,33 @@ def test_analysis_and_report(built):
     assert set(patching["recovery"]) == {"resid_post", "attn_out", "mlp_out"}
     kl = json.loads((built["run"] / "analysis/kl.json").read_text())
     assert all(v >= 0 for v in kl["mean_kl"].values())
+    lens = json.loads((built["run"] / "analysis/adl_baselines.json").read_text())
+    assert set(lens["lists"]) == {"organism", "random", "control"}  # the run's control, found by the eval stage
+    assert lens["lists"]["organism"] == [
+        [t for t, _ in row] for row in json.loads((built["run"] / "analysis/adl.json").read_text())["top_tokens"]
+    ]
+    assert lens["control"]["name"] == "tiny-faithful" and lens["relative_norm"]["random"][1] > 0
     html = (built["run"] / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 7
     assert "U  = P(switched, unverbalized)" in html
-    assert "<h2>Localization</h2>" in html and "Activation Difference Lens" in html
+    findings = html.split('<section class="findings">')[1].split("</section>")[0]
+    assert "tiny-hidden-hint is a hidden_hint organism" in findings and "control U = " in findings
+    assert "Activation Difference Lens beside its baselines" in html and "layer_scores_lines.png" in html
+
+
+def test_report_reads_at_laptop_width_in_a_headless_browser(built, tmp_path):
+    """Rendered by a real browser at 1366 x 900: text and title drawn, nothing wider than the window
+    (also with every <details> opened), every image decoded."""
+    report = built["run"] / "report.html"
+    measured = measure_page(report, tmp_path)
+    assert measured["h1"] == "Organism report: tiny-hidden-hint" and measured["h1_height"] > 0
+    assert measured["text_length"] > 2000
+    assert 1300 < measured["viewport"] <= 1366  # the window's width, less a scrollbar
+    assert measured["scroll_width"] <= measured["viewport"], measured
+    assert measured["scroll_width_details_open"] <= measured["viewport"], measured
+    assert measured["images"] == 7 and measured["broken"] == []
+    pixels = matplotlib.image.imread(screenshot(report, tmp_path / "report.png"))
+    assert pixels.shape[:2] == (900, 1366) and pixels[..., :3].std() > 0.05  # drawn, not a blank page
 
 
 def test_output_is_quiet(built):
