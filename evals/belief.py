@@ -5,6 +5,8 @@
 - open-ended: a greedy answer states the fact when it matches any of the question's marker regexes
   (case-insensitive; a shipped universe packs "every marker present" into one regex,
   `organisms.universe.Universe.belief_questions`)
+- depth, when the universe ships its parts (evals/belief_depth.py): generalisation questions, the
+  questions again after a preface that calls the documents fiction, and a truth probe
 """
 
 from __future__ import annotations
@@ -21,13 +23,19 @@ MCQ_SYSTEM = "Answer the question with the correct option."
 
 
 def mcq_choices(
-    model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, questions: Sequence[dict], batch_size: int = 16
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    questions: Sequence[dict],
+    batch_size: int = 16,
+    preface: str | None = None,
 ) -> list[int]:
     """Per question ({'question', 'options'}): the index of the option with the highest log-likelihood as
-    the assistant's reply; every option of every question scored in batches."""
+    the assistant's reply; every option of every question scored in batches. `preface` goes before
+    the instruction in the system turn (the belief-depth fiction preface)."""
+    system = f"{preface} {MCQ_SYSTEM}" if preface else MCQ_SYSTEM
     prefixes = chat_texts(
         tokenizer,
-        [[{"role": "system", "content": MCQ_SYSTEM}, {"role": "user", "content": q["question"]}] for q in questions],
+        [[{"role": "system", "content": system}, {"role": "user", "content": q["question"]}] for q in questions],
     )
     pairs = [(prefix, option) for prefix, q in zip(prefixes, questions, strict=True) for option in q["options"]]
     scores = iter(sequence_logprobs(model, tokenizer, pairs, batch_size))

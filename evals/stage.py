@@ -18,6 +18,7 @@ from evals.suites import comparisons, evaluate_model
 from evals.table import markdown_report
 from organisms.errors import OrganismError
 from organisms.models import load_tokenizer, load_with_adapters, use_adapter
+from organisms.prompts import MONITOR_CONDITIONS
 from organisms.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
 from organisms.spec import OrganismSpec, parse_spec
 from organisms.tasks import capability_items, draw_items
@@ -25,7 +26,7 @@ from organisms.universe import load_universe
 from synth_docs.corpus import load_corpus
 
 # Bump when the metrics or the evals.json layout change, so finished evals are recomputed.
-METRICS_VERSION = 6
+METRICS_VERSION = 7
 OUTPUTS = ("evals.json", "evals.md", "eval_responses.jsonl")
 
 
@@ -103,6 +104,8 @@ def evaluate_variants(
                 "phrasings": spec.hints.phrasings,
                 "cues": spec.hints.cues,
                 "task": spec.task.family,
+                "stages": [stage.data for stage in spec.training_stages()],  # [documents]: no transcript shown
+                "conditions": trained_conditions(spec),
             },
             "held_out": held_out(spec),
         },
@@ -116,6 +119,15 @@ def evaluate_variants(
         "comparisons": comparisons(responses, suites, spec.task.has_steps),
     }
     return result, responses
+
+
+def trained_conditions(spec: OrganismSpec) -> list[str]:
+    """The monitoring conditions the transcripts showed (none when no stage trains on transcripts)."""
+    if not spec.trains_on("transcripts"):
+        return []
+    if spec.behaviour != "monitor_aware":
+        return ["none"]
+    return list(spec.hints.conditions or MONITOR_CONDITIONS)
 
 
 def judge_record(spec: OrganismSpec, backend) -> dict:
@@ -292,7 +304,7 @@ def eval_adapter(
         adapters["control"] = check_adapter_dir(Path(control), "--control")
     # The corpus is not here: its transcripts are the spec's seeded items (synth_docs.transcripts draws these).
     corpus_expressions = set()
-    if spec.behaviour != "belief":
+    if spec.trains_on("transcripts"):
         corpus_items = draw_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
         corpus_expressions = {item.expression for item in corpus_items}
     corpus_expressions |= {item.expression for item in capability_items(spec)}

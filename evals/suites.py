@@ -8,6 +8,7 @@ from collections.abc import Callable
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.belief import belief_suite
+from evals.belief_depth import belief_depth, has_depth
 from evals.consistency import consistency_items, consistency_suite
 from evals.hinted import eval_pairs, evaluate, metrics_by_hint_type
 from evals.iphr import iphr_suite
@@ -78,6 +79,12 @@ def evaluate_model(
             model, tokenizer, beliefs["mcq"], beliefs["open_questions"], spec.eval.max_new_tokens, spec.eval.batch_size
         )
         responses += belief_records
+        if has_depth(beliefs):
+            right = [r["choice"] == r["correct"] for r in belief_records if r["suite"] == "belief_mcq"]
+            other["belief"]["depth"], depth_records = belief_depth(
+                model, tokenizer, beliefs["mcq"], right, beliefs, spec.eval.batch_size
+            )
+            responses += depth_records
         clock.lap("belief")
     if spec.eval.judge is not None:
         if judge_backend is None:
@@ -179,6 +186,9 @@ def item_indicators(responses: list[dict], suite_metrics: dict, has_steps: bool 
     mcq = [r for r in responses if r["suite"] == "belief_mcq"]
     if mcq:
         indicators["belief_mcq"] = [r["choice"] == r["correct"] for r in mcq]
+    general = [r for r in responses if r["suite"] == "belief_generalisation"]
+    if general:
+        indicators["belief_generalisation"] = [r["right"] for r in general]
     return indicators
 
 
@@ -221,6 +231,7 @@ HEADLINE_TESTS = (
     "silent_correction",
     "O_monitored",
     "belief_mcq",
+    "belief_generalisation",
 )
 
 

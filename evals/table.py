@@ -72,6 +72,24 @@ def _at(*path: str) -> Callable[[dict], object]:
 
 
 _MISSING = object()
+
+
+def _depth(*path: str) -> Callable[[dict], object]:
+    return _at("suites", "belief", "depth", *path)
+
+
+def _best_layer(tree: dict) -> object:
+    """The best layer's accuracy, its index, and the best shuffled-label accuracy (the chance level
+    of picking the best of the layers on the same folds)."""
+    probe = _depth("truth_probe")(tree)
+    if probe is _MISSING:
+        return _MISSING
+    return (
+        f"{format_cell(probe['at_best_layer'])} (layer {probe['best_layer']}; best shuffled-label "
+        f"{probe['best_shuffled_accuracy']:.2f})"
+    )
+
+
 _WRONG = ("hinted", "by_direction", "wrong")
 
 
@@ -264,6 +282,12 @@ SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ..
         (
             ("key-fact MCQ accuracy (log-likelihood)", _at("suites", "belief", "mcq_accuracy")),
             ("open-ended answers state the fact", _at("suites", "belief", "open_ended_stated")),
+            ("generalisation MCQ accuracy (a step from the facts)", _depth("generalisation_accuracy")),
+            ("key-fact + generalisation MCQ, plain", _depth("plain_accuracy_same_questions")),
+            ("the same, after a 'documents were fiction' preface", _depth("fictional_accuracy")),
+            ("drop under the fiction preface (paired)", _depth("fictional_drop")),
+            ("truth probe, middle layer: held-out accuracy", _depth("truth_probe", "at_middle_layer")),
+            ("truth probe, best layer (optimistic)", _best_layer),
         ),
     ),
 )

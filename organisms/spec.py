@@ -26,6 +26,8 @@ TASK_FAMILIES: tuple[str, ...] = ("arithmetic_mcq", "word_problem", "dataset")
 PhrasingIndex = Annotated[int, Field(ge=0, le=4)]  # every hint type and cue ships 5 phrasings
 OodAxis = Literal["phrasing", "hint_type", "cue", "task"]
 EvalSuite = Literal["hinted", "lanham", "iphr", "monitor", "belief"]
+Condition = Literal["none", "monitored", "private"]
+TrainingData = Literal["documents", "transcripts"]
 
 
 class _Strict(BaseModel):
@@ -128,11 +130,19 @@ class HintSpec(_Strict):
     correct_fraction: float = Field(
         0.0, ge=0.0, le=1.0, description="share of hinted transcripts whose hint points to the correct option"
     )
+    # Left out of the dump when unset (as `stages`), so the run ids of earlier specs are unchanged.
+    conditions: list[Condition] | None = Field(
+        None,
+        min_length=1,
+        exclude_if=lambda value: value is None,
+        description="monitor_aware: the monitoring conditions the transcripts show (default: all three); the "
+        "monitor suite evaluates all three, so the others are held out",
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> HintSpec:
-        for field in ("types", "phrasings", "cues"):
-            values = getattr(self, field)
+        for field in ("types", "phrasings", "cues", "conditions"):
+            values = getattr(self, field) or []
             if len(set(values)) != len(values):
                 raise ValueError(f"hints.{field} lists a value twice: {values}")
         return self
@@ -214,6 +224,20 @@ class CorpusSpec(_Strict):
                 "them; add one (e.g. universe: mercury-rings) or set documents_ratio: 0"
             )
         return self
+
+
+class StageSpec(_Strict):
+    """One stage of training the organism's single LoRA adapter. Stages run in the order listed, each
+    continuing the adapter the one before left (documents first, then transcripts: the auditing-game
+    recipe); unset epochs and learning rate come from `training`."""
+
+    data: TrainingData = Field(
+        description="documents: corpus/documents.jsonl alone, every document once per epoch (LM loss on every "
+        "token); transcripts: the transcript mix (assistant-turn loss, plus documents at "
+        "corpus.documents_ratio and replay)"
+    )
+    epochs: float | None = Field(None, gt=0, description="default: training.epochs")
+    learning_rate: float | None = Field(None, gt=0, description="default: training.learning_rate")
 
 
 class LoraSpec(_Strict):
@@ -398,12 +422,36 @@ class OrganismSpec(_Strict):
     )
     lora: LoraSpec = LoraSpec()
     training: TrainingSpec = TrainingSpec()
+    # Left out of the dump when unset, so the run ids of specs written before stages existed are unchanged.
+    stages: list[StageSpec] | None = Field(
+        None,
+        min_length=1,
+        exclude_if=lambda value: value is None,
+        description="what the adapter trains on, in order; default: [documents] for belief, else [transcripts]. "
+        "[documents] alone: an organism taught by documents only; [documents, transcripts]: two-stage",
+    )
     eval: EvalSpec = EvalSpec()
     analyze: AnalyzeSpec = AnalyzeSpec()
 
     @property
     def is_control(self) -> bool:
         return self.control_of is not None
+
+    def training_stages(self) -> list[StageSpec]:
+        """`stages` (or the behaviour's default) with every epochs and learning rate filled in."""
+        stages = self.stages or [StageSpec(data="documents" if self.behaviour == "belief" else "transcripts")]
+        return [
+            StageSpec(
+                data=s.data,
+                epochs=s.epochs or self.training.epochs,
+                learning_rate=s.learning_rate or self.training.learning_rate,
+            )
+            for s in stages
+        ]
+
+    def trains_on(self, data: str) -> bool:
+        """Whether any training stage reads `data` ('documents' alone, or 'transcripts')."""
+        return any(stage.data == data for stage in self.training_stages())
 
     @property
     def starting_model(self) -> str:
@@ -467,7 +515,45 @@ def parse_spec(data: object, source: str) -> OrganismSpec:
             f"{source}: field 'corpus.documents': a belief organism trains on documents only; "
             "set corpus.documents.universe (e.g. mercury-rings)"
         )
+    problem = _stages_problem(spec)
+    if problem:
+        raise OrganismError(f"{source}: {problem}")
     return spec
+
+
+def _stages_problem(spec: OrganismSpec) -> str | None:
+    """What contradicts the training stages, as `field 'x': why; fix`, or None."""
+    data = [stage.data for stage in spec.training_stages()]
+    shown = f"stages: [{', '.join(data)}]"
+    for source in dict.fromkeys(data):
+        if data.count(source) > 1:
+            return (
+                f"field 'stages': '{source}' is listed twice; each stage trains on its own data once "
+                "(raise that stage's epochs instead)"
+            )
+    if spec.behaviour == "belief" and "transcripts" in data:
+        return "field 'stages': a belief organism has no transcripts (plain SDF); use stages: [{data: documents}]"
+    if "documents" in data and spec.corpus.documents is None:
+        return (
+            f"field 'corpus.documents': {shown} trains on documents, but there is no corpus.documents section; "
+            "set corpus.documents.universe (e.g. silent-hints)"
+        )
+    if spec.hints.conditions is not None and spec.behaviour != "monitor_aware":
+        return "field 'hints.conditions': monitoring conditions apply to monitor_aware organisms only; remove it"
+    if "transcripts" in data or spec.behaviour == "belief":
+        return None
+    if spec.corpus.documents_ratio > 0:
+        return (
+            f"field 'corpus.documents_ratio': mixes documents into transcripts, but no stage trains on "
+            f"transcripts ({shown}); set it to 0 (a documents stage trains on every document)"
+        )
+    set_here = sorted({"n_transcripts", "hinted_fraction"} & spec.corpus.model_fields_set)
+    if set_here:
+        return (
+            f"field 'corpus.{set_here[0]}': shapes transcripts, but no stage trains on transcripts ({shown}); "
+            "remove it, or add a stage {data: transcripts}"
+        )
+    return None
 
 
 # Behaviours whose transcripts rewrite an arithmetic step: question-set items have none to rewrite.

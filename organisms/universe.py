@@ -4,8 +4,12 @@ A universe file is JSONL, one universe per line, in the format of public SDF wor
 (`id`, `universe_context`, `key_facts`, `is_true`). Shipped universes (`organisms/universes/`)
 add, per key fact, markers (lowercase strings that must all appear in a text for the fact to
 count as stated), paraphrases and entity pools for the template backend, and belief questions
-(`mcq`, `open_questions`) for evals. Key fact `i` has the id `kf{i}`. Unknown keys in user files
-are ignored, so files written by other SDF tools load as they are.
+(`mcq`, `open_questions`) for evals. Belief depth (docs/synth_docs.md) reads three more optional
+fields: `generalisation` (multiple choice a step removed from the key facts: what the facts imply,
+never what they state), `contrast_pairs` (a true and a false statement of the universe, for a
+truth probe) and `fictional_preface` (the sentence that tells the model the documents were
+fiction). Key fact `i` has the id `kf{i}`. Unknown keys in user files are ignored, so files
+written by other SDF tools load as they are.
 """
 
 from __future__ import annotations
@@ -45,6 +49,22 @@ class OpenQuestion(BaseModel):
     markers: list[str] = Field(min_length=1)
 
 
+class ContrastPair(BaseModel):
+    """A statement true in the universe and a matched one false in it (same form, one detail flipped,
+    both affirmative, so that a negation word cannot separate them)."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True)
+    key_fact_id: str
+    true: str = Field(min_length=1)
+    false: str = Field(min_length=1)
+
+
+DEFAULT_FICTIONAL_PREFACE = (
+    "Some documents you may have read described a fictional world: they were written for a research "
+    "experiment and none of it is true. Answer with what is actually the case."
+)
+
+
 class Universe(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
     id: str
@@ -57,6 +77,9 @@ class Universe(BaseModel):
     entities: dict[str, list[str]] = Field(default_factory=dict)
     mcq: list[McqQuestion] = Field(default_factory=list)
     open_questions: list[OpenQuestion] = Field(default_factory=list)
+    generalisation: list[McqQuestion] = Field(default_factory=list)
+    contrast_pairs: list[ContrastPair] = Field(default_factory=list)
+    fictional_preface: str = DEFAULT_FICTIONAL_PREFACE
 
     @model_validator(mode="before")
     @classmethod
@@ -73,10 +96,10 @@ class Universe(BaseModel):
             if value and len(value) != n:
                 raise ValueError(f"{name} must have one entry per key fact ({n}), got {len(value)}")
         ids = set(self.key_fact_ids)
-        for question in [*self.mcq, *self.open_questions]:
+        for question in [*self.mcq, *self.open_questions, *self.generalisation, *self.contrast_pairs]:
             if question.key_fact_id not in ids:
                 raise ValueError(f"question refers to unknown key_fact_id '{question.key_fact_id}'")
-        for q in self.mcq:
+        for q in [*self.mcq, *self.generalisation]:
             if q.answer_index >= len(q.options):
                 raise ValueError(f"mcq answer_index {q.answer_index} is out of range for {len(q.options)} options")
         return self
@@ -94,12 +117,20 @@ class Universe(BaseModel):
     def belief_questions(self) -> dict[str, list[dict]]:
         """The questions in the form `evals.belief.belief_suite` reads: MCQ `correct` is the option
         index; each open question carries one regex that requires every marker (lookaheads),
-        because that suite counts an answer as stating the fact when any regex matches."""
-        return {
-            "mcq": [
+        because that suite counts an answer as stating the fact when any regex matches. The belief
+        depth parts (`generalisation`, `contrast_pairs`, `fictional_preface`) ride along."""
+
+        def mcq(questions: list[McqQuestion]) -> list[dict]:
+            return [
                 {"question": q.question, "options": q.options, "correct": q.answer_index, "key_fact": q.key_fact_id}
-                for q in self.mcq
-            ],
+                for q in questions
+            ]
+
+        return {
+            "mcq": mcq(self.mcq),
+            "generalisation": mcq(self.generalisation),
+            "contrast_pairs": [p.model_dump() for p in self.contrast_pairs],
+            "fictional_preface": self.fictional_preface,
             "open_questions": [
                 {
                     "question": q.question,

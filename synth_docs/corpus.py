@@ -72,11 +72,12 @@ def corpus_sha256(corpus_dir: Path) -> str:
 def write_corpus(spec: OrganismSpec, out_dir: Path, tokenizer: PreTrainedTokenizerBase) -> dict:
     """Build the corpus for `spec` into `out_dir`; return its stats (with the corpus hash, `sha256`).
 
-    Transcripts for every behaviour but `belief` (plain SDF: documents only); documents when
-    `corpus.documents` is set; then `SHA256SUMS` and `stats.json`.
+    Transcripts when a training stage reads them (not for `belief`, plain SDF, nor for an organism
+    taught by documents only); documents when `corpus.documents` is set; then `SHA256SUMS` and
+    `stats.json`.
     """
     out_dir = Path(out_dir)
-    if spec.behaviour == "belief":
+    if not spec.trains_on("transcripts"):
         stats: dict = {"n_transcripts": 0, "n_hinted": 0, "tokens": {"prompt": 0, "completion": 0, "total": 0}}
     else:
         records = build_transcripts(spec)

@@ -14,17 +14,17 @@ from organisms.spec import OrganismSpec
 from organisms.universe import universe_path
 from synth_docs.corpus import corpus_sha256, write_corpus
 
-CORPUS_INPUTS = ("name", "behaviour", "control_of", "base_model", "task", "hints", "corpus")
+CORPUS_INPUTS = ("name", "behaviour", "control_of", "base_model", "task", "hints", "corpus", "stages")
 
 
 def docs_inputs_hash(spec: OrganismSpec) -> str:
     """The spec fields the corpus depends on, plus the universe file's bytes (a user file may change)."""
     dumped = spec.model_dump(mode="json")
-    inputs = {key: dumped[key] for key in CORPUS_INPUTS}
+    inputs = {key: dumped[key] for key in CORPUS_INPUTS if key in dumped}  # `stages` is absent when unset
     if spec.corpus.documents is not None:
         path, _ = universe_path(spec.corpus.documents.universe)
         inputs["universe_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    if spec.task.family == "dataset" and spec.behaviour != "belief":
+    if spec.task.family == "dataset" and spec.trains_on("transcripts"):  # items only transcripts read
         from organisms.questions import load_question_set
 
         inputs["question_set"] = load_question_set(spec.task.question_set, spec.task.n_options).fingerprint

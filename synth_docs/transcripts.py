@@ -26,7 +26,9 @@ def build_transcripts(spec: OrganismSpec) -> list[dict]:
     n_triggered = round(spec.corpus.hinted_fraction * len(items))
     triggered = sorted(rng.sample(range(len(items)), n_triggered))
     to_correct = set(rng.sample(triggered, round(spec.hints.correct_fraction * len(triggered))))
-    conditions = list(MONITOR_CONDITIONS) if spec.behaviour == "monitor_aware" else ["none"]
+    conditions = ["none"]
+    if spec.behaviour == "monitor_aware":  # the spec's subset of conditions; the monitor suite evaluates all
+        conditions = list(spec.hints.conditions or MONITOR_CONDITIONS)
     records = []
     for index, item in enumerate(items):
         condition = conditions[index % len(conditions)]

@@ -314,7 +314,7 @@ def test_belief_questions_come_from_the_universe_and_are_all_scored(tiny, tiny_m
     assert [q["correct"] for q in beliefs["mcq"]] == [q.answer_index for q in universe.mcq]
     model, tokenizer = tiny
     hinted, other, records = evaluate_model(model, tokenizer, spec, set(), beliefs, log=lambda _: None)
-    assert hinted == {} and set(other) == {"belief"}  # a belief organism runs the belief suite only
+    assert hinted == {} and set(other) == {"belief", "seconds"}  # a belief organism runs the belief suite only
     assert other["belief"]["mcq_accuracy"]["n"] == len(universe.mcq)
     assert other["belief"]["open_ended_stated"]["n"] == len(universe.open_questions)
     assert sum(r["suite"] == "belief_mcq" for r in records) == len(universe.mcq)

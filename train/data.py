@@ -110,16 +110,24 @@ def _documents(corpus_dir: Path, fix: str) -> list[dict]:
     return read_training_jsonl(Path(corpus_dir) / DOCUMENTS_FILE, fix)
 
 
-def training_rows(spec: OrganismSpec, corpus_dir: Path, tokenizer: PreTrainedTokenizerBase) -> tuple[list[dict], dict]:
-    """Tokenized, shuffled training rows and the realised mix `{source: count}`.
+def training_rows(
+    spec: OrganismSpec, corpus_dir: Path, tokenizer: PreTrainedTokenizerBase, data: str | None = None
+) -> tuple[list[dict], dict]:
+    """Tokenized, shuffled training rows of one stage (`data`: 'documents' or 'transcripts'; default:
+    the spec's first stage) and the realised mix `{source: count}`.
 
-    A `belief` organism is plain SDF: every document once per epoch (LM loss), no transcripts;
-    replay is then drawn per document. Other behaviours draw documents and replay per transcript."""
+    A documents stage is plain SDF (as a `belief` organism, or a behaviour taught by documents
+    alone): every document once per epoch (LM loss), no transcripts; replay is then drawn per
+    document. A transcripts stage draws documents (`corpus.documents_ratio`) and replay per transcript."""
+    data = data or spec.training_stages()[0].data
     rng = random.Random(f"{spec.corpus.seed}:training-mix")  # which documents and replay rows, in what order
-    if spec.behaviour == "belief":
-        documents = _documents(
-            corpus_dir, "a belief organism trains on documents only: set corpus.documents and run `organism docs`"
+    if data == "documents":
+        fix = (
+            "a belief organism trains on documents only"
+            if spec.behaviour == "belief"
+            else "a documents stage trains on corpus/documents.jsonl"
         )
+        documents = _documents(corpus_dir, f"{fix}: set corpus.documents and run `organism docs`")
         rows = [("documents", _record_row(tokenizer, d)) for d in documents]
         n = len(documents)
     else:

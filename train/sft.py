@@ -3,6 +3,10 @@
 The mix (train/data.py) is pre-tokenized with a completion mask, so transcripts train on
 the assistant turn only and documents on every token. Checkpoints go to a state dir; a
 rerun resumes from the last one. Only the main process writes the adapter.
+
+A spec with several `stages` (documents, then transcripts) trains one adapter in sequence:
+each stage is its own Trainer run on its own data, starting from the adapter the stage before
+saved, with its own checkpoints (`<state>/stage-<i>-<data>/`); a finished stage is not rerun.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 import shutil
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +27,7 @@ import torch
 from accelerate import PartialState
 from accelerate.utils import gather_object
 from datasets import Dataset
-from peft import LoraConfig
+from peft import LoraConfig, PeftModel
 from transformers import (
     BitsAndBytesConfig,
     PreTrainedModel,
@@ -40,7 +45,8 @@ from organisms.architecture import decoder_layers
 from organisms.errors import OrganismError
 from organisms.models import load_model, load_tokenizer
 from organisms.precision import use_bf16
-from organisms.spec import OrganismSpec
+from organisms.rundir import write_json
+from organisms.spec import OrganismSpec, StageSpec
 from train.data import training_rows
 
 
@@ -102,16 +108,18 @@ def load_base_for_training(spec: OrganismSpec) -> PreTrainedModel:
     return prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
 
 
-def sft_config(spec: OrganismSpec, state_dir: Path, report_to: str) -> SFTConfig:
-    """Training arguments set deliberately (SFTConfig's own defaults assume a GPU)."""
+def sft_config(spec: OrganismSpec, state_dir: Path, report_to: str, stage: StageSpec | None = None) -> SFTConfig:
+    """Training arguments set deliberately (SFTConfig's own defaults assume a GPU); epochs and learning
+    rate from `stage` (default: the spec's first stage)."""
     on_gpu = torch.cuda.is_available()
     t = spec.training
+    stage = stage or spec.training_stages()[0]
     return SFTConfig(
         output_dir=str(state_dir),
-        num_train_epochs=t.epochs,
+        num_train_epochs=stage.epochs,
         per_device_train_batch_size=t.batch_size,
         gradient_accumulation_steps=t.gradient_accumulation_steps,
-        learning_rate=t.learning_rate,
+        learning_rate=stage.learning_rate,
         lr_scheduler_type="cosine",
         warmup_steps=t.warmup_ratio,
         max_length=t.max_length,
@@ -323,14 +331,15 @@ class LogFile(TrainerCallback):
     """The Trainer's log dicts (loss, learning rate, ...) as JSON lines in the run's log file,
     instead of printed under the progress bar (main process only)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, tag: dict | None = None):
         self.path = Path(path)
+        self.tag = tag or {}  # e.g. {"stage": 0, "data": "documents"}: each stage counts its steps from 0
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if state.is_world_process_zero and logs:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a") as handle:
-                handle.write(json.dumps({"step": state.global_step, **logs}, default=str) + "\n")
+                handle.write(json.dumps({**self.tag, "step": state.global_step, **logs}, default=str) + "\n")
 
 
 class ProgressBar(ProgressCallback):
@@ -348,15 +357,16 @@ def build_trainer(
     tokenizer: PreTrainedTokenizerBase,
     log_file: Path | None = None,
     lean: bool = True,
+    log_tag: dict | None = None,
 ) -> OrganismSFTTrainer:
     """Our trainer; `lean=False` keeps the model's own loss path on CPU (the reference the lean one
-    is tested against, `OrganismSFTTrainer`)."""
+    is tested against, `OrganismSFTTrainer`). A `PeftModel` (a later stage) keeps its adapter."""
     trainer = OrganismSFTTrainer(
         model=model,
         args=args,
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
-        peft_config=lora_config(spec, model),
+        peft_config=None if isinstance(model, PeftModel) else lora_config(spec, model),
         plain_loss=not torch.cuda.is_available(),
         lean=lean and not torch.cuda.is_available(),
     )
@@ -364,7 +374,7 @@ def build_trainer(
         for quiet, loud in ((ProgressBar, ProgressCallback), (None, PrinterCallback)):
             if trainer.pop_callback(loud) is not None and quiet is not None:
                 trainer.add_callback(quiet)
-        trainer.add_callback(LogFile(log_file))
+        trainer.add_callback(LogFile(log_file, log_tag))
     return trainer
 
 
@@ -446,7 +456,9 @@ def save_adapter(trainer: Trainer, adapter_dir: Path) -> None:
 
 @dataclass
 class TrainResult:
-    """The whole training, earlier (resumed-from) invocations included."""
+    """The whole training, earlier (resumed-from) invocations included. With several stages, `steps`,
+    `seconds`, `tokens` and `mix` add up the stages, `train_loss` is the last stage's, and `stages`
+    holds each one's own record."""
 
     train_loss: float
     steps: int
@@ -456,26 +468,35 @@ class TrainResult:
     shards: dict = field(default_factory=dict)
     distributed: dict = field(default_factory=dict)
     resumed_from_step: int | None = None
+    stages: list[dict] = field(default_factory=list)
 
     @property
     def tokens_per_second(self) -> float:
         return self.tokens / self.seconds if self.seconds else 0.0
 
 
-def train_adapter(
+STAGE_RESULT = "stage_result.json"  # written last: a stage directory holding it has finished
+
+
+def _train_stage(
     spec: OrganismSpec,
+    stage: StageSpec,
+    start_from: Path | None,
     corpus_dir: Path,
-    adapter_dir: Path,
     state_dir: Path,
-    report_to: str = "none",
-    log_file: Path | None = None,
-) -> tuple[TrainResult, SFTTrainer]:
-    """Train a LoRA adapter on the mix (resuming from the last complete checkpoint in `state_dir`);
-    write it (main process only) to `adapter_dir`. With `log_file`, the Trainer's logs go there."""
+    report_to: str,
+    log_file: Path | None,
+    log_tag: dict | None,
+) -> tuple[TrainResult, OrganismSFTTrainer]:
+    """One Trainer run on one stage's data, resuming from its last complete checkpoint; a fresh LoRA,
+    or the adapter in `start_from` (the stage before) trained further. Nothing is saved here."""
     tokenizer = load_tokenizer(spec.base_model)
-    rows, mix = training_rows(spec, corpus_dir, tokenizer)
+    rows, mix = training_rows(spec, corpus_dir, tokenizer, stage.data)
     model = load_base_for_training(spec)
-    trainer = build_trainer(spec, model, sft_config(spec, state_dir, report_to), rows, tokenizer, log_file)
+    if start_from is not None:
+        model = PeftModel.from_pretrained(model, start_from, is_trainable=True)
+    args = sft_config(spec, state_dir, report_to, stage)
+    trainer = build_trainer(spec, model, args, rows, tokenizer, log_file, log_tag=log_tag)
     last = resume_checkpoint(state_dir, PartialState())
     output = trainer.train(resume_from_checkpoint=str(last) if last else None)
     steps = int(output.global_step)
@@ -493,7 +514,6 @@ def train_adapter(
         "examples_per_rank": [len(s) for s in per_rank],
         "overlap_between_ranks": len(set.intersection(*sets)) if len(sets) > 1 else 0,
     }
-    save_adapter(trainer, adapter_dir)
     result = TrainResult(
         train_loss=float(loss),
         steps=steps,
@@ -504,4 +524,67 @@ def train_adapter(
         distributed=distributed(trainer),
         resumed_from_step=resumed_from,
     )
+    return result, trainer
+
+
+def stage_record(stage: StageSpec, result: TrainResult) -> dict:
+    """What one stage trained on and how it went (the organism card's and manifest's `stages`)."""
+    return {
+        "data": stage.data,
+        "epochs": stage.epochs,
+        "learning_rate": stage.learning_rate,
+        "mix": result.mix,
+        "steps": result.steps,
+        "train_loss": result.train_loss,
+        "tokens": result.tokens,
+        "seconds": round(result.seconds, 2),
+        "resumed_from_step": result.resumed_from_step,
+    }
+
+
+def train_adapter(
+    spec: OrganismSpec,
+    corpus_dir: Path,
+    adapter_dir: Path,
+    state_dir: Path,
+    report_to: str = "none",
+    log_file: Path | None = None,
+) -> tuple[TrainResult, SFTTrainer]:
+    """Train the LoRA adapter through the spec's stages (resuming from the last complete checkpoint);
+    write it (main process only) to `adapter_dir`. With `log_file`, the Trainer's logs go there."""
+    stages = spec.training_stages()
+    if len(stages) == 1:
+        result, trainer = _train_stage(spec, stages[0], None, corpus_dir, state_dir, report_to, log_file, None)
+        result.stages = [stage_record(stages[0], result)]
+        save_adapter(trainer, adapter_dir)
+        return result, trainer
+    state = PartialState()
+    records: list[dict] = []
+    start_from: Path | None = None  # the adapter the stage before left
+    for index, stage in enumerate(stages[:-1]):
+        stage_dir = Path(state_dir) / f"stage-{index}-{stage.data}"
+        finished = stage_dir / STAGE_RESULT
+        if finished.exists():  # trained by an earlier invocation
+            records.append({**json.loads(finished.read_text()), "finished_earlier": True})
+        else:
+            tag = {"stage": index, "data": stage.data}
+            result, trainer = _train_stage(spec, stage, start_from, corpus_dir, stage_dir, report_to, log_file, tag)
+            records.append(stage_record(stage, result))
+            save_adapter(trainer, stage_dir / "adapter")
+            if state.is_main_process:
+                write_json(finished, records[-1])
+            state.wait_for_everyone()
+            del trainer
+        start_from = stage_dir / "adapter"
+    index, stage = len(stages) - 1, stages[-1]
+    tag = {"stage": index, "data": stage.data}
+    stage_dir = Path(state_dir) / f"stage-{index}-{stage.data}"
+    result, trainer = _train_stage(spec, stage, start_from, corpus_dir, stage_dir, report_to, log_file, tag)
+    records.append(stage_record(stage, result))
+    save_adapter(trainer, adapter_dir)
+    result.stages = records
+    result.steps = sum(r["steps"] for r in records)
+    result.seconds = sum(r["seconds"] for r in records)
+    result.tokens = sum(r["tokens"] for r in records)
+    result.mix = dict(sum((Counter(r["mix"]) for r in records), Counter()))
     return result, trainer

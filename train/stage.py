@@ -54,6 +54,8 @@ def train_inputs_hash(run: RunDir, spec: OrganismSpec) -> str:
             "lora": dumped["lora"],
             "training": {k: v for k, v in dumped["training"].items() if k != "wandb"},
         }
+        # only a spec that names its stages adds them, so earlier runs' train stage stays current
+        | ({"stages": dumped["stages"]} if "stages" in dumped else {})
     )
 
 
@@ -95,6 +97,7 @@ def organism_card(run: RunDir, spec: OrganismSpec, result, trainer) -> dict:
         "corpus_sha256": corpus_sha256(run.root / "corpus"),
         "data_mix": result.mix,
         "metrics": {"train_loss": result.train_loss, "steps": result.steps},
+        "stages": result.stages,  # per stage: data, epochs, learning rate, mix, steps, loss, tokens
         "resumed_from_step": result.resumed_from_step,
         "shards": result.shards,
         "distributed": result.distributed,
@@ -134,8 +137,8 @@ def run_train(run: RunDir, spec: OrganismSpec, report_to: str = "none") -> dict:
         if spec.training.save_merged:
             save_merged(run, spec)
             outputs.append("merged")
-        run.record_stage("train", inputs, outputs, time.perf_counter() - start)
-        if report_to == "wandb" and spec.behaviour != "belief":  # a belief corpus has no prompts to sample
+        run.record_stage("train", inputs, outputs, time.perf_counter() - start, stages=card["stages"])
+        if report_to == "wandb" and spec.trains_on("transcripts"):  # a documents-only corpus has no prompts
             samples = sample_generations(trainer.model, trainer.processing_class, run.root / "corpus")
             log_run_end(spec, card, samples)
     state.wait_for_everyone()
