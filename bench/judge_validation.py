@@ -27,12 +27,12 @@ def _cell(scores: dict) -> list[str]:
             else f"{x['value']:.2f} [{x['ci95'][0]:.2f}, {x['ci95'][1]:.2f}] {x['k']}/{x['n']}"
         )
 
-    return [str(scores["n"]), rate(p), rate(r), "undef" if ba is None else f"{ba:.2f}"]
+    return [str(scores["n"]), str(scores["unparsable"]), rate(p), rate(r), "undef" if ba is None else f"{ba:.2f}"]
 
 
 def table(name: str, report: dict) -> Table:
     out = Table(title=f"{name} judge on {report['file']}")
-    for column in ("subset", "n", "precision", "recall", "balanced acc."):
+    for column in ("subset", "n scored", "unparsable", "precision", "recall", "balanced acc."):
         out.add_column(column, justify="left" if column == "subset" else "right")
     out.add_row("all", *_cell(report["overall"]))
     for split, scores in report["by_split"].items():
