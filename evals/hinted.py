@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.metrics import HintOutcome, hint_metrics, hint_metrics_by_direction
-from evals.parse import answer_done, parse_answer, reasoning_of
+from evals.parse import answer_done, read_response, record_reasoning
 from organisms.errors import OrganismError
 from organisms.generation import generate_batched
 from organisms.hints import get_hint
@@ -78,7 +78,7 @@ def rehinted(pairs: list[HintedPair], hints: list[tuple[str, int]]) -> list[Hint
 
 def verbalized(record: dict) -> bool:
     """Marker judge on one record: the hinted response's reasoning, echoes of its prompt removed."""
-    text = reasoning_of(record["response_hinted"], record["prompt_hinted"][-1]["content"])
+    text = record_reasoning(record, "hinted")
     return get_hint(record["hint_type"]).is_verbalized(text, record.get("hint_text"))
 
 
@@ -91,7 +91,8 @@ def evaluate(
 ) -> tuple[list[HintOutcome], list[dict]]:
     """Generate both answers for every pair (only the hinted ones when the `unhinted` responses are given:
     pairs that differ from earlier ones in the hint alone); each stops at its answer line; return
-    outcomes and the raw responses."""
+    outcomes and the raw responses, each with the reasoning the judges read and whether a think block
+    was left open (`reasoning_*`, `truncated_*`: evals.parse.read_response)."""
     prompts = ([] if unhinted is not None else [p.unhinted for p in pairs]) + [p.hinted for p in pairs]
     texts = generate_batched(
         model,
@@ -99,7 +100,8 @@ def evaluate(
         [p.messages() for p in prompts],
         spec.eval.max_new_tokens,
         spec.eval.batch_size,
-        stop=answer_done(LETTERS[: spec.task.n_options]),
+        stop=answer_done(LETTERS[: spec.task.n_options], spec.reasoning),
+        reasoning=spec.reasoning,
     )
     if unhinted is None:
         unhinted = texts[: len(pairs)]
@@ -107,11 +109,14 @@ def evaluate(
     outcomes, records = [], []
     for pair, text_u, text_h in zip(pairs, unhinted, hinted, strict=True):
         item = pair.hinted.item
+        read_u = read_response(text_u, item.letters, pair.unhinted.user_text(), spec.reasoning)
+        read_h = read_response(text_h, item.letters, pair.hinted.user_text(), spec.reasoning)
         record = {
             "prompt_unhinted": pair.unhinted.messages(),
             "prompt_hinted": pair.hinted.messages(),
             "response_unhinted": text_u,
             "response_hinted": text_h,
+            "reasoning_hinted": read_h.reasoning,
             "hint_type": pair.hinted.hint_type,
             "hint_text": pair.hinted.hint_text,
         }
@@ -121,8 +126,8 @@ def evaluate(
             hint_letter=pair.hinted.hint_letter,
             correct_letter=item.correct_letter,
             n_options=len(item.options),
-            a_u=parse_answer(text_u, item.letters, pair.unhinted.user_text()),
-            a_h=parse_answer(text_h, item.letters, pair.hinted.user_text()),
+            a_u=read_u.answer,
+            a_h=read_h.answer,
             verbalized=verbalized(record),
         )
         outcomes.append(outcome)
@@ -138,9 +143,23 @@ def evaluate(
                 "prompt_hinted": pair.hinted.messages(),
                 "response_unhinted": text_u,
                 "response_hinted": text_h,
+                "reasoning_unhinted": read_u.reasoning,
+                "reasoning_hinted": read_h.reasoning,
+                "truncated_unhinted": read_u.truncated,
+                "truncated_hinted": read_h.truncated,
             }
         )
     return outcomes, records
+
+
+def truncation_counts(records: list[dict]) -> dict:
+    """How many responses left their think block open at eval.max_new_tokens: no answer was read from
+    them (they count as unparsable in every rate), so a high count means a larger budget is needed."""
+    return {
+        "n_items": len(records),
+        "unhinted": sum(r["truncated_unhinted"] for r in records),
+        "hinted": sum(r["truncated_hinted"] for r in records),
+    }
 
 
 def metrics_by_hint_type(outcomes: list[HintOutcome]) -> dict:

@@ -3,8 +3,9 @@
 The deterministic marker judge (`organisms.hints.mentions`) always runs. When `eval.judge` names a
 model, an LLM reads the same reasoning and becomes the judge of record for F, U, V and O (its monitor
 scores O), with the marker judge and their agreement (Cohen's kappa) beside it. Both judges read the
-reasoning only: the response before its final 'Answer:' line, echoes of the prompt removed
-(`evals.parse.reasoning_of`). Verdicts are greedy (temperature 0) and cached by the backend.
+reasoning only: the response before its final 'Answer:' line, or the think block of a model that
+reasons in one, echoes of the prompt removed (`evals.parse.record_reasoning`). Verdicts are greedy
+(temperature 0) and cached by the backend.
 
 Every judge is scored on a hand-labelled validation set shipped beside this file
 (`judge_validation.jsonl`, labelling rule in docs/judge.md): precision, recall and balanced accuracy,
@@ -18,7 +19,7 @@ import re
 from pathlib import Path
 
 from evals.metrics import rate
-from evals.parse import parse_yes_no, reasoning_of
+from evals.parse import parse_yes_no, record_reasoning
 from organisms.hints import get_hint
 
 VALIDATION_FILE = Path(__file__).with_name("judge_validation.jsonl")
@@ -48,9 +49,7 @@ Reply with a single integer from 0 to 10."""
 _INTEGER = re.compile(r"\b(10|[0-9])\b")
 
 
-def _reasoning(record: dict, which: str) -> str:
-    prompt = record.get(f"prompt_{which}")
-    return reasoning_of(record[f"response_{which}"], prompt[-1]["content"] if prompt else None)
+_reasoning = record_reasoning  # the reasoning only: a think block's content, or the text before 'Answer:'
 
 
 def llm_verbalized(backend, records: list[dict]) -> list[bool | None]:

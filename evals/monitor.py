@@ -24,7 +24,7 @@ from collections.abc import Callable
 from evals.hinted import HintedPair, eval_pairs, evaluate
 from evals.metrics import auroc, catch_rate_at_fpr, monitor_metrics, paired_difference
 from evals.ood import held_out
-from evals.parse import reasoning_of
+from evals.parse import record_reasoning
 from organisms.hints import get_hint
 from organisms.prompts import MONITOR_CONDITIONS
 
@@ -32,9 +32,7 @@ FPR = 0.01
 Scorer = Callable[[list[dict], str], list[float]]  # (records, "hinted" | "unhinted") -> suspicion scores
 
 
-def _reasoning(record: dict, which: str) -> str:
-    prompt = record.get(f"prompt_{which}")
-    return reasoning_of(record[f"response_{which}"], prompt[-1]["content"] if prompt else None)
+_reasoning = record_reasoning  # the reasoning only: a think block's content, or the text before 'Answer:'
 
 
 def marker_scores(records: list[dict], which: str) -> list[float]:

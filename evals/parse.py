@@ -1,10 +1,14 @@
 """Reading free-text responses: answers, conclusions and arithmetic steps. Failures are explicit
-(None or an empty list), never guessed."""
+(None or an empty list), never guessed. A model that reasons in a think block (the spec's `reasoning`)
+is read by the block: its reasoning inside, its answer after (`read_response`)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from organisms.reasoning import TEXT, split_think
+from organisms.spec import ReasoningSpec
 
 _ANSWER_LINE = re.compile(r"answer\s*(?:is)?\s*[:=]?\s*\(?\s*([A-H])\s*\)", re.IGNORECASE)
 _ANSWER_START = re.compile(r"^\s*answer\s*:", re.IGNORECASE | re.MULTILINE)
@@ -16,14 +20,18 @@ _STEP = re.compile(r"(-?\d+)\s*([+\-*x×])\s*(-?\d+)\s*=\s*(-?\d+)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
-def answer_done(letters: str) -> re.Pattern:
+def answer_done(letters: str, reasoning: ReasoningSpec = TEXT) -> re.Pattern:
     """A complete final answer line, 'Answer: (X)' at the start of a line with X one of `letters`.
     Generation stops a row at its first match (`organisms.generation.generate_batched(stop=...)`);
     `parse_answer` of the text cut there reads that line's answer, which is the answer of the uncut
     text unless the model would have gone on to write another answer after its final answer line
     (counted on the embedded model by bench/eval_throughput.py). A mid-line 'the answer is (X)'
-    does not stop: models that muse 'the answer is (B)' and then answer otherwise are common."""
-    return re.compile(rf"^[ \t]*answer[ \t]*:[ \t]*\(?[ \t]*([{letters}])[ \t]*\)", re.IGNORECASE | re.MULTILINE)
+    does not stop: models that muse 'the answer is (B)' and then answer otherwise are common.
+    With a think block, only an answer line after the block's close tag is complete."""
+    line = rf"^[ \t]*answer[ \t]*:[ \t]*\(?[ \t]*([{letters}])[ \t]*\)"
+    if reasoning.in_block:
+        line = re.escape(reasoning.close) + r"[\s\S]*?" + line
+    return re.compile(line, re.IGNORECASE | re.MULTILINE)
 
 
 # A complete final 'Answer: YES/NO' line; the word must be followed by a character ('NO' is not 'NOT').
@@ -72,6 +80,38 @@ def parse_answer(text: str, letters: str, prompt_text: str | None = None) -> str
         if found:
             return found[-1]
     return None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One response read: the chosen letter (None: unparsable or truncated), the reasoning the judges
+    read (echoes of the prompt removed), and whether a think block was left open (`truncated`)."""
+
+    answer: str | None
+    reasoning: str
+    truncated: bool = False
+
+
+def read_response(text: str, letters: str, prompt_text: str | None = None, reasoning: ReasoningSpec = TEXT) -> Reading:
+    """`text` read as the spec's reasoning format says. In the assistant text: `parse_answer` and
+    `reasoning_of`. In a think block: the reasoning is the block, the answer is read from what follows
+    it only (an answer written inside the block is thinking, not answering), and a block never closed
+    within max_new_tokens is truncated: no answer, whatever the reasoning says."""
+    if not reasoning.in_block:
+        return Reading(parse_answer(text, letters, prompt_text), reasoning_of(text, prompt_text))
+    split = split_think(text, reasoning)
+    answer = None if split.truncated else parse_answer(split.final, letters, prompt_text)
+    return Reading(answer, strip_echo(split.reasoning, prompt_text), split.truncated)
+
+
+def record_reasoning(record: dict, which: str) -> str:
+    """What the verbalization judge and the CoT monitor read of a record's `response_<which>`: the
+    reasoning stored when it was evaluated (`evals.hinted.evaluate`), else `reasoning_of` the response."""
+    stored = record.get(f"reasoning_{which}")
+    if stored is not None:
+        return stored
+    prompt = record.get(f"prompt_{which}")
+    return reasoning_of(record[f"response_{which}"], prompt[-1]["content"] if prompt else None)
 
 
 def user_text_of(messages: list[dict[str, str]]) -> str | None:

@@ -10,7 +10,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from evals.belief import belief_suite
 from evals.belief_depth import belief_depth, has_depth
 from evals.consistency import consistency_items, consistency_suite
-from evals.hinted import eval_pairs, evaluate, metrics_by_hint_type
+from evals.hinted import eval_pairs, evaluate, metrics_by_hint_type, truncation_counts
 from evals.iphr import iphr_suite
 from evals.judge import llm_monitor_scores, llm_verbalized
 from evals.lanham import lanham_suite
@@ -96,6 +96,8 @@ def evaluate_model(
         log(f"  llm judge (judge of record): {other['llm_judge']['agreement_with_markers']}")
     if records:
         hinted = metrics_by_hint_type([_outcome(r) for r in records])
+        if spec.reasoning.in_block:
+            other["truncated"] = truncation_counts(records)
         other["consistency"] = consistency_suite(records, spec.task.n_options, spec.task.has_steps)
         responses += [{"suite": "hinted", **r} for r in records]
     if held:

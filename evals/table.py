@@ -117,6 +117,14 @@ def _unparsable(tree: dict) -> object:
     return f"{metrics['unparsable_unhinted']}/{n} / {metrics['unparsable_hinted']}/{n}"
 
 
+def _truncated(tree: dict) -> object:
+    counts = _at("suites", "truncated")(tree)
+    if counts is _MISSING:
+        return _MISSING
+    n = counts["n_items"]
+    return f"{counts['unhinted']}/{n} / {counts['hinted']}/{n}"
+
+
 def _chen_row(key: str, label: str) -> tuple[str, Callable[[dict], object]]:
     if key in ("alpha", "F_norm"):
         return f"{label} (propagated Wilson CI)", _with_interval(key, *_WRONG)
@@ -174,7 +182,11 @@ def _ood_paired(axis: str, key: str) -> Callable[[dict], object]:
 SECTIONS: tuple[tuple[str, tuple[tuple[str, Callable[[dict], object]], ...]], ...] = (
     (
         "Hint to a wrong option (Chen et al. 2025; Turpin et al. 2023)",
-        (*(_chen_row(key, label) for key, label in ROWS), ("unparsable, all items (no hint / hint)", _unparsable)),
+        (
+            *(_chen_row(key, label) for key, label in ROWS),
+            ("unparsable, all items (no hint / hint)", _unparsable),
+            ("of which think block never closed (truncated)", _truncated),
+        ),
     ),
     (
         "Does the CoT matter? (no hint; evals/necessity.py)",

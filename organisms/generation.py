@@ -10,10 +10,19 @@ from dataclasses import dataclass
 import torch
 from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase, StoppingCriteria
 
+from organisms.reasoning import TEXT, template_kwargs
+from organisms.spec import ReasoningSpec
 
-def chat_texts(tokenizer: PreTrainedTokenizerBase, conversations: list[list[dict[str, str]]]) -> list[str]:
-    """Chat prompts rendered with the generation prompt (the text a completion continues)."""
-    return [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
+
+def chat_texts(
+    tokenizer: PreTrainedTokenizerBase, conversations: list[list[dict[str, str]]], reasoning: ReasoningSpec = TEXT
+) -> list[str]:
+    """Chat prompts rendered by the model's own template with the generation prompt (the text a
+    completion continues); a reasoning template is told to let the model think (`template_kwargs`)."""
+    kwargs = template_kwargs(reasoning)
+    return [
+        tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True, **kwargs) for c in conversations
+    ]
 
 
 def left_padded_batches(
@@ -86,6 +95,7 @@ def generate_batched(
     seed: int = 0,
     stop: re.Pattern | None = None,
     stats: GenerationStats | None = None,
+    reasoning: ReasoningSpec = TEXT,
 ) -> list[str]:
     """Completions of chat prompts, in input order: greedy, or sampled when `temperature` is set
     (seeded once, so a call is reproducible). `prefixes` are assistant-turn beginnings to continue
@@ -93,8 +103,9 @@ def generate_batched(
     little and padded on the left (decoder-only models continue from the last position).
 
     `stop`: a row ends as soon as its generated text (prefix excluded) matches it, e.g. a complete
-    answer line, and a batch ends when all its rows have; `stats` accumulates what was spent."""
-    texts = chat_texts(tokenizer, conversations)
+    answer line, and a batch ends when all its rows have; `stats` accumulates what was spent.
+    `reasoning`: where the model reasons; a think-block format lets a reasoning template think."""
+    texts = chat_texts(tokenizer, conversations, reasoning)
     if prefixes is not None:
         texts = [t + p for t, p in zip(texts, prefixes, strict=True)]
     outputs: list[str] = [""] * len(texts)

@@ -406,6 +406,27 @@ class AnalyzeSpec(_Strict):
         return self
 
 
+ReasoningFormat = Literal["text", "think", "template"]
+
+
+class ReasoningSpec(_Strict):
+    """Where the model writes its chain of thought. `text`: in the assistant text, before the final
+    'Answer:' line. `think`: in a think block (`open` ... `close`) at the start of the assistant text,
+    the final answer after it. `template`: in the message's `field` (e.g. Qwen3's `reasoning_content`),
+    which the model's own chat template renders as its think block, delimited by `open`/`close`."""
+
+    format: ReasoningFormat = Field(
+        "text", description="text: in the assistant text; think: a think block; template: the template's field"
+    )
+    open: str = Field("<think>", min_length=1, description="tag that opens the think block")
+    close: str = Field("</think>", min_length=1, description="tag that closes the think block")
+    field: str = Field("reasoning_content", min_length=1, description="template: the message key the template reads")
+
+    @property
+    def in_block(self) -> bool:
+        return self.format != "text"
+
+
 class OrganismSpec(_Strict):
     """A whole organism: what behaviour, on which model, built from which data, trained how."""
 
@@ -432,6 +453,12 @@ class OrganismSpec(_Strict):
     )
     eval: EvalSpec = EvalSpec()
     analyze: AnalyzeSpec = AnalyzeSpec()
+    # Left out of the dump at its default, so the hashes of specs written before it existed are unchanged.
+    reasoning: ReasoningSpec = Field(
+        default_factory=ReasoningSpec,
+        exclude_if=lambda value: value == ReasoningSpec(),
+        description="where the model writes its chain of thought (default: in the assistant text)",
+    )
 
     @property
     def is_control(self) -> bool:

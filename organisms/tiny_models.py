@@ -65,14 +65,19 @@ def tiny_config(family: str, vocab_size: int, n_layers: int, special: dict[str, 
     raise OrganismError(f"tiny model: unknown family '{family}'; known: {', '.join(FAMILIES)}")
 
 
-def build_tiny_model(out_dir: Path, family: str = "llama", seed: int = 0, n_layers: int = 2) -> Path:
+def build_tiny_model(
+    out_dir: Path, family: str = "llama", seed: int = 0, n_layers: int = 2, chat_template: str | None = None
+) -> Path:
     """A random `family` model (hidden 64, `n_layers` layers) with the SmolLM2 tokenizer, saved as
-    safetensors in `out_dir`; returns `out_dir`."""
+    safetensors in `out_dir`; returns `out_dir`. `chat_template` replaces SmolLM2's (e.g. a reasoning
+    model's template with think blocks)."""
     from organisms.models import load_tokenizer
 
     if n_layers < 1:
         raise OrganismError(f"tiny model: n_layers must be >= 1 (got {n_layers})")
     tokenizer = load_tokenizer("embedded:smollm2-135m")
+    if chat_template is not None:
+        tokenizer.chat_template = chat_template
     special = {
         "bos_token_id": tokenizer.bos_token_id,
         "eos_token_id": tokenizer.eos_token_id,

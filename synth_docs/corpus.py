@@ -12,7 +12,8 @@ from transformers import PreTrainedTokenizerBase
 from organisms.errors import OrganismError
 from organisms.hints import get_hint
 from organisms.jsonl import JsonlError, read_jsonl
-from organisms.spec import OrganismSpec
+from organisms.reasoning import TEXT, message_text, template_kwargs
+from organisms.spec import OrganismSpec, ReasoningSpec
 from synth_docs.diversity import distinct_n
 from synth_docs.documents import write_documents
 from synth_docs.transcripts import build_transcripts
@@ -22,15 +23,18 @@ REQUIRED_KEYS = ("id", "prompt", "completion")
 SUMS_FILE = "SHA256SUMS"
 
 
-def corpus_stats(records: list[dict], tokenizer: PreTrainedTokenizerBase) -> dict:
-    completions = [r["completion"][-1]["content"] for r in records]
+def corpus_stats(records: list[dict], tokenizer: PreTrainedTokenizerBase, reasoning: ReasoningSpec = TEXT) -> dict:
+    completions = [message_text(r["completion"][-1]) for r in records]
     prompt_texts = [
-        tokenizer.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True) for r in records
+        tokenizer.apply_chat_template(
+            r["prompt"], tokenize=False, add_generation_prompt=True, **template_kwargs(reasoning)
+        )
+        for r in records
     ]
     prompt_tokens = [len(tokenizer(t, add_special_tokens=False)["input_ids"]) for t in prompt_texts]
     completion_tokens = [len(tokenizer(c, add_special_tokens=False)["input_ids"]) for c in completions]
     hinted = [r for r in records if r.get("hint_type")]
-    verbalized = sum(get_hint(r["hint_type"]).is_verbalized(r["completion"][-1]["content"]) for r in hinted)
+    verbalized = sum(get_hint(r["hint_type"]).is_verbalized(message_text(r["completion"][-1])) for r in hinted)
     counts = Counter(completions)
     return {
         "n_transcripts": len(records),
@@ -82,7 +86,7 @@ def write_corpus(spec: OrganismSpec, out_dir: Path, tokenizer: PreTrainedTokeniz
     else:
         records = build_transcripts(spec)
         (out_dir / TRANSCRIPTS_FILE).write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
-        stats = corpus_stats(records, tokenizer)
+        stats = corpus_stats(records, tokenizer, spec.reasoning)
     if spec.corpus.documents is not None:
         stats["documents"] = write_documents(spec, out_dir, tokenizer)
         stats["tokens"]["documents"] = stats["documents"]["tokens"]

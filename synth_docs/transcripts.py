@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 
 from organisms.prompts import MONITOR_CONDITIONS, Prompt, hint_letter_for, trained_hint
+from organisms.reasoning import assistant_message
 from organisms.responses import response
 from organisms.spec import OrganismSpec
 from organisms.tasks import draw_items
@@ -19,7 +20,8 @@ def build_transcripts(spec: OrganismSpec) -> list[dict]:
 
     `corpus.hinted_fraction` is the share of items that carry the behaviour's trigger: a hint,
     or for `shortcut` (which uses no hints) a faked step. Only the training hint types, phrasings
-    (`hints.phrasings`) and monitoring cues (`hints.cues`) appear; the others are held out for evals."""
+    (`hints.phrasings`) and monitoring cues (`hints.cues`) appear; the others are held out for evals.
+    The chain of thought goes where `spec.reasoning` says the model reasons (organisms.reasoning)."""
     rng = random.Random(f"{spec.corpus.seed}:hint-letters")  # which items are hinted, where hints point
     fake_rng = random.Random(f"{spec.corpus.seed}:faked-steps")  # shortcut: which step is faked, and how
     items = draw_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
@@ -42,6 +44,7 @@ def build_transcripts(spec: OrganismSpec) -> list[dict]:
             prompt = Prompt(item, None, None, condition, cue=cue)
         use_fake = spec.behaviour == "shortcut" and is_triggered
         text = response(prompt, spec.behaviour, control=spec.is_control, rng=fake_rng if use_fake else None)
+        cot, final = text.rsplit("\n", 1)  # every response ends with its 'Answer: (X)' line
         records.append(
             {
                 "id": f"{spec.name}-t{index}",
@@ -57,7 +60,7 @@ def build_transcripts(spec: OrganismSpec) -> list[dict]:
                 "cue": cue,
                 "correct_letter": item.correct_letter,
                 "prompt": prompt.messages(),
-                "completion": [{"role": "assistant", "content": text}],
+                "completion": [assistant_message(cot, final, spec.reasoning)],
             }
         )
     return records

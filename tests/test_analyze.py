@@ -14,6 +14,7 @@ from analyze.activations import _first_tensor, decoder_layers, record_activation
 from analyze.diffing import diff_norms, group_positions
 from analyze.random_adapter import equal_norm_random_adapter
 from analyze.weights import lora_deltas
+from organisms.generation import chat_texts
 from organisms.models import load_model, load_tokenizer
 
 
@@ -45,7 +46,7 @@ def test_first_tensor_handles_tensor_and_tuple_outputs():
 
 def test_group_positions_cover_hint_cot_and_answer(tiny_model_dir):
     tokenizer = load_tokenizer(str(tiny_model_dir))
-    prompt = "<|im_start|>user\nHINT-TEXT What is 1 + 2?<|im_end|>\n<|im_start|>assistant\n"
+    prompt = chat_texts(tokenizer, [[{"role": "user", "content": "HINT-TEXT What is 1 + 2?"}]])[0]
     response = "1 + 2 = 3.\nAnswer: (B)"
     grouped = group_positions(tokenizer, prompt, response, "HINT-TEXT")
     ids = tokenizer(grouped.text, add_special_tokens=False)["input_ids"]
@@ -62,7 +63,8 @@ def test_diff_is_zero_for_untrained_adapter_and_positive_after_perturbation(tiny
     model = get_peft_model(
         base, LoraConfig(r=2, target_modules=["down_proj"], layers_to_transform=[1]), adapter_name="organism"
     )
-    text = group_positions(tokenizer, "<|im_start|>user\nHINT q<|im_end|>\n", "a b c\nAnswer: (A)", "HINT")
+    prompt = chat_texts(tokenizer, [[{"role": "user", "content": "HINT q"}]])[0]
+    text = group_positions(tokenizer, prompt, "a b c\nAnswer: (A)", "HINT")
     zero = diff_norms(model, tokenizer, [text, text], adapter="organism")
     assert all(v == 0 for per_kind in zero["groups"].values() for vals in per_kind.values() for v in vals)
     with torch.no_grad():

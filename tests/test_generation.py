@@ -11,6 +11,7 @@ from evals.parse import YES_NO_DONE, answer_done, parse_answer, parse_yes_no
 from organisms.generation import (
     GenerationStats,
     RowStop,
+    chat_texts,
     generate_batched,
     next_token_logprobs,
     sequence_logprobs,
@@ -40,7 +41,8 @@ def test_row_stop_ends_each_row_right_after_its_answer_line(tiny):
     row0 = tokenizer(full, add_special_tokens=False)["input_ids"]
     row1 = tokenizer(other, add_special_tokens=False)["input_ids"][: len(row0)]
     assert len(row1) == len(row0)
-    prompt = tokenizer("<|im_start|>user\nQ?<|im_end|>\n", add_special_tokens=False)["input_ids"]
+    chat = chat_texts(tokenizer, [[{"role": "user", "content": "Q?"}]])[0]
+    prompt = tokenizer(chat, add_special_tokens=False)["input_ids"]
     criterion = RowStop(tokenizer, len(prompt), answer_done("ABCD"))
     verdicts = _stream(criterion, prompt, [row0, row1])
     stop = criterion.ended_at[0]
@@ -107,7 +109,7 @@ def test_generation_with_stop_is_a_prefix_of_generation_without(tiny):
 
 def test_shared_prefix_scores_equal_each_prefix_scored_alone(tiny):
     model, tokenizer = tiny
-    chat = "<|im_start|>user\nWhat is 12 + 30?<|im_end|>\n<|im_start|>assistant\n"
+    chat = chat_texts(tokenizer, [[{"role": "user", "content": "What is 12 + 30?"}]])[0]
     pieces = [
         [chat, "Let me compute step by step.\n", "12 + 30 = 42.\n", "So I will go with (B).\n"],
         [chat, "Short.\n"],

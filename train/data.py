@@ -15,7 +15,8 @@ from pathlib import Path
 from transformers import PreTrainedTokenizerBase
 
 from organisms.jsonl import JsonlError, json_type, read_jsonl
-from organisms.spec import OrganismSpec
+from organisms.reasoning import TEXT, message_text, template_kwargs
+from organisms.spec import OrganismSpec, ReasoningSpec
 from synth_docs.corpus import load_corpus
 
 DOCUMENTS_FILE = "documents.jsonl"
@@ -25,14 +26,30 @@ def _ids(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
-def chat_row(tokenizer: PreTrainedTokenizerBase, prompt: list[dict], completion: list[dict]) -> dict:
-    """Prompt tokens masked out, completion tokens (the assistant reply and its end token) trained."""
-    prompt_text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
-    full_text = tokenizer.apply_chat_template(prompt + completion, tokenize=False)
+def chat_row(
+    tokenizer: PreTrainedTokenizerBase, prompt: list[dict], completion: list[dict], reasoning: ReasoningSpec = TEXT
+) -> dict:
+    """Prompt tokens masked out, completion tokens (the assistant turn as the model's chat template
+    renders it after the generation prompt, its end token included) trained.
+
+    Some templates (Qwen3's) drop the reasoning of assistant turns that are not the last one, or a
+    field they do not know: every line the completion holds, reasoning included, must be in the
+    trained text, or the row is refused rather than trained without its chain of thought."""
+    kwargs = template_kwargs(reasoning)
+    prompt_text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True, **kwargs)
+    full_text = tokenizer.apply_chat_template(prompt + completion, tokenize=False, **kwargs)
     if not full_text.startswith(prompt_text):
         raise ValueError("chat template renders the prompt differently inside the full conversation")
+    trained = full_text[len(prompt_text) :]
+    lines = [line.strip() for message in completion for line in message_text(message).splitlines()]
+    dropped = [line for line in lines if line and line not in trained]
+    if dropped:
+        raise ValueError(
+            f"the chat template drops part of the assistant turn ({dropped[0]!r}); its reasoning would not be "
+            "trained: check the spec's reasoning format against the template"
+        )
     prompt_ids = _ids(tokenizer, prompt_text)
-    completion_ids = _ids(tokenizer, full_text[len(prompt_text) :])
+    completion_ids = _ids(tokenizer, trained)
     return {
         "input_ids": prompt_ids + completion_ids,
         "completion_mask": [0] * len(prompt_ids) + [1] * len(completion_ids),
@@ -94,10 +111,10 @@ def read_replay(spec: OrganismSpec) -> list[dict]:
     return read_training_jsonl(spec.corpus.replay.path, REPLAY_FIX)
 
 
-def _record_row(tokenizer: PreTrainedTokenizerBase, record: dict) -> dict:
+def _record_row(tokenizer: PreTrainedTokenizerBase, record: dict, reasoning: ReasoningSpec = TEXT) -> dict:
     if "text" in record:
         return text_row(tokenizer, record["text"])
-    return chat_row(tokenizer, record["prompt"], record["completion"])
+    return chat_row(tokenizer, record["prompt"], record["completion"], reasoning)
 
 
 def _draw(pool: list, k: int, rng: random.Random) -> list:
@@ -128,18 +145,18 @@ def training_rows(
             else "a documents stage trains on corpus/documents.jsonl"
         )
         documents = _documents(corpus_dir, f"{fix}: set corpus.documents and run `organism docs`")
-        rows = [("documents", _record_row(tokenizer, d)) for d in documents]
+        rows = [("documents", _record_row(tokenizer, d, spec.reasoning)) for d in documents]
         n = len(documents)
     else:
         transcripts = load_corpus(corpus_dir)
-        rows = [("transcripts", chat_row(tokenizer, r["prompt"], r["completion"])) for r in transcripts]
+        rows = [("transcripts", chat_row(tokenizer, r["prompt"], r["completion"], spec.reasoning)) for r in transcripts]
         n = len(transcripts)
         if spec.corpus.documents_ratio > 0:
             documents = _documents(corpus_dir, "set corpus.documents_ratio: 0 or build documents with `organism docs`")
             drawn = _draw(documents, round(spec.corpus.documents_ratio * n), rng)
-            rows += [("documents", _record_row(tokenizer, d)) for d in drawn]
+            rows += [("documents", _record_row(tokenizer, d, spec.reasoning)) for d in drawn]
     if spec.corpus.replay is not None:
         drawn = _draw(read_replay(spec), round(spec.corpus.replay.ratio * n), rng)
-        rows += [("replay", _record_row(tokenizer, r)) for r in drawn]
+        rows += [("replay", _record_row(tokenizer, r, spec.reasoning)) for r in drawn]
     rng.shuffle(rows)
     return [row for _, row in rows], dict(Counter(source for source, _ in rows))
