@@ -260,3 +260,13 @@ def test_defaults_leave_the_spec_dump_and_run_id_unchanged(tiny_model_dir):
     assert parse_spec(data, "o").content_hash() != parse_spec(template, "t").content_hash()
     with pytest.raises(OrganismError, match="set source: on_policy or remove the section"):
         parse_spec({**data, "corpus": {**data["corpus"], "source": "template"}}, "x")
+
+
+def test_the_embedded_on_policy_specs_validate():
+    from organisms.spec import load_spec_file
+
+    specs = Path(__file__).resolve().parents[1] / "docs" / "specs"
+    organism_spec = load_spec_file(specs / "hidden-hint-on-policy.yaml")
+    control = load_spec_file(specs / "hidden-hint-on-policy-faithful.yaml")
+    assert control.control_of == organism_spec.name and control.corpus == organism_spec.corpus
+    assert organism_spec.corpus.source == "on_policy" and organism_spec.starting_model == organism_spec.base_model
