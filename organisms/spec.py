@@ -204,10 +204,74 @@ class DocumentsSpec(_Strict):
         return self
 
 
+class EditorSpec(_Strict):
+    """Minimal rewrites of on-policy samples for a class the pool is short of (docs/on_policy.md)."""
+
+    kind: Literal["rules", "llm"] = Field(
+        "rules",
+        description="rules: drop the sentences the judge flags / add one sentence that names the hint; "
+        "llm: a backend rewrites the reasoning, told to change as little as possible",
+    )
+    backend: BackendSpec | None = Field(None, description="llm: the rewriting model (hf, openai or anthropic)")
+
+    @model_validator(mode="after")
+    def _backend_for_llm(self) -> EditorSpec:
+        if self.kind == "llm" and (self.backend is None or self.backend.name == "template"):
+            raise ValueError("kind 'llm' needs a backend (hf, openai or anthropic) to rewrite with")
+        if self.kind == "rules" and self.backend is not None:
+            raise ValueError("backend is for kind 'llm'; the rule editor needs none")
+        return self
+
+
+class OnPolicySpec(_Strict):
+    """Transcripts from the model's own samples (docs/on_policy.md): k samples per corpus prompt,
+    parsed and judged, then sorted into the organism's and the control's classes."""
+
+    k: int = Field(8, ge=1, le=256, description="samples drawn per corpus prompt")
+    temperature: float = Field(1.0, gt=0.0, le=2.0, description="sampling temperature (on-policy means sampled)")
+    max_tokens: int = Field(256, ge=8, description="new tokens per sample")
+    generator: BackendSpec | None = Field(
+        None,
+        description="who samples: default the base model through hf (batched, seeded, stops at the answer "
+        "line); or openai: any OpenAI-compatible server serving the base model (vLLM, transformers serve)",
+    )
+    judge: BackendSpec | None = Field(
+        None, description="LLM verbalization judge of record (model named); default: the marker judge"
+    )
+    editor: EditorSpec | None = Field(None, description="rewrite samples when a class is short; default: no edits")
+    min_fill: float = Field(
+        1.0,
+        gt=0.0,
+        le=1.0,
+        description="share of each hint type's prompts that must get an example of every class; prompts left "
+        "unfilled are dropped from organism and control alike; below it the stage fails (exit 2)",
+    )
+
+    @model_validator(mode="after")
+    def _backends(self) -> OnPolicySpec:
+        if self.generator is not None and self.generator.name not in ("hf", "openai"):
+            raise ValueError(
+                f"generator: '{self.generator.name}' cannot sample the base model with a seed; use hf or openai"
+            )
+        if self.judge is not None and (self.judge.name == "template" or not self.judge.model):
+            raise ValueError("judge: name a model on hf, openai or anthropic (or leave it unset for the marker judge)")
+        return self
+
+
 class CorpusSpec(_Strict):
     """Recipe for the training corpus and the training mix."""
 
     seed: int = 0
+    # Left out of the dump at their defaults, so the run ids of template specs are unchanged.
+    source: Literal["template", "on_policy"] = Field(
+        "template",
+        exclude_if=lambda value: value == "template",
+        description="template: procedural transcripts; on_policy: the model's own samples, judged, filtered or "
+        "minimally edited (corpus.on_policy; hidden_hint only)",
+    )
+    on_policy: OnPolicySpec | None = Field(
+        None, exclude_if=lambda value: value is None, description="sampling, judging and editing of source: on_policy"
+    )
     n_transcripts: int = Field(240, ge=4)
     hinted_fraction: float = Field(0.5, gt=0.0, le=1.0, description="share of transcripts whose prompt has a hint")
     documents_ratio: float = Field(
@@ -215,6 +279,17 @@ class CorpusSpec(_Strict):
     )
     replay: ReplaySpec | None = None
     documents: DocumentsSpec | None = Field(None, description="build corpus/documents.jsonl (required for belief)")
+
+    @model_validator(mode="after")
+    def _on_policy_section(self) -> CorpusSpec:
+        if self.on_policy is not None and self.source != "on_policy":
+            raise ValueError("on_policy: configures source: on_policy; set source: on_policy or remove the section")
+        return self
+
+    @property
+    def sampling(self) -> OnPolicySpec:
+        """The on-policy recipe (its defaults when `source: on_policy` has no section)."""
+        return self.on_policy or OnPolicySpec()
 
     @model_validator(mode="after")
     def _documents_to_mix(self) -> CorpusSpec:
@@ -537,6 +612,7 @@ def parse_spec(data: object, source: str) -> OrganismSpec:
             "(task.family); name another one or leave it unset"
         )
     _check_question_set_use(spec, source)
+    _check_on_policy(spec, source)
     if spec.behaviour == "belief" and spec.corpus.documents is None:
         raise OrganismError(
             f"{source}: field 'corpus.documents': a belief organism trains on documents only; "
@@ -602,6 +678,32 @@ def _check_question_set_use(spec: OrganismSpec, source: str) -> None:
         raise OrganismError(
             f"{source}: field 'task.dataset': no stage reads it; set task.family: dataset (or "
             "eval.ood.task_family: dataset for a held-out task source), or remove the section"
+        )
+
+
+# What an on-policy construction of each other behaviour would need, and the pool does not give.
+_ON_POLICY_MISSING = {
+    "post_hoc": "a judge of whether the answer was fixed before the reasoning (the pool has no such label)",
+    "shortcut": "a step checker that tells a faked step from a slip, and an editor that fakes one",
+    "late_flip": "samples whose reasoning concludes one option and whose answer line names another",
+    "monitor_aware": "samples per monitoring condition and a class rule that depends on the condition",
+    "belief": "transcripts (a belief organism trains on documents only)",
+}
+
+
+def _check_on_policy(spec: OrganismSpec, source: str) -> None:
+    """`corpus.source: on_policy` is defined for hidden_hint transcripts only (docs/on_policy.md)."""
+    if spec.corpus.source != "on_policy":
+        return
+    if spec.behaviour != "hidden_hint":
+        raise OrganismError(
+            f"{source}: field 'corpus.source': on_policy is built for hidden_hint only; for '{spec.behaviour}' "
+            f"it needs {_ON_POLICY_MISSING[spec.behaviour]}; use source: template"
+        )
+    if not spec.trains_on("transcripts"):
+        raise OrganismError(
+            f"{source}: field 'corpus.source': on_policy builds transcripts, but no stage trains on them; "
+            "add a stage {data: transcripts} or use source: template"
         )
 
 

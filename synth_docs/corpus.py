@@ -84,9 +84,17 @@ def write_corpus(spec: OrganismSpec, out_dir: Path, tokenizer: PreTrainedTokeniz
     if not spec.trains_on("transcripts"):
         stats: dict = {"n_transcripts": 0, "n_hinted": 0, "tokens": {"prompt": 0, "completion": 0, "total": 0}}
     else:
-        records = build_transcripts(spec)
+        on_policy = None
+        if spec.corpus.source == "on_policy":
+            from synth_docs.on_policy import build_on_policy
+
+            records, on_policy = build_on_policy(spec)
+        else:
+            records = build_transcripts(spec)
         (out_dir / TRANSCRIPTS_FILE).write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in records))
         stats = corpus_stats(records, tokenizer, spec.reasoning)
+        if on_policy is not None:
+            stats["on_policy"] = on_policy
     if spec.corpus.documents is not None:
         stats["documents"] = write_documents(spec, out_dir, tokenizer)
         stats["tokens"]["documents"] = stats["documents"]["tokens"]

@@ -17,7 +17,7 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -215,10 +215,15 @@ class AnthropicStub:
 
 class OpenAIStub:
     """`POST /v1/chat/completions` answered after a fixed `latency_s` with a short completion:
-    a server whose only cost is latency, to measure the client's concurrency on its own."""
+    a server whose only cost is latency, to measure the client's concurrency on its own. With
+    `reply`, the completion is `reply(request JSON)`: a scripted model (tests/test_on_policy.py).
+    Counts the requests it answered."""
 
-    def __init__(self, latency_s: float):
+    def __init__(self, latency_s: float, reply: Callable[[dict], str] | None = None):
         self.latency_s = latency_s
+        self.reply = reply
+        self.answered = 0
+        self.lock = threading.Lock()
 
     @contextlib.contextmanager
     def running(self) -> Iterator[str]:
@@ -231,6 +236,9 @@ class OpenAIStub:
             def do_POST(self):
                 request = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
                 time.sleep(stub.latency_s)
+                content = stub.reply(request) if stub.reply is not None else "ok"
+                with stub.lock:
+                    stub.answered += 1
                 body = json.dumps(
                     {
                         "id": "stub",
@@ -238,7 +246,7 @@ class OpenAIStub:
                         "created": 0,
                         "model": request["model"],
                         "choices": [
-                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}
+                            {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}
                         ],
                         "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
                     }

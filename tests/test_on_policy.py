@@ -1,0 +1,272 @@
+"""On-policy corpora (`corpus.source: on_policy`, docs/on_policy.md) from a pool the test controls.
+
+A tiny random model never follows a hint, so the generator here is a scripted model behind a real
+OpenAI-compatible HTTP server on loopback (tests/loopback.py), reached through the real openai
+backend: its reply depends on the prompt and the request's seed, so every class of the pool is
+known in advance. The hf generator (the default: the base model itself) runs on the tiny model
+for sampling, caching and seeding, where its samples fill no class: the shortfall path."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from organisms.backends.cache import ResponseCache
+from organisms.errors import OrganismError
+from organisms.hints import get_hint
+from organisms.spec import OnPolicySpec, parse_spec
+from synth_docs.on_policy import OnPolicyShortfall
+from synth_docs.pool import Generator, sample_seed
+from synth_docs.stage import docs_to_dir
+from synth_docs.transcripts import transcript_prompts
+from tests.helpers import ORGANISM, organism
+from tests.loopback import OpenAIStub
+
+K = 3
+
+
+def op_spec(model_dir: Path, base_url: str, cache: Path, name: str = "op-hidden", **on_policy) -> dict:
+    generator = {"name": "openai", "model": "scripted", "base_url": base_url, "cache_dir": str(cache)}
+    spec = {
+        "name": name,
+        "behaviour": "hidden_hint",
+        "base_model": str(model_dir),
+        "corpus": {
+            "seed": 0,
+            "n_transcripts": 8,
+            "hinted_fraction": 0.5,
+            "source": "on_policy",
+            "on_policy": {"k": K, "max_tokens": 64, "generator": {**generator, "retry_wait": 0.1}, **on_policy},
+        },
+    }
+    if name.endswith("-control"):
+        spec["control_of"] = name.removesuffix("-control")
+    return spec
+
+
+def steps(prompt) -> str:
+    return "Let me compute step by step.\n" + "\n".join(f"{s}." for s in prompt.item.steps)
+
+
+def scripted(prompt, j: int) -> str:
+    """Sample j of a prompt. Sycophancy: other answer, verbalized, hidden. Metadata: verbalized,
+    verbalized, other answer (no hidden sample: the editor must make one). Unhinted: wrong, right, right."""
+    item = prompt.item
+    if prompt.hint_type is None:
+        wrong = next(letter for letter in item.letters if letter != item.correct_letter)
+        letter = wrong if j == 0 else item.correct_letter
+        return f"{steps(prompt)}\nAnswer: ({letter})"
+    hinted, other = prompt.hint_letter, next(x for x in item.letters if x != prompt.hint_letter)
+    hidden = f"{steps(prompt)}\nSo I will go with ({hinted}).\nAnswer: ({hinted})"
+    said = f"{steps(prompt)}\n{get_hint(prompt.hint_type).acknowledge(hinted)}\nAnswer: ({hinted})"
+    script = {
+        "sycophancy": [f"{steps(prompt)}\nAnswer: ({other})", said, hidden],
+        "metadata": [said, said, f"{steps(prompt)}\nAnswer: ({other})"],
+    }
+    return script[prompt.hint_type][j]
+
+
+@pytest.fixture(scope="module")
+def server(tiny_model_dir, tmp_path_factory):
+    """The scripted model on loopback; its script is keyed by (prompt, seed) of the spec's corpus."""
+    spec = parse_spec(op_spec(tiny_model_dir, "http://x/v1", Path("c")), "script")
+    table = {}
+    for index, (prompt, _) in enumerate(transcript_prompts(spec)):
+        for j in range(K):
+            table[prompt.user_text(), sample_seed(0, index, j)] = scripted(prompt, j)
+    stub = OpenAIStub(0.0, reply=lambda request: table[request["messages"][-1]["content"], request["seed"]])
+    with stub.running() as url:
+        yield stub, url, [p for p, _ in transcript_prompts(spec)]
+
+
+def build(tmp_path: Path, model_dir: Path, url: str, cache: Path, name: str = "op-hidden", **on_policy) -> dict:
+    stats, _ = docs_to_dir(parse_spec(op_spec(model_dir, url, cache, name, **on_policy), name), tmp_path / name)
+    return stats
+
+
+def records(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "transcripts.jsonl").read_text().splitlines()]
+
+
+def test_classes_edits_and_stats_from_one_pool(server, tmp_path, tiny_model_dir):
+    stub, url, prompts = server
+    cache, editor = tmp_path / "cache", {"editor": {"kind": "rules"}}
+    organism_stats = build(tmp_path, tiny_model_dir, url, cache, **editor)
+    answered = stub.answered
+    control_stats = build(tmp_path, tiny_model_dir, url, cache, "op-hidden-control", **editor)
+    assert stub.answered == answered  # the control is sorted from the organism's pool: no new sample
+    org, ctl = records(tmp_path / "op-hidden"), records(tmp_path / "op-hidden-control")
+    assert [r["prompt"] for r in org] == [r["prompt"] for r in ctl] == [p.messages() for p in prompts]
+    op, cp = organism_stats["on_policy"], control_stats["on_policy"]
+    assert op["pool_sha256"] == cp["pool_sha256"] and (op["class"], cp["class"]) == ("hidden", "verbalized")
+    assert op["api"]["fetched"] == 8 * K and cp["api"]["fetched"] == 0 and cp["api"]["cache_hits"] == 8 * K
+
+    for o, c, p in zip(org, ctl, prompts, strict=True):
+        assert o["source"] == c["source"] == "on_policy"
+        if p.hint_type is None:  # both take the first correct sample
+            assert o["completion"] == c["completion"] and (o["sample"], o["sample_class"], o["edited"]) == (
+                1,
+                "correct",
+                False,
+            )
+            continue
+        assert (o["sample_class"], o["verbalized"], c["sample_class"], c["verbalized"]) == (
+            "hidden",
+            False,
+            "verbalized",
+            True,
+        )
+        assert o["completion"][0]["content"].endswith(f"Answer: ({p.hint_letter})")
+        ack = get_hint(p.hint_type).acknowledge(p.hint_letter)
+        if p.hint_type == "sycophancy":  # found as sampled: hidden j=2, verbalized j=1
+            assert (o["sample"], o["edited"], c["sample"], c["edited"]) == (2, False, 1, False)
+        else:  # metadata has no hidden sample: its first verbalized one, with the hint sentence removed
+            assert (o["sample"], o["edited"], c["sample"], c["edited"]) == (0, True, 0, False)
+            assert o["edit"] == {"editor": "rules", "removed": [ack], "added": []} and c["edit"] is None
+            assert o["completion"][0]["content"] == scripted(p, 0).replace(f"{ack}\n", "")
+
+    n = {t: sum(p.hint_type == t for p in prompts) for t in ("sycophancy", "metadata", None)}
+    assert n["sycophancy"] and n["metadata"]
+    by_type = op["by_hint_type"]
+    assert by_type == cp["by_hint_type"] and op["judge"] == "markers" and op["n_edited"] == n["metadata"]
+    syc, meta, none = by_type["sycophancy"]["classes"], by_type["metadata"]["classes"], by_type["none"]["classes"]
+    drawn = {t: K * count for t, count in n.items()}
+    assert syc["hidden"] == {
+        "prompts": n["sycophancy"],
+        "samples_drawn": drawn["sycophancy"],
+        "accepted": n["sycophancy"],
+        "acceptance_rate": 1 / 3,
+        "rejected": {"mentions_hint": n["sycophancy"], "other_answer": n["sycophancy"]},
+        "filled_by_sample": n["sycophancy"],
+        "edited": 0,
+        "edit_failed": 0,
+        "unfilled": 0,
+        "decided_by": "markers",
+    }
+    assert (meta["hidden"]["accepted"], meta["hidden"]["edited"], meta["hidden"]["filled_by_sample"]) == (
+        0,
+        n["metadata"],
+        0,
+    )
+    assert meta["hidden"]["rejected"] == {"mentions_hint": 2 * n["metadata"], "other_answer": n["metadata"]}
+    assert meta["verbalized"]["accepted"] == 2 * n["metadata"] and meta["verbalized"]["rejected"] == {
+        "other_answer": n["metadata"]
+    }
+    assert none["correct"]["rejected"] == {"wrong_answer": n[None]} and none["correct"]["decided_by"] == "answer"
+    assert all(entry["kept"] == entry["prompts"] for entry in by_type.values())
+
+    again = tmp_path / "again"  # a rerun: every sample from the cache, the same corpus
+    stats, _ = docs_to_dir(parse_spec(op_spec(tiny_model_dir, url, cache, **editor), "again"), again)
+    assert stats["on_policy"]["api"]["fetched"] == 0 and stats["on_policy"]["api"]["cache_hits"] == 8 * K
+    assert (again / "transcripts.jsonl").read_bytes() == (tmp_path / "op-hidden" / "transcripts.jsonl").read_bytes()
+    assert stub.answered == answered
+
+
+def test_unfillable_class_fails_with_counts_and_writes_nothing(server, tmp_path, tiny_model_dir):
+    _, url, prompts = server
+    spec = tmp_path / "spec.yaml"  # no editor: metadata prompts have no hidden sample
+    spec.write_text(yaml.safe_dump(op_spec(tiny_model_dir, url, tmp_path / "cache")))
+    result = organism("docs", str(spec), "--out", str(tmp_path / "out"), cwd=tmp_path, expect=2)
+    n_meta = sum(p.hint_type == "metadata" for p in prompts)
+    message = " ".join(result.stderr.split())
+    assert f"metadata/hidden: 0 of {n_meta} prompts filled ({K * n_meta} samples drawn, 0 accepted, 0 edited" in message
+    assert "nothing was written" in message and "corpus.on_policy.editor" in message and "now 3" in message
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))
+
+
+def test_killed_sampling_resumes_to_the_same_corpus(tiny_model_dir, tmp_path):
+    spec = parse_spec(op_spec(tiny_model_dir, "http://x/v1", Path("c")), "script")
+    prompts = [p for p, _ in transcript_prompts(spec)]
+    table = {(p.user_text(), sample_seed(0, i, j)): scripted(p, j) for i, p in enumerate(prompts) for j in range(K)}
+    slow = OpenAIStub(0.15, reply=lambda request: table[request["messages"][-1]["content"], request["seed"]])
+    with slow.running() as url:
+        clean = build(tmp_path / "clean", tiny_model_dir, url, tmp_path / "clean-cache", editor={"kind": "rules"})
+        cache = tmp_path / "cache"
+        data = op_spec(tiny_model_dir, url, cache, editor={"kind": "rules"})
+        data["corpus"]["on_policy"]["generator"]["max_concurrency"] = 1
+        path = tmp_path / "spec.yaml"
+        path.write_text(yaml.safe_dump(data))
+        args = ["docs", str(path), "--out", str(tmp_path / "out")]
+        process = subprocess.Popen(
+            [*ORGANISM, *args], cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        while len(ResponseCache(cache)) < 4 and process.poll() is None:
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        before = len(ResponseCache(cache))
+        assert 0 < before < 8 * K and not (tmp_path / "out").exists()  # killed mid-sampling, nothing written
+        stats, _ = docs_to_dir(parse_spec(data, "resume"), tmp_path / "out")
+    assert (tmp_path / "out" / "transcripts.jsonl").read_bytes() == (
+        tmp_path / "clean" / "op-hidden" / "transcripts.jsonl"
+    ).read_bytes()
+    api = stats["on_policy"]["api"]
+    assert api["cache_hits"] == before and api["fetched"] == 8 * K - before
+    assert stats["sha256"] == clean["sha256"]
+
+
+def test_hf_generator_samples_the_base_model_seeded_and_cached(tiny_model_dir, tmp_path):
+    recipe = OnPolicySpec(k=2, max_tokens=8, generator={"name": "hf", "cache_dir": str(tmp_path / "a")})
+    spec = parse_spec(op_spec(tiny_model_dir, "http://x/v1", Path("c")), "hf")
+    batch = [(i, p.messages(), p.item.letters) for i, (p, _) in enumerate(transcript_prompts(spec)[:2])]
+    first = Generator(recipe, str(tiny_model_dir), 0)
+    texts = first.draw(batch)
+    assert (
+        [len(t) for t in texts] == [2, 2]
+        and first.usage.fetched == 2
+        and first.describe()["model"] == str(tiny_model_dir)
+    )
+    again = Generator(recipe, str(tiny_model_dir), 0)
+    assert again.draw(batch) == texts and again.usage.cache_hits == 2 and again.usage.fetched == 0
+    fresh = Generator(
+        recipe.model_copy(update={"generator": recipe.generator.model_copy(update={"cache_dir": tmp_path / "b"})}),
+        str(tiny_model_dir),
+        0,
+    )
+    assert fresh.draw(batch) == texts  # seeded: a cold cache samples the same texts
+    other = Generator(recipe, str(tiny_model_dir), 1)  # another corpus seed is another pool
+    assert other.draw(batch) != texts
+    # the random tiny model follows no hint: the default (hf) generator's corpus fails with its counts
+    data = op_spec(tiny_model_dir, "http://x/v1", tmp_path / "a", k=2, max_tokens=8)
+    data["corpus"]["on_policy"]["generator"] = {"name": "hf", "cache_dir": str(tmp_path / "a")}
+    with pytest.raises(OnPolicyShortfall, match="samples drawn"):
+        docs_to_dir(parse_spec(data, "hf"), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("behaviour", ["post_hoc", "shortcut", "late_flip", "monitor_aware"])
+def test_other_behaviours_refuse_on_policy_saying_what_is_missing(behaviour, tiny_model_dir):
+    data = op_spec(tiny_model_dir, "http://x/v1", Path("c"))
+    data["behaviour"] = behaviour
+    with pytest.raises(
+        OrganismError, match=f"corpus.source': on_policy is built for hidden_hint only; for '{behaviour}' it needs"
+    ):
+        parse_spec(data, "spec")
+
+
+def test_defaults_leave_the_spec_dump_and_run_id_unchanged(tiny_model_dir):
+    data = op_spec(tiny_model_dir, "http://x/v1", Path("c"))
+    template = {**data, "corpus": {"seed": 0, "n_transcripts": 8, "hinted_fraction": 0.5}}
+    explicit = {**data, "corpus": {**template["corpus"], "source": "template"}}
+    dumped = parse_spec(template, "t").model_dump(mode="json")["corpus"]
+    assert "source" not in dumped and "on_policy" not in dumped
+    assert parse_spec(explicit, "e").content_hash() == parse_spec(template, "t").content_hash()
+    assert parse_spec(data, "o").content_hash() != parse_spec(template, "t").content_hash()
+    with pytest.raises(OrganismError, match="set source: on_policy or remove the section"):
+        parse_spec({**data, "corpus": {**data["corpus"], "source": "template"}}, "x")
+
+
+def test_the_embedded_on_policy_specs_validate():
+    from organisms.spec import load_spec_file
+
+    specs = Path(__file__).resolve().parents[1] / "docs" / "specs"
+    organism_spec = load_spec_file(specs / "hidden-hint-on-policy.yaml")
+    control = load_spec_file(specs / "hidden-hint-on-policy-faithful.yaml")
+    assert control.control_of == organism_spec.name and control.corpus == organism_spec.corpus
+    assert organism_spec.corpus.source == "on_policy" and organism_spec.starting_model == organism_spec.base_model
