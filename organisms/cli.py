@@ -694,9 +694,7 @@ def bench_localization(
 def bench_audit(
     specs: Annotated[
         str | None,
-        typer.Option(
-            help="catalogue names or spec YAMLs, comma-separated (default: behaviour organisms and controls)"
-        ),
+        typer.Option(help="catalogue names or spec YAMLs, comma-separated (default: behaviour organisms and controls)"),
     ] = None,
     runs_dir: RunsDir = Path("runs"),
     out: Annotated[Path, typer.Option(help="blind audits, bench_audit.json and bench_audit.md go here")] = Path(
