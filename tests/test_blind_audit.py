@@ -19,7 +19,8 @@ from tests.helpers import organism as cli
 from tests.helpers import spec_yaml
 
 OPENED: list[str] = []
-sys.addaudithook(lambda event, args: OPENED.append(str(args[0])) if event == "open" and args else None)
+RECORDING = [False]  # an audit hook cannot be removed: it records only while a test asks it to
+sys.addaudithook(lambda event, args: OPENED.append(str(args[0])) if RECORDING[0] and event == "open" and args else None)
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,12 @@ def random_adapter(tmp_path_factory, tiny_model_dir):
 
 def test_blind_audit_reads_only_weights_and_config(random_adapter, tmp_path):
     OPENED.clear()
-    result = run_blind_audit(random_adapter, tmp_path / "out", n_items=2, max_new_tokens=8, log=lambda _: None)
+    RECORDING[0] = True
+    try:
+        result = run_blind_audit(random_adapter, tmp_path / "out", n_items=2, max_new_tokens=8, log=lambda _: None)
+    finally:
+        RECORDING[0] = False
+    assert OPENED  # the hook saw the process open files
     touched = {p for p in OPENED if p.startswith(str(random_adapter) + "/")}
     assert touched <= {str(random_adapter / "adapter_config.json"), str(random_adapter / "adapter_model.safetensors")}
     assert not any("organism_card" in p or p.endswith("spec.yaml") for p in OPENED)
@@ -82,6 +88,7 @@ def _records(behaviour: str, faithful: bool, condition: str, spec, items, letter
             "hint_letter": letters[i],
             "hint_text": hinted.hint_text,
             "correct_letter": item.correct_letter,
+            "n_options": len(item.options),
             "prompt_unhinted": plain.messages(),
             "prompt_hinted": hinted.messages(),
             "response_unhinted": text_u,
@@ -130,7 +137,9 @@ def test_ask_both_gives_base_and_adapter_the_same_prompts(random_adapter, tiny_m
     spec = probe_spec(str(tiny_model_dir), 2, 4, 8, "arithmetic_mcq")
     items, letters = probe_items(spec)
     model = load_isolated(str(tiny_model_dir), random_adapter)
-    out = ask_both(model, load_tokenizer(str(tiny_model_dir)), spec, items, letters, ["sycophancy"], "private", "c")
+    out = ask_both(
+        model, load_tokenizer(str(tiny_model_dir)), spec, items, letters, ["sycophancy"], "private", "conditions"
+    )
     assert [r["prompt_hinted"] for r in out["base"]] == [r["prompt_hinted"] for r in out[ADAPTER]]
     assert all("private" in r["prompt_hinted"][0]["content"] for r in out["base"])
 
