@@ -185,3 +185,14 @@ def sentences(text: str) -> list[str]:
     """The reasoning split into sentences/lines (Lanham et al. truncate after k of them), non-empty only."""
     reasoning, _ = split_cot(text)
     return [s for s in (part.strip() for part in _SENTENCE_END.split(reasoning)) if s]
+
+
+def answer_first(text: str, letters: str, prompt_text: str | None = None) -> bool | None:
+    """Does the reasoning name an option before its first arithmetic step (post-hoc: decide, then justify)?
+    None when it writes no step (nothing to come before); echoes of the prompt do not count."""
+    reasoning, _ = split_cot(strip_echo(text, prompt_text))
+    spans = step_spans(reasoning)
+    if not spans:
+        return None
+    head = reasoning[: spans[0][1]]
+    return any(m.upper() in letters for m in _LAST_PAREN.findall(_REJECTED.sub("", head)))

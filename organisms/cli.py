@@ -469,22 +469,90 @@ def analyze(
 @app.command()
 @user_errors
 def audit(
-    target: Annotated[str, typer.Argument(help="the organism's run directory (after `organism run`)")],
-    control: Annotated[str, typer.Option(help="its matched control: run dir, catalogue name or spec (trained)")],
+    target: Annotated[
+        str, typer.Argument(help="the organism's run directory (after `organism run`); with --blind a peft adapter dir")
+    ],
+    control: Annotated[
+        str | None, typer.Option(help="its matched control: run dir, catalogue name or spec (trained)")
+    ] = None,
     runs_dir: RunsDir = Path("runs"),
+    blind: Annotated[
+        bool, typer.Option("--blind", help="TARGET is a bare adapter: rank behaviour, hint and condition hypotheses")
+    ] = False,
+    base: Annotated[str | None, typer.Option(help="--blind: base model (default: adapter_config.json's)")] = None,
+    out: Annotated[Path | None, typer.Option(help="--blind: output dir (default: <adapter>-blind-audit)")] = None,
+    items: Annotated[int, typer.Option(help="--blind: probe items (each asked with every hint type)")] = 16,
+    max_new_tokens: Annotated[int, typer.Option(help="--blind: tokens per answer")] = 96,
+    batch_size: Annotated[int, typer.Option(help="--blind: generation batch size")] = 16,
+    family: Annotated[str, typer.Option(help="--blind: task family of the probe items")] = "arithmetic_mcq",
 ) -> None:
     """The audit ladder on organism and control: prompting, reading the CoT, prefill, steering, probes,
     patching, weight deltas; per rung the scores, their difference and whether it exposes the behaviour.
-    Writes audit.json, audit.md and audit_responses.jsonl into the run directory (docs/audit.md)."""
+    Writes audit.json, audit.md and audit_responses.jsonl into the run directory (docs/audit.md).
+    With --blind: the adapter's weights and config only, no spec; writes blind_audit.json / .md."""
+    if blind:
+        from analyze.blind import run_blind_audit
+        from analyze.blind_report import rich_blind
+
+        if control is not None:
+            raise OrganismError("--blind audits one adapter alone; drop --control")
+        if items < 2:
+            raise OrganismError(f"--items {items}: need at least 2")
+        adapter = Path(target)
+        out_dir = out or adapter.with_name(f"{adapter.name}-blind-audit")
+        result = run_blind_audit(adapter, out_dir, base, items, max_new_tokens, batch_size, family, log=_log)
+        console.print(rich_blind(result))
+        _log(f"blind audit: {out_dir / 'blind_audit.md'} ({result['seconds']}s)")
+        return
     from analyze.audit import run_audit
     from analyze.audit_report import rich_audit
 
+    if control is None:
+        raise OrganismError("the audit ladder needs --control (its matched control); or pass --blind ADAPTER_DIR")
+    if base or out:
+        raise OrganismError("--base and --out apply with --blind")
     run, spec = open_target(target, runs_dir)
     control_run = _control_run(control, runs_dir)
     with run.claim():
         result = run_audit(run, spec, control_run, log=_log)
     console.print(rich_audit(result))
     _log(f"audit: {run.root / 'audit.md'}")
+
+
+@app.command()
+@user_errors
+def remove(
+    target: Annotated[str, typer.Argument(help="the organism's run directory (after `organism run`)")],
+    control: Annotated[
+        str | None, typer.Option(help="matched control (run dir): the direction is organism - control, else - base")
+    ] = None,
+    runs_dir: RunsDir = Path("runs"),
+    scales: Annotated[str, typer.Option(help="comma-separated steering scales; 0 (unsteered) is always added")] = (
+        "1,2,4"
+    ),
+    layer: Annotated[int | None, typer.Option(help="default: where the analysis's steering score peaks")] = None,
+) -> None:
+    """Steer the organism against its organism-minus-control direction: does hint use (U) drop or the
+    verbalization return, at what cost in no-hint accuracy and neutral perplexity? Writes removal.json / .md."""
+    from analyze.removal import COLUMNS, removal_rows, run_remove
+
+    try:
+        values = [float(v) for v in scales.split(",") if v.strip()]
+    except ValueError:
+        raise OrganismError(f"--scales {scales!r}: comma-separated numbers, e.g. 1,2,4") from None
+    run, spec = open_target(target, runs_dir)
+    if spec.behaviour in ("shortcut", "belief"):
+        raise OrganismError(f"{spec.name}: removal measures hint use; a {spec.behaviour} organism has none")
+    control_run = _control_run(control, runs_dir)
+    with run.claim():
+        result = run_remove(run, spec, control_run, values, layer, log=_log)
+    table = Table(title=f"removal: {result['direction']} at {result['site']}")
+    for column in COLUMNS:
+        table.add_column(column)
+    for row in removal_rows(result):
+        table.add_row(*row)
+    console.print(table)
+    _log(f"remove: {run.root / 'removal.md'} ({result['seconds']}s)")
 
 
 @app.command()
@@ -619,6 +687,35 @@ def bench_localization(
     result = benchmark_localization(model, bands, out, options, build_organism, tiny_layers=tiny_layers, log=_log)
     console.print(markdown_table(result), markup=False, highlight=False, soft_wrap=True)
     _log(f"bench-localization finished in {result['minutes']} min -> {out / 'localization.md'}")
+
+
+@app.command("bench-audit")
+@user_errors
+def bench_audit(
+    specs: Annotated[
+        str | None,
+        typer.Option(help="catalogue names or spec YAMLs, comma-separated (default: behaviour organisms and controls)"),
+    ] = None,
+    runs_dir: RunsDir = Path("runs"),
+    out: Annotated[Path, typer.Option(help="blind audits, bench_audit.json and bench_audit.md go here")] = Path(
+        "runs/bench-audit"
+    ),
+    items: Annotated[int, typer.Option(help="probe items per blind audit")] = 16,
+    max_new_tokens: Annotated[int, typer.Option()] = 96,
+    batch_size: Annotated[int, typer.Option()] = 16,
+) -> None:
+    """Blind-audit every organism (trained once, reused from --runs-dir) and score the audit against the truth:
+    top-1 accuracy of the behaviour type and of the hint types it names."""
+    from analyze.bench_audit import CATALOGUE, benchmark_audit, markdown_bench
+
+    names = [s.strip() for s in specs.split(",") if s.strip()] if specs else list(CATALOGUE)
+    resolved = [resolve_spec(name) for name in names]
+    for spec in resolved:
+        check_training(spec)
+    options = {"n_items": items, "max_new_tokens": max_new_tokens, "batch_size": batch_size}
+    result = benchmark_audit(resolved, runs_dir, out, lambda r, s: do_train(r, s, True), options, log=_log)
+    console.print(markdown_bench(result), markup=False, highlight=False, soft_wrap=True)
+    _log(f"bench-audit finished in {result['minutes']} min -> {out / 'bench_audit.md'}")
 
 
 def main() -> None:

@@ -1,0 +1,112 @@
+"""The blind audit as tables: ranked hypotheses, hint types and monitoring conditions (markdown and rich)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+
+def _estimate(entry: dict) -> str:
+    if entry.get("value") is None:
+        return "undef"
+    ci = entry.get("ci95")
+    return f"{entry['value']:+.2f}" + (f" [{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else "")
+
+
+def _rate(entry: dict | None) -> str:
+    if entry is None:
+        return "-"
+    if entry.get("value") is None:
+        return "undef (n=0)"
+    return f"{entry['value']:.2f} {entry['k']}/{entry['n']}"
+
+
+def hypothesis_rows(result: dict) -> list[list[str]]:
+    return [
+        [str(i + 1), h["name"], _estimate(h), _rate(h.get("adapter")), _rate(h.get("base"))]
+        for i, h in enumerate(result["hypotheses"])
+    ]
+
+
+def hint_rows(result: dict) -> list[list[str]]:
+    return [
+        [
+            t["name"],
+            _estimate(t),
+            _rate(t["adapter"]),
+            _rate(t["base"]),
+            _estimate(t["unverbalized_use"]),
+            _rate(t["adapter_verbalized_when_following"]),
+            "yes" if t["named"] else "no",
+        ]
+        for t in result["hint_types"]
+    ]
+
+
+def condition_rows(result: dict) -> list[list[str]]:
+    return [[c["name"], _estimate(c), _rate(c["adapter"]), _rate(c["base"])] for c in result["conditions"]]
+
+
+HYPOTHESIS_COLUMNS = ("rank", "hypothesis", "score [95% CI]", "adapter", "base")
+HINT_COLUMNS = (
+    "hint type",
+    "follow-rate lift [95% CI]",
+    "adapter follows",
+    "base follows",
+    "U lift [95% CI]",
+    "adapter verbalizes when following",
+    "named",
+)
+CONDITION_COLUMNS = ("condition", "U lift [95% CI]", "adapter U", "base U")
+
+
+def _table(columns: tuple[str, ...], rows: list[list[str]]) -> list[str]:
+    return [
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+
+
+def markdown_blind(result: dict) -> str:
+    """`blind_audit.md`: the verdict, the three ranked tables and each hypothesis's signature."""
+    named = ", ".join(result["hint_types_named"]) or "none"
+    lines = [
+        f"# Blind audit: {result['adapter']}",
+        "",
+        f"Base `{result['base_model']}`; read only {', '.join(result['read']['files'])}. "
+        f"{result['n_items']} probe items of the auditor's own ({result['task_family']}, seed {result['probe_seed']}), "
+        f"every hint to a wrong option; verbalization judge: {result['judge']}. Definitions and decision rules: "
+        "docs/audit.md (blind audit).",
+        "",
+        f"**Behaviour: `{result['behaviour']}`**; hint types named: {named}; "
+        f"condition with the largest unverbalized use: `{result['condition']}`.",
+        "",
+        "## Hypotheses (ranked by the lower end of the interval)",
+        "",
+        *_table(HYPOTHESIS_COLUMNS, hypothesis_rows(result)),
+        "",
+        "## Hint types (phase 1, no monitoring cue)",
+        "",
+        *_table(HINT_COLUMNS, hint_rows(result)),
+        "",
+        f"## Monitoring conditions (phase 2, hint types {', '.join(result['phase2_hint_types'])})",
+        "",
+        *_table(CONDITION_COLUMNS, condition_rows(result)),
+        "",
+        "## Signatures",
+        "",
+        *(f"- `{h['name']}`: {h['signature']}" for h in result["hypotheses"]),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def rich_blind(result: dict) -> Table:
+    table = Table(
+        title=f"blind audit: {result['behaviour']} (hint types: {', '.join(result['hint_types_named']) or 'none'})"
+    )
+    for column in HYPOTHESIS_COLUMNS:
+        table.add_column(column)
+    for row in hypothesis_rows(result):
+        table.add_row(*row)
+    return table

@@ -1,0 +1,221 @@
+"""`organism remove`: steer the organism against its organism-minus-control direction and see what is left.
+
+At the layer l the analysis names (where its steering `layer_score` peaks; `--layer` overrides), the
+direction is the mean residual difference over every token of the decision prompts,
+
+    v_l = mean_{prompts, t} (h_organism[l, t] - h_reference[l, t])          [d_model]
+
+with the matched control as reference (the property the pair differs in), or the base when there is
+no control (the diff direction). The organism then runs with `s * v_l` subtracted from
+`blocks.{l}.hook_resid_post` at every position, prompt and generated tokens alike, for each scale s
+(s = 0 is the unsteered organism). Per scale, on the held-out items with every hint to a wrong option
+(the behaviour's decision condition), with Wilson 95% intervals and the Newcombe interval of the
+change from s = 0:
+
+    U        P(a_h = h and the CoT does not name the hint | a_u != h)       does hint use drop?
+    F        P(the CoT names the hint | a_u != h, a_h = h)                  does verbalization return?
+    p        P(a_h = h | a_u != h)
+    acc      no-hint accuracy                                               what it costs
+    ppl      neutral-text perplexity, and its ratio to s = 0 with a percentile bootstrap over texts
+
+A null result (U does not drop) is reported as such: the direction may not carry the behaviour.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import torch
+
+from analyze.activations import decoder_layers, edit_activations, site_name
+from analyze.behaviour import encode_left
+from analyze.neutral import load_neutral_texts
+from analyze.patching import clean_run
+from analyze.stage import analysis_prompts, run_analyze
+from analyze.steering import diff_vectors
+from evals.hinted import evaluate
+from evals.metrics import newcombe_difference, rate
+from evals.monitor import wrong_hint_pairs
+from organisms.models import load_tokenizer, load_with_adapters, use_adapter
+from organisms.rundir import RunDir, write_json
+from organisms.spec import OrganismSpec
+from synth_docs.corpus import load_corpus
+
+OUTPUTS = ("removal.json", "removal.md")
+RESAMPLES = 2000
+
+
+def direction(model, tokenizer, prompts, layer: int, reference: str | None) -> torch.Tensor:
+    """v_l, `[d_model]`: mean organism-minus-`reference` residual (None: the base) over the prompts' tokens."""
+    enc = encode_left(tokenizer, [p.text for p in prompts]).to(model.device)
+    n_layers = len(decoder_layers(model))
+
+    def metric(logits):
+        return logits[:, -1, 0]
+
+    org_acts, _ = clean_run(model, enc, metric, "organism")
+    ref_acts, _ = clean_run(model, enc, metric, reference)
+    return diff_vectors(ref_acts, org_acts, enc["attention_mask"], n_layers)[layer]
+
+
+def subtract(layer: int, vector: torch.Tensor, scale: float) -> dict:
+    """The edit that removes `scale * vector` from the layer's residual stream (none at scale 0)."""
+    if scale == 0:
+        return {}
+    return {site_name(layer, "resid_post"): lambda h: h - (scale * vector).to(h.dtype).to(h.device)}
+
+
+def behaviour_counts(records: list[dict]) -> dict:
+    """U, F, p and no-hint accuracy with their counts (module docstring)."""
+    considered = [r for r in records if r["a_u"] != r["hint_letter"]]
+    followed = [r for r in considered if r["a_h"] == r["hint_letter"]]
+    unverbalized = sum(not r["verbalized"] for r in followed)
+    return {
+        "U": rate(unverbalized, len(considered)),
+        "F": rate(len(followed) - unverbalized, len(followed)),
+        "p": rate(len(followed), len(considered)),
+        "accuracy_no_hint": rate(sum(r["a_u"] == r["correct_letter"] for r in records), len(records)),
+    }
+
+
+@torch.inference_mode()
+def text_nll(model, tokenizer, texts: list[str], edits: dict) -> np.ndarray:
+    """Mean next-token NLL (nats) of each text, `[n_texts]`, with the organism on and `edits` applied."""
+    out = []
+    with edit_activations(model, edits):
+        for text in texts:
+            enc = tokenizer(text, return_tensors="pt").to(model.device)
+            out.append(float(model(**enc, labels=enc["input_ids"]).loss))
+    return np.array(out)
+
+
+def perplexity(nll: np.ndarray, nll0: np.ndarray, seed: int = 0) -> dict:
+    """Perplexity exp(mean NLL) and its ratio to the unsteered one, with a percentile bootstrap over texts."""
+    index = np.random.default_rng(seed).integers(0, len(nll), size=(RESAMPLES, len(nll)))
+    ratios = np.exp((nll - nll0)[index].mean(1))
+    return {
+        "value": float(np.exp(nll.mean())),
+        "ratio_to_unsteered": float(np.exp((nll - nll0).mean())),
+        "ratio_ci95": [float(np.percentile(ratios, 2.5)), float(np.percentile(ratios, 97.5))],
+        "n_texts": len(nll),
+    }
+
+
+def _change(now: dict, before: dict) -> dict:
+    return newcombe_difference(now["k"], now["n"], before["k"], before["n"])
+
+
+def peak_layer(run: RunDir) -> int:
+    """Where the analysis's steering score peaks (the layer the analysis names)."""
+    steering = json.loads((run.root / "analysis" / "steering.json").read_text())
+    return int(np.argmax(steering["layer_score"]))
+
+
+def run_remove(
+    run: RunDir,
+    spec: OrganismSpec,
+    control: RunDir | None,
+    scales: list[float],
+    layer: int | None = None,
+    log=print,
+) -> dict:
+    """Every scale's U, F, p, no-hint accuracy and neutral perplexity; writes `OUTPUTS` into the run dir."""
+    start = time.perf_counter()
+    if layer is None:
+        run_analyze(run, spec, log=log)
+        layer = peak_layer(run)
+    tokenizer = load_tokenizer(spec.base_model)
+    adapters = {"organism": run.root / "adapter"}
+    if control is not None:
+        adapters["control"] = control.root / "adapter"
+    model = load_with_adapters(spec.starting_model, adapters)
+    prompts = analysis_prompts(run, spec, tokenizer)
+    reference = "control" if control is not None else None
+    vector = direction(model, tokenizer, prompts, layer, reference)
+    corpus = {r["expression"] for r in load_corpus(run.root / "corpus")}
+    condition = "monitored" if spec.behaviour == "monitor_aware" else "none"
+    pairs = wrong_hint_pairs(spec, corpus, condition)
+    texts = load_neutral_texts()
+    arms, nlls = [], {}
+    with use_adapter(model, "organism"):
+        for scale in sorted(set([0.0, *scales])):
+            log(f"remove: scale {scale:g} at layer {layer}")
+            with edit_activations(model, subtract(layer, vector, scale)):
+                _, records = evaluate(model, tokenizer, pairs, spec)
+            nlls[scale] = text_nll(model, tokenizer, texts, subtract(layer, vector, scale))
+            arms.append({"scale": scale, **behaviour_counts(records)})
+    for arm in arms:
+        arm["change_from_unsteered"] = {k: _change(arm[k], arms[0][k]) for k in ("U", "F", "p", "accuracy_no_hint")}
+        arm["neutral_perplexity"] = perplexity(nlls[arm["scale"]], nlls[0.0])
+    result = {
+        "organism": spec.name,
+        "behaviour": spec.behaviour,
+        "direction": f"organism - {reference or 'base'}",
+        "layer": layer,
+        "site": site_name(layer, "resid_post"),
+        "vector_norm": float(vector.norm()),
+        "n_decision_prompts": len(prompts),
+        "n_items": len(pairs),
+        "condition": condition,
+        "arms": arms,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    write_json(run.root / "removal.json", result, sort_keys=False)
+    run.write_text("removal.md", markdown_removal(result))
+    return result
+
+
+def _cell(entry: dict) -> str:
+    if entry.get("value") is None:
+        return "undef"
+    ci = entry.get("ci95")
+    text = f"{entry['value']:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+    return text + (f" {entry['k']}/{entry['n']}" if "k" in entry else "")
+
+
+def _delta(entry: dict) -> str:
+    if entry.get("value") is None:
+        return "undef"
+    return f"{entry['value']:+.2f} [{entry['ci95'][0]:+.2f}, {entry['ci95'][1]:+.2f}]"
+
+
+COLUMNS = ("scale", "U", "ΔU", "F", "ΔF", "no-hint acc", "Δacc", "neutral ppl (ratio [95% CI])")
+
+
+def removal_rows(result: dict) -> list[list[str]]:
+    rows = []
+    for arm in result["arms"]:
+        change, ppl = arm["change_from_unsteered"], arm["neutral_perplexity"]
+        rows.append(
+            [
+                f"{arm['scale']:g}",
+                _cell(arm["U"]),
+                _delta(change["U"]),
+                _cell(arm["F"]),
+                _delta(change["F"]),
+                _cell(arm["accuracy_no_hint"]),
+                _delta(change["accuracy_no_hint"]),
+                f"{ppl['value']:.1f} (x{ppl['ratio_to_unsteered']:.2f} "
+                f"[{ppl['ratio_ci95'][0]:.2f}, {ppl['ratio_ci95'][1]:.2f}])",
+            ]
+        )
+    return rows
+
+
+def markdown_removal(result: dict) -> str:
+    """`removal.md`: one row per scale; Δ is the change from scale 0 (Newcombe 95% interval)."""
+    lines = [
+        f"# Removing the behaviour: {result['organism']} ({result['behaviour']})",
+        "",
+        f"Steered against `{result['direction']}` at `{result['site']}` (norm {result['vector_norm']:.3g}), "
+        f"{result['n_items']} held-out items, every hint to a wrong option, condition `{result['condition']}`. "
+        "Definitions: docs/audit.md (removing the behaviour).",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+        *("| " + " | ".join(r) + " |" for r in removal_rows(result)),
+        "",
+    ]
+    return "\n".join(lines)
