@@ -25,7 +25,7 @@ demo: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 browser:
 	@if [ -n "$$COT_BROWSER" ] || (for b in $(BROWSERS); do command -v $$b >/dev/null && exit 0; done; exit 1); then \
