@@ -18,6 +18,7 @@ from pathlib import Path
 
 from analyze.blind import run_blind_audit
 from evals.metrics import rate
+from evals.table import format_cell
 from organisms.rundir import RunDir, write_atomic, write_json
 from organisms.spec import OrganismSpec
 
@@ -98,12 +99,6 @@ def benchmark_audit(
     return summary
 
 
-def _rate(entry: dict) -> str:
-    if entry["value"] is None:
-        return "undef (n=0)"
-    return f"{entry['value']:.2f} [{entry['ci95'][0]:.2f}, {entry['ci95'][1]:.2f}] {entry['k']}/{entry['n']}"
-
-
 def markdown_bench(summary: dict) -> str:
     lines = [
         "| organism | truth | blind audit | correct | trained hint types | named hint types |",
@@ -115,8 +110,10 @@ def markdown_bench(summary: dict) -> str:
             for r in summary["rows"]
         ),
         "",
-        f"Behaviour top-1: {_rate(summary['behaviour_top1'])}. Hint type top-1: {_rate(summary['hint_top1'])}. "
-        f"Named hint types: precision {_rate(summary['hint_precision'])}, recall {_rate(summary['hint_recall'])}.",
+        f"Behaviour top-1: {format_cell(summary['behaviour_top1'])}. "
+        f"Hint type top-1: {format_cell(summary['hint_top1'])}. "
+        f"Named hint types: precision {format_cell(summary['hint_precision'])}, "
+        f"recall {format_cell(summary['hint_recall'])}.",
         "",
     ]
     return "\n".join(lines)

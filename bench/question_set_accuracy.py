@@ -18,15 +18,12 @@ from rich.table import Table
 from evals.metrics import rate
 from evals.necessity import necessity_metrics, no_cot_answers
 from evals.parse import parse_answer
+from evals.table import format_cell
 from organisms.catalog import resolve_spec
 from organisms.generation import generate_batched
 from organisms.models import load_model, load_tokenizer
 from organisms.prompts import Prompt
 from organisms.questions import load_question_set
-
-
-def _cell(r: dict) -> str:
-    return f"{r['value']:.2f} [{r['ci95'][0]:.2f}, {r['ci95'][1]:.2f}] {r['k']}/{r['n']}"
 
 
 def main() -> None:
@@ -65,9 +62,9 @@ def main() -> None:
     for column in ("subset", "accuracy with CoT", "accuracy without CoT (forced)"):
         table.add_column(column, justify="left" if column == "subset" else "right")
     overall = report["overall"]
-    table.add_row("all", _cell(overall["accuracy_cot"]), _cell(overall["accuracy_no_cot"]))
+    table.add_row("all", format_cell(overall["accuracy_cot"]), format_cell(overall["accuracy_no_cot"]))
     for subject, row in report["by_subject"].items():
-        table.add_row(subject, _cell(row["accuracy_cot"]), _cell(row["accuracy_no_cot"]))
+        table.add_row(subject, format_cell(row["accuracy_cot"]), format_cell(row["accuracy_no_cot"]))
     Console().print(table)
     Console().print(f"unparsable CoT answers: {report['unparsable_cot']}/{len(items)}; gain {overall['gain']}")
     write_report(args, report)
