@@ -170,10 +170,10 @@ def do_train(run: RunDir, spec: OrganismSpec, no_wandb: bool) -> dict:
     from train.stage import distributed_state, run_train
 
     state = distributed_state()
+    do_capability(spec)  # first: an on-policy corpus samples the capability model
     with state.main_process_first():
         if state.is_main_process:
             do_docs(run, spec)
-    do_capability(spec)
     card = run_train(run, spec, report_to=report_to(spec, disabled=no_wandb))
     if not state.is_main_process:
         return
@@ -379,6 +379,8 @@ def docs(
 
         spec = with_overrides(resolve_spec(target), backend, n, seed)
         check_inputs(spec)
+        if spec.corpus.source == "on_policy":
+            do_capability(spec)  # the pool samples the model the organism trains on
         stats, skipped = docs_to_dir(spec, out)
         _log(f"docs: {'unchanged, kept' if skipped else 'wrote'} {out}: {_docs_summary(stats)}")
         corpus = out
@@ -388,6 +390,8 @@ def docs(
             spec = with_overrides(spec, backend, n, seed)
             run = RunDir.for_spec(runs_dir, spec, run_id)
         with run.claim():
+            if spec.corpus.source == "on_policy":
+                do_capability(spec)
             do_docs(run, spec)
         corpus = run.root / "corpus"
     if inspect:

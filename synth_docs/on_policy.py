@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -236,7 +237,16 @@ def build_on_policy(spec: OrganismSpec) -> tuple[list[dict], dict]:
 
     Raises `OnPolicyShortfall` (an OrganismError: exit 2) when a class cannot be filled."""
     recipe = spec.corpus.sampling
-    generator = Generator(recipe, spec.base_model, spec.corpus.seed)
+    # The model the organism trains on: the capability model when the spec has one (the CLI builds it
+    # before the corpus), so the pool is the organism's own starting policy.
+    sampled = spec.starting_model
+    default_model = recipe.generator is None or (recipe.generator.name == "hf" and recipe.generator.model is None)
+    if spec.capability is not None and default_model and not Path(sampled).exists():
+        raise OrganismError(
+            f"corpus.source: on_policy samples the capability model {sampled}, which is not built yet; "
+            "`organism train SPEC`, `organism run SPEC` and `organism docs SPEC` build it before the corpus"
+        )
+    generator = Generator(recipe, sampled, spec.corpus.seed)
     judge = Judge(recipe.judge)
     editor = Editor(recipe.editor) if recipe.editor is not None else None
     slots = draw_slots(spec, generator, judge)

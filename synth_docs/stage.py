@@ -24,6 +24,8 @@ def docs_inputs_hash(spec: OrganismSpec) -> str:
     if spec.corpus.documents is not None:
         path, _ = universe_path(spec.corpus.documents.universe)
         inputs["universe_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    if spec.corpus.source == "on_policy" and spec.capability is not None:  # sampled from the capability model
+        inputs["sampled_from"] = spec.capability_hash()
     if spec.task.family == "dataset" and spec.trains_on("transcripts"):  # items only transcripts read
         from organisms.questions import load_question_set
 
