@@ -536,7 +536,8 @@ def remove(
     ),
     layer: Annotated[int | None, typer.Option(help="default: where the analysis's steering score peaks")] = None,
 ) -> None:
-    """Steer the organism against its organism-minus-control direction: does hint use (U) drop or the
+    """Steer the organism against its organism-minus-control direction, and project that direction out
+    of every layer, beside a random direction of the same norm: does hint use (U) drop or the
     verbalization return, at what cost in no-hint accuracy and neutral perplexity? Writes removal.json / .md."""
     from analyze.removal import COLUMNS, removal_rows, run_remove
 

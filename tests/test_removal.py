@@ -1,5 +1,6 @@
-"""`organism remove`: the steering edit is applied (outputs change at a nonzero scale, not at 0), and the
-report carries U, F, no-hint accuracy and neutral perplexity per scale with intervals."""
+"""`organism remove`: the steering edit is applied (outputs change at a nonzero scale, not at 0), the
+ablation removes exactly the direction, and the report carries U, F, no-hint accuracy and neutral
+perplexity per arm (steering scales, ablation, the random-direction null) with intervals."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import json
 import pytest
 import torch
 
-from analyze.removal import subtract
+from analyze.removal import ablate, random_like, subtract
 from organisms.models import load_model
 from tests.helpers import organism as cli
 from tests.helpers import spec_yaml
@@ -30,6 +31,32 @@ def test_subtract_changes_outputs_only_at_a_nonzero_scale(tiny_model_dir):
     assert torch.equal(plain, zero) and not torch.allclose(plain, steered)
 
 
+def test_ablation_projects_the_direction_out_of_every_layer(tiny_model_dir):
+    from analyze.activations import decoder_layers, edit_activations
+    from organisms.activations import record_activations
+
+    model = load_model(str(tiny_model_dir))
+    n_layers = len(decoder_layers(model))
+    ids = torch.tensor([[1, 5, 9, 14, 3]])
+    vector = torch.randn(model.config.hidden_size)
+    unit = vector / vector.norm()
+    sites = [f"blocks.{layer}.hook_resid_post" for layer in range(n_layers)]
+    edits = ablate(n_layers, vector)
+    assert sorted(edits) == sorted(sites)
+    with torch.inference_mode(), edit_activations(model, edits), record_activations(model, ("resid_post",)) as acts:
+        model(input_ids=ids)
+    for site in sites:  # nothing left along the direction, anywhere
+        assert acts[site].float().matmul(unit).abs().max() < 1e-4
+
+
+def test_random_direction_has_the_norm_and_not_the_direction():
+    vector = torch.randn(64)
+    r = random_like(vector, seed=0)
+    assert r.norm() == pytest.approx(float(vector.norm()), rel=1e-5)
+    assert abs(float(torch.nn.functional.cosine_similarity(r, vector, dim=0))) < 0.5
+    assert torch.equal(r, random_like(vector, seed=0))
+
+
 @pytest.fixture(scope="module")
 def removed(tmp_path_factory, tiny_model_dir):
     root = tmp_path_factory.mktemp("remove")
@@ -44,8 +71,14 @@ def removed(tmp_path_factory, tiny_model_dir):
 def test_remove_reports_every_scale_with_intervals(removed):
     result = json.loads((removed["run"] / "removal.json").read_text())
     assert result["direction"] == "organism - base" and result["site"] == "blocks.1.hook_resid_post"
-    assert [a["scale"] for a in result["arms"]] == [0.0, 8.0] and result["vector_norm"] > 0
-    unsteered, steered = result["arms"]
+    assert [(a["arm"], a["scale"]) for a in result["arms"]] == [
+        ("none", 0.0),
+        ("steer", 8.0),
+        ("ablate", None),
+        ("random", 8.0),
+    ]
+    assert result["vector_norm"] > 0
+    unsteered, steered, ablated, random_arm = result["arms"]
     for arm in result["arms"]:
         for key in ("U", "F", "p", "accuracy_no_hint"):
             assert set(arm[key]) >= {"value", "k", "n", "ci95"} and key in arm["change_from_unsteered"]
@@ -55,6 +88,9 @@ def test_remove_reports_every_scale_with_intervals(removed):
     ratio = steered["neutral_perplexity"]
     assert ratio["ratio_to_unsteered"] != pytest.approx(1.0)  # the edit reached the organism's forward
     assert ratio["ratio_ci95"][0] <= ratio["ratio_to_unsteered"] <= ratio["ratio_ci95"][1]
+    for arm in (ablated, random_arm):  # both edits reach the forward too
+        assert arm["neutral_perplexity"]["ratio_to_unsteered"] != pytest.approx(1.0)
     md = (removed["run"] / "removal.md").read_text()
-    assert md.count("\n| 8 |") == 1 and "neutral ppl" in md
+    assert md.count("\n| steer 8 |") == 1 and md.count("\n| ablate |") == 1 and md.count("\n| random 8 |") == 1
+    assert "neutral ppl" in md
     assert "removal:" in removed["out"].stdout
