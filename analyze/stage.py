@@ -185,7 +185,7 @@ def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False,
                 spec,
                 final,
                 {m: results[m]["layer_score"] for m in present(results)},
-                results["adl"]["top_tokens"],
+                baselines,
                 run_dir=run.root,
             )
         log(f"analyze: {time.perf_counter() - start:.1f}s")

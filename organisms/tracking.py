@@ -87,12 +87,14 @@ def log_analysis(
     spec: OrganismSpec,
     images: list,
     layer_scores: dict[str, list[float]],
-    lens_tokens: list[list],
+    lens_lists: dict,
     run_dir: Path | None = None,
 ) -> None:
     """The analyze stage's plots (PNG paths), per-layer scores and ADL logit-lens table as one W&B run
     (job_type 'analyze'); offline without a key, spec scrubbed, files under `run_dir/wandb` (as
-    training's). Call after `report_to(spec) == 'wandb'`."""
+    training's). `lens_lists` is `adl_baselines.json`: the organism's token list per layer beside the
+    same list for each baseline (an equal-norm random adapter, the control) and the tokens they share,
+    so a dashboard reader sees noise as noise. Call after `report_to(spec) == 'wandb'`."""
     import wandb
 
     wandb.init(
@@ -107,8 +109,19 @@ def log_analysis(
     scores = wandb.Table(columns=["method", *[f"blocks.{layer}" for layer in range(n_layers)]])
     for method, values in layer_scores.items():
         scores.add_data(method, *values)
-    lens = wandb.Table(columns=["layer", "top tokens (ADL logit lens)"])
-    for layer, tokens in enumerate(lens_tokens):
-        lens.add_data(layer, scrub(" | ".join(repr(tok) for tok, _ in tokens)))
+    labels = list(lens_lists["lists"])
+    shared = list(lens_lists.get("shared", {}))
+    norms = lens_lists.get("relative_norm", {})
+    columns = ["layer"]
+    for label in labels:
+        columns += [f"{label} relative norm", f"{label} top tokens"]
+    lens = wandb.Table(columns=columns + [f"shared with {b}" for b in shared])
+    for layer in range(len(lens_lists["lists"]["organism"])):
+        cells = [layer]
+        for label in labels:
+            norm = norms.get(label)
+            cells += [None if norm is None else float(norm[layer])]
+            cells += [scrub(" | ".join(map(repr, lens_lists["lists"][label][layer])))]
+        lens.add_data(*cells, *[scrub(" | ".join(map(repr, lens_lists["shared"][b][layer]))) for b in shared])
     wandb.log({"analysis/layer_scores": scores, "analysis/adl_logit_lens": lens})
     wandb.finish()

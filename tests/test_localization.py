@@ -207,7 +207,10 @@ spec = parse_spec(
 assert report_to(spec) == "wandb"  # no key: offline
 image = Path(out) / "patching_heatmap.png"
 plt.plot([0, 1]); plt.savefig(image); plt.close()
-log_analysis(spec, [image], {"patching": [0.1, 0.9]}, [[[secret, 1.0], ["b", 0.5]], [["c", 2.0]]], run_dir=Path(out))
+lists = {"organism": [[secret, "b"], ["c"]], "random": [["x", "b"], ["y"]]}
+norms = {"organism": [0.3, 0.4], "random": [0.1, 0.1]}
+lens = {"lists": lists, "relative_norm": norms, "shared": {"random": [["b"], []]}}
+log_analysis(spec, [image], {"patching": [0.1, 0.9]}, lens, run_dir=Path(out))
 """
 
 
@@ -231,6 +234,17 @@ def test_analysis_goes_to_wandb_offline_with_plots_and_tables(tmp_path, tiny_mod
         for item in r.history.item
     }
     assert {"analysis/patching_heatmap/_type", "analysis/layer_scores/_type", "analysis/adl_logit_lens/_type"} <= keys
+    (lens_file,) = list(tmp_path.rglob("adl_logit_lens*.table.json"))
+    lens = json.loads(lens_file.read_text())  # the organism's list beside its baseline's, so noise reads as noise
+    assert lens["columns"] == [
+        "layer",
+        "organism relative norm",
+        "organism top tokens",
+        "random relative norm",
+        "random top tokens",
+        "shared with random",
+    ]
+    assert lens["data"][0][3:] == [0.1, "'x' | 'b'", "'b'"]
     for path in tmp_path.rglob("*"):
         if path.is_file() and path.suffix != ".png":
             assert secret.encode() not in path.read_bytes(), path
