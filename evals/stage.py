@@ -16,6 +16,7 @@ from evals.metrics import paired_difference
 from evals.ood import held_out
 from evals.suites import comparisons, evaluate_model
 from evals.table import markdown_report
+from organisms.engine import served_models
 from organisms.errors import OrganismError
 from organisms.models import load_tokenizer, load_with_adapters, use_adapter
 from organisms.prompts import MONITOR_CONDITIONS
@@ -65,8 +66,13 @@ def evaluate_variants(
     """Load the base once with every adapter, evaluate base and each adapter; return (result, responses).
     `known_base` (hinted metrics, other suites, records) of the same base on the same items is used
     instead of evaluating the base again (multi-seed runs: `base_of`)."""
-    model = load_with_adapters(base_model, adapters)
     tokenizer = load_tokenizer(base_model)
+    if spec.eval.engine == "openai":  # every generation on the server; nothing loaded here but the tokenizer
+        served = served_models(spec.eval.served, ["base", *adapters])
+        names = ", ".join(f"{label}={m.name}" for label, m in served.items())
+        log(f"eval engine: openai at {spec.eval.served.base_url} ({names})")
+    else:
+        model = load_with_adapters(base_model, adapters)
     beliefs = belief_questions(spec)
     backend = None
     if spec.eval.judge is not None:
@@ -82,6 +88,10 @@ def evaluate_variants(
         if label == "base" and known_base is not None:
             hinted, other, records = known_base
             log("  base: the same model on the same items as an earlier seed's eval; its results reused")
+        elif spec.eval.engine == "openai":
+            hinted, other, records = evaluate_model(
+                served[label], tokenizer, spec, corpus_expressions, beliefs, log, judge_backend=backend
+            )
         else:
             with use_adapter(model, None if label == "base" else label):
                 hinted, other, records = evaluate_model(

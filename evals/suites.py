@@ -18,11 +18,12 @@ from evals.metrics import HintOutcome, agreement, holm, paired_difference, paire
 from evals.monitor import monitor_records, monitor_report
 from evals.necessity import necessity_suite
 from evals.ood import ood_records
+from organisms.engine import ServedModel
 from organisms.spec import OrganismSpec
 
 
 def evaluate_model(
-    model: PreTrainedModel,
+    model: PreTrainedModel | ServedModel,
     tokenizer: PreTrainedTokenizerBase,
     spec: OrganismSpec,
     corpus_expressions: set[str],
@@ -30,7 +31,8 @@ def evaluate_model(
     log: Callable[[str], None] = print,
     judge_backend=None,
 ) -> tuple[dict, dict, list[dict]]:
-    """(hinted metrics, other suites' metrics, raw responses) for the model as it is loaded now.
+    """(hinted metrics, other suites' metrics, raw responses) for the model as it is loaded now, or
+    as served (`ServedModel`, eval.engine openai: generation only, so no necessity rows).
 
     `beliefs` holds the belief questions ({'mcq': [...], 'open_questions': [...]}) when the
     belief suite runs. Every response is generated first; then, when `eval.judge` names a model
@@ -47,8 +49,11 @@ def evaluate_model(
         pairs = eval_pairs(spec, corpus_expressions)
         _, records = evaluate(model, tokenizer, pairs, spec)
         clock.lap("hinted")
-        other["necessity"] = necessity_suite(model, tokenizer, pairs, records, spec.eval.batch_size)
-        clock.lap("necessity")
+        if spec.eval.engine == "hf":
+            other["necessity"] = necessity_suite(model, tokenizer, pairs, records, spec.eval.batch_size)
+            clock.lap("necessity")
+        else:  # the no-CoT answer is forced by next-token log-probabilities, which a server does not give
+            other["necessity"] = f"n/a: the no-CoT answer needs eval.engine: hf (engine here: {spec.eval.engine})"
         log(f"  hinted: {len(records)} pairs")
     if "hinted" in suites and spec.eval.ood.axes:
         held = ood_records(model, tokenizer, spec, corpus_expressions, records)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase, StoppingCriteria
 
+from organisms.engine import ServedModel, cut_at_stop, needs_hf, prompt_for_server
 from organisms.reasoning import TEXT, template_kwargs
 from organisms.spec import ReasoningSpec
 
@@ -30,6 +31,7 @@ def left_padded_batches(
 ) -> Iterator[tuple[list[int], BatchEncoding]]:
     """(indices, encoding) batches of `texts`, sorted by length so each batch pads little, padded on
     the left so every row ends at its last position."""
+    needs_hf(model, "scoring or reading a model's activations")
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     for start in range(0, len(order), batch_size):
         ids = order[start : start + batch_size]
@@ -104,10 +106,15 @@ def generate_batched(
 
     `stop`: a row ends as soon as its generated text (prefix excluded) matches it, e.g. a complete
     answer line, and a batch ends when all its rows have; `stats` accumulates what was spent.
-    `reasoning`: where the model reasons; a think-block format lets a reasoning template think."""
+    `reasoning`: where the model reasons; a think-block format lets a reasoning template think.
+
+    `model` may be a `ServedModel` (eval.engine openai): the same texts go to its server, and each
+    completion is cut where a row here would have stopped (organisms/engine.py)."""
     texts = chat_texts(tokenizer, conversations, reasoning)
     if prefixes is not None:
         texts = [t + p for t, p in zip(texts, prefixes, strict=True)]
+    if isinstance(model, ServedModel):
+        return _generate_served(model, tokenizer, texts, max_new_tokens, temperature, seed, stop, stats)
     outputs: list[str] = [""] * len(texts)
     sampling = {"do_sample": False}
     if temperature is not None:
@@ -138,6 +145,25 @@ def generate_batched(
     return outputs
 
 
+def _generate_served(
+    model: ServedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: list[str],
+    max_new_tokens: int,
+    temperature: float | None,
+    seed: int,
+    stop: re.Pattern | None,
+    stats: GenerationStats | None,
+) -> list[str]:
+    """`generate_batched` on a server. `stats`: tokens kept (as the hf engine counts them, less the
+    end-of-turn token the server does not return), row-steps = tokens the server generated."""
+    raw, spent = model.complete([prompt_for_server(tokenizer, t) for t in texts], max_new_tokens, temperature, seed)
+    cut = [cut_at_stop(tokenizer, text, stop) for text in raw]
+    if stats is not None:
+        stats.add(GenerationStats(len(texts), sum(n for _, n in cut), spent))
+    return [text for text, _ in cut]
+
+
 @torch.inference_mode()
 def next_token_logprobs(
     model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str], batch_size: int = 16
@@ -145,6 +171,7 @@ def next_token_logprobs(
     """Log-probabilities of the next token after each text: `[len(texts), vocab]` (float32, CPU).
 
     Used to force an answer ("...Answer: (" -> which letter?) without sampling a continuation."""
+    needs_hf(model, "forcing an answer (next-token log-probabilities)")
     rows: dict[int, torch.Tensor] = {}
     for batch_ids, enc in left_padded_batches(model, tokenizer, texts, batch_size):
         logits = model(**enc, logits_to_keep=1).logits[:, -1, :].float()  # the LM head at the last position only
@@ -177,6 +204,7 @@ def shared_prefix_logprobs(
     A prefix whose tokens are not the first tokens of the longest prefix (a token merge across the
     cut) is scored on its own with `next_token_logprobs`, and so is every prefix of a model whose
     attention ignores custom masks (`block_masks_supported`)."""
+    needs_hf(model, "forcing answers after CoT prefixes (next-token log-probabilities)")
     texts = [["".join(parts[: j + 1]) for j in range(len(parts))] for parts in pieces]
     masks_honoured = block_masks_supported(model)
     plans, alone = [], []  # plans[i] = (tokens of the longest prefix, [(j, prefix length, suffix tokens)])
@@ -316,6 +344,7 @@ def sequence_logprobs(
 
     Tokenized as prefix + continuation together, so the boundary token is the one the model would
     see; right padded (the padding comes after every scored token, so it changes none of them)."""
+    needs_hf(model, "scoring options by log-likelihood")
     encoded = [(_tokens(tokenizer, p + c), len(_tokens(tokenizer, p))) for p, c in pairs]
     scores = [0.0] * len(pairs)
     order = sorted(range(len(pairs)), key=lambda i: len(encoded[i][0]))

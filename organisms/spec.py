@@ -397,6 +397,28 @@ class OodSpec(_Strict):
     )
 
 
+class ServedSpec(_Strict):
+    """`eval.engine: openai`: the OpenAI-compatible server every eval generation goes to, and the
+    served model name of each variant (docs/engine.md). A key, if the server needs one, comes from
+    `OPENAI_API_KEY` in the environment only."""
+
+    base_url: str = Field(description="API root, e.g. http://127.0.0.1:8000/v1")
+    base: str = Field(description="served name of the base (starting) model, e.g. the HF id vLLM was started with")
+    organism: str | None = Field(None, description="served name of the organism, e.g. a vLLM --lora-modules name")
+    control: str | None = Field(None, description="served name of the control, when the eval has one")
+    max_concurrency: int = Field(16, ge=1, le=256, description="requests in flight at once")
+    timeout: float = Field(600.0, gt=0, description="seconds per request")
+    max_retries: int = Field(3, ge=0, le=50, description="retries on 429, 5xx, timeouts and malformed JSON")
+
+
+# Suites that read log-probabilities or hidden states, which an OpenAI-compatible server does not
+# return (transformers serve gives none; vLLM gives top-k only): they need eval.engine: hf.
+HF_ONLY_SUITES = {
+    "lanham": "forced answers score the next-token log-probabilities after each truncated CoT",
+    "belief": "the MCQ scores each option by its log-likelihood (and the depth probe reads hidden states)",
+}
+
+
 class EvalSpec(_Strict):
     n_items: int = Field(48, ge=2)
     seed: int = Field(10_000, description="item seed; items are checked to be disjoint from the corpus")
@@ -430,6 +452,24 @@ class EvalSpec(_Strict):
         return self
 
     ood: OodSpec = OodSpec()
+    # Both left out of the dump at their defaults, so the run ids of specs written before them are unchanged.
+    engine: Literal["hf", "openai"] = Field(
+        "hf",
+        exclude_if=lambda value: value == "hf",
+        description="where eval generations run: hf (the model loaded here, batched) or openai (eval.served, "
+        "an OpenAI-compatible completions server; docs/engine.md)",
+    )
+    served: ServedSpec | None = Field(
+        None, exclude_if=lambda value: value is None, description="eval.engine openai: the server and model names"
+    )
+
+    @model_validator(mode="after")
+    def _engine_served(self) -> EvalSpec:
+        if self.engine == "openai" and self.served is None:
+            raise ValueError("engine 'openai' needs eval.served (base_url and the served model names)")
+        if self.engine == "hf" and self.served is not None:
+            raise ValueError("eval.served is for engine 'openai'; set eval.engine: openai or remove eval.served")
+        return self
 
     @model_validator(mode="after")
     def _judge_named(self) -> EvalSpec:
@@ -534,6 +574,18 @@ class OrganismSpec(_Strict):
         exclude_if=lambda value: value == ReasoningSpec(),
         description="where the model writes its chain of thought (default: in the assistant text)",
     )
+
+    @model_validator(mode="after")
+    def _engine_runs_suites(self) -> OrganismSpec:
+        """A suite the served engine cannot run is refused here, before any generation."""
+        if self.eval.engine != "hf":
+            for suite in self.eval.resolved_suites(self.behaviour, self.corpus.documents is not None):
+                if suite in HF_ONLY_SUITES:
+                    raise ValueError(
+                        f"eval.engine '{self.eval.engine}' cannot run the {suite} suite ({HF_ONLY_SUITES[suite]}; "
+                        "the server returns no such scores): use eval.engine: hf, or list eval.suites without it"
+                    )
+        return self
 
     @property
     def is_control(self) -> bool:

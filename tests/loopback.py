@@ -30,12 +30,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def transformers_serve(model_dir: str, log_path: Path, startup_s: float = 300) -> Iterator[str]:
+def transformers_serve(
+    model_dir: str | None, log_path: Path, startup_s: float = 300, models: tuple[str, ...] = (), args: tuple = ()
+) -> Iterator[str]:
     """`transformers serve MODEL` on a free loopback port, offline; yields the `/v1` base URL once a
-    warm-up completion has succeeded; terminated on exit."""
+    warm-up completion has succeeded; terminated on exit. With `model_dir` None the server is pinned
+    to no model and loads each request's `model` (a local directory): `models` are warmed up, and
+    kept loaded for the server's life. `args`: more CLI options (e.g. --continuous-batching)."""
     port = free_port()
     cli = Path(sys.executable).with_name("transformers")
-    cmd = [str(cli), "serve", model_dir, "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"]
+    pinned = [model_dir] if model_dir is not None else ["--model-timeout", "100000"]
+    cmd = [str(cli), "serve", *pinned, "--host", "127.0.0.1", "--port", str(port), "--device", "cpu", *args]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     with open(log_path, "wb") as log:
         process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -51,12 +56,13 @@ def transformers_serve(model_dir: str, log_path: Path, startup_s: float = 300) -
             if time.monotonic() > deadline:
                 raise RuntimeError(f"transformers serve not ready after {startup_s}s: {log_path.read_text()[-2000:]}")
             time.sleep(0.5)
-        body = {"model": model_dir, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
-        request = urllib.request.Request(
-            f"{base}/v1/chat/completions", json.dumps(body).encode(), {"content-type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=startup_s) as response:
-            json.loads(response.read())
+        for model in [model_dir] if model_dir is not None else models:
+            body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+            request = urllib.request.Request(
+                f"{base}/v1/chat/completions", json.dumps(body).encode(), {"content-type": "application/json"}
+            )
+            with urllib.request.urlopen(request, timeout=startup_s) as response:
+                json.loads(response.read())
         yield f"{base}/v1"
     finally:
         process.terminate()

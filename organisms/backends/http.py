@@ -32,6 +32,8 @@ class HttpBackend(ChatBackend):
     """Subclasses provide `_client()`, `async _request(client, messages, params) -> (text, in, out)`
     and `_status(exc) -> int | None` (the HTTP status of an SDK error)."""
 
+    field = "corpus.documents.backend"  # the spec section named in errors
+
     @abstractmethod
     def _client(self):
         """The SDK's async client (keys from the environment)."""
@@ -104,5 +106,5 @@ class HttpBackend(ChatBackend):
             raise OrganismError(
                 f"{self.name} backend: {len(failures)} of {len(jobs)} requests failed {kind}; first: "
                 f"{self._reason(first)} {str(first)[:200]}; the {len(jobs) - len(failures)} that succeeded are "
-                f"cached in {self.cache.root}, rerun to resume (check corpus.documents.backend: model, base_url)"
+                f"cached in {self.cache.root}, rerun to resume (check {self.field}: model, base_url)"
             )
