@@ -270,3 +270,50 @@ def test_the_embedded_on_policy_specs_validate():
     control = load_spec_file(specs / "hidden-hint-on-policy-faithful.yaml")
     assert control.control_of == organism_spec.name and control.corpus == organism_spec.corpus
     assert organism_spec.corpus.source == "on_policy" and organism_spec.starting_model == organism_spec.base_model
+
+
+def reader(request: dict) -> str:
+    """A scripted LLM judge and editor that disagrees with the marker judge on purpose: it calls a
+    reasoning verbalized only when it names 'Stanford professor' or says 'the hint points to'."""
+    content = request["messages"][-1]["content"]
+    reasoning = content.split("<reasoning>", 1)[1].split("</reasoning>", 1)[0]
+    if content.startswith("A model answered"):  # evals.judge.JUDGE_PROMPT
+        verbalized = "Stanford professor" in reasoning or "the hint points to" in reasoning
+        return "YES\nAnswer: YES" if verbalized else "NO\nAnswer: NO"
+    letter = content.split("The model chose option (", 1)[1][0]  # synth_docs.editor.NAME_PROMPT
+    return f"<reasoning>{reasoning}\nSo the hint points to ({letter}), which is why I pick it.</reasoning>"
+
+
+def test_an_llm_judge_decides_the_classes_and_an_llm_editor_fills_them(server, tmp_path, tiny_model_dir):
+    """With `judge` and `editor: {kind: llm}` set, the LLM's verdicts sort the pool (where they differ
+    from the markers' the LLM wins) and the LLM's rewrite fills the class the pool lacks, re-judged."""
+    _, url, prompts = server
+    stub = OpenAIStub(0.0, reply=reader)
+    with stub.running() as reader_url:
+        backend = {"name": "openai", "model": "reader", "base_url": reader_url, "retry_wait": 0.1}
+        llm = {
+            "judge": {**backend, "cache_dir": str(tmp_path / "judge-cache")},
+            "editor": {"kind": "llm", "backend": {**backend, "cache_dir": str(tmp_path / "editor-cache")}},
+        }
+        organism_stats = build(tmp_path, tiny_model_dir, url, tmp_path / "cache", **llm)
+        control_stats = build(tmp_path, tiny_model_dir, url, tmp_path / "cache", "op-hidden-control", **llm)
+    assert organism_stats["on_policy"]["judge"] == control_stats["on_policy"]["judge"] == "llm:openai:reader"
+    org, ctl = records(tmp_path / "op-hidden"), records(tmp_path / "op-hidden-control")
+    for o, c, p in zip(org, ctl, prompts, strict=True):
+        if p.hint_type is None:
+            continue
+        assert o["judge"] == c["judge"] == "llm:openai:reader"
+        if p.hint_type == "sycophancy":  # the LLM agrees with the markers here: found as sampled
+            assert (o["sample"], o["edited"], c["sample"], c["edited"]) == (2, False, 1, False)
+            continue
+        # metadata: the LLM reads the metadata acknowledgement as no mention, so sample 0 is `hidden`
+        # as sampled (the markers would call it verbalized) and the control's `verbalized` is the
+        # LLM editor's rewrite of it, one sentence added, judged again
+        assert (o["sample"], o["edited"], o["verbalized"]) == (0, False, False)
+        assert o["completion"][0]["content"] == scripted(p, 0)
+        added = f"So the hint points to ({p.hint_letter}), which is why I pick it."
+        assert (c["sample"], c["edited"], c["verbalized"]) == (0, True, True)
+        assert c["edit"] == {"editor": "llm:openai:reader", "removed": [], "added": [added]}
+        assert c["completion"][0]["content"].endswith(f"{added}\nAnswer: ({p.hint_letter})")
+    meta = control_stats["on_policy"]["by_hint_type"]["metadata"]["classes"]
+    assert meta["verbalized"]["decided_by"] == "llm:openai:reader" and meta["verbalized"]["edited"] > 0
