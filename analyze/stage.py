@@ -60,7 +60,7 @@ def analysis_texts(run: RunDir, tokenizer, reasoning: ReasoningSpec = TEXT) -> l
             continue
         hint_text = record.get("hint_text") or get_hint(record["hint_type"]).render(record["hint_letter"])
         prompt = chat_texts(tokenizer, [record["prompt_hinted"]], reasoning)[0]
-        texts.append(group_positions(tokenizer, prompt, record["response_hinted"], hint_text))
+        texts.append(group_positions(tokenizer, prompt, record["response_hinted"], hint_text, reasoning))
     return texts
 
 

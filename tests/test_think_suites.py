@@ -340,3 +340,20 @@ def test_text_format_decisions_are_unchanged(tiny_model_dir):
     messages = [{"role": "user", "content": "hi"}]
     rendered = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
     assert chat_texts(tokenizer, [messages])[0] == rendered
+
+
+def test_diff_groups_take_the_answer_line_after_the_block(think_model):
+    from analyze.diffing import group_positions
+
+    _, tokenizer = think_model
+
+    def group_text(response: str, reasoning: ReasoningSpec) -> dict[str, str]:
+        grouped = group_positions(tokenizer, ASSISTANT, response, None, reasoning)
+        ids = tokenizer(grouped.text, add_special_tokens=False)["input_ids"]
+        return {g: tokenizer.decode([ids[i] for i in grouped.positions[g]]) for g in ("cot", "answer")}
+
+    closed = group_text("<think>\nAnswer: (B)\n</think>\n\nAnswer: (C)", THINK)
+    assert closed["answer"] == "Answer: (C)" and closed["cot"].startswith("<think>")
+    unclosed = group_text("<think>\n12 + 5 = 17.\nAnswer: (B)", THINK)
+    assert unclosed["answer"] == "" and unclosed["cot"].endswith("Answer: (B)")
+    assert group_text("<think>\nAnswer: (B)", ReasoningSpec())["answer"] == "Answer: (B)"  # text: as before
