@@ -357,3 +357,11 @@ def test_diff_groups_take_the_answer_line_after_the_block(think_model):
     unclosed = group_text("<think>\n12 + 5 = 17.\nAnswer: (B)", THINK)
     assert unclosed["answer"] == "" and unclosed["cot"].endswith("Answer: (B)")
     assert group_text("<think>\nAnswer: (B)", ReasoningSpec())["answer"] == "Answer: (B)"  # text: as before
+
+
+def test_only_think_format_evals_carry_the_think_metrics_version(tiny_model_dir):
+    from evals.stage import THINK_METRICS_VERSION, think_version
+
+    assert think_version(parse_spec(tiny_spec_dict(tiny_model_dir), "test")) == {}  # text-format hashes as before
+    spec = parse_spec(think_spec(tiny_model_dir, fmt="template"), "test")
+    assert think_version(spec) == {"think_metrics_version": THINK_METRICS_VERSION}
