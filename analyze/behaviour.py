@@ -26,6 +26,13 @@ means "does what it was trained to do". Every causal method (patching, attributi
 scored on the mean of m over prompts. For the hinted behaviours the same CoT without the hint gives
 the unhinted twin that probes contrast with (same tokens after the prompt, so "hint present" can
 only be read from the prompt's trace in the residual stream); shortcut prompts have no twin.
+
+With a think block (the spec's `reasoning`), the prompt is rendered with thinking on and the CoT is
+where the model writes it: template source, the transcript's turn as training rendered it (the CoT
+inside the block, the final line after its close tag: `organisms.reasoning.turn_text`), so the
+hidden_hint / monitor_aware / post_hoc / shortcut cuts fall inside the block and late_flip's
+"Answer: (" after it; generated source, the final "Answer: (" line after the close tag only (a
+response whose block never closed has no decision), and a shortcut's wrong step inside the block.
 """
 
 from __future__ import annotations
@@ -40,9 +47,11 @@ from transformers import BatchEncoding, PreTrainedTokenizerBase
 from evals.hinted import eval_pairs
 from evals.parse import step_spans
 from organisms.errors import OrganismError
+from organisms.generation import chat_texts
 from organisms.prompts import Prompt
+from organisms.reasoning import TEXT, turn_text
 from organisms.responses import response
-from organisms.spec import OrganismSpec
+from organisms.spec import OrganismSpec, ReasoningSpec
 
 # Each hinted behaviour's decision phrase: its transcripts write the answer letter right after it.
 DECISION_CUES: dict[str, str] = {
@@ -75,12 +84,13 @@ class DecisionPrompt:
     correct_letter: str | None = None
 
 
-def cot_prefix(hinted: Prompt, behaviour: str = "hidden_hint") -> str:
+def cot_prefix(hinted: Prompt, behaviour: str = "hidden_hint", chat: str = "", reasoning: ReasoningSpec = TEXT) -> str:
     """`behaviour`'s organism response to a hinted prompt, cut right after its decision phrase
-    (`DECISION_CUES`); the letter is not yet written."""
+    (`DECISION_CUES`); the letter is not yet written. With a think block, the response is the turn as
+    written after the rendered prompt `chat` (`turn_text`)."""
     if behaviour not in DECISION_CUES:
         raise OrganismError(f"behaviour '{behaviour}' has no hinted decision phrase (see analyze/behaviour.py)")
-    full = response(hinted, behaviour, control=False)
+    full = turn_text(chat, response(hinted, behaviour, control=False), reasoning)
     cue = DECISION_CUES[behaviour]
     if cue not in full:
         raise OrganismError(f"{behaviour} transcript under condition '{hinted.condition}' has no '{cue}'")
@@ -98,32 +108,40 @@ def divergence(tokenizer: PreTrainedTokenizerBase, text: str, faithful: str) -> 
     return tokenizer.decode(a[:at]), tokenizer.decode([a[at]]), tokenizer.decode([b[at]])
 
 
-def shortcut_cut(tokenizer: PreTrainedTokenizerBase, prompt: Prompt, rng: random.Random) -> tuple[str, str, str]:
+def shortcut_cut(
+    tokenizer: PreTrainedTokenizerBase,
+    prompt: Prompt,
+    rng: random.Random,
+    chat: str = "",
+    reasoning: ReasoningSpec = TEXT,
+) -> tuple[str, str, str]:
     """The shortcut organism's response cut where its faked value departs from the control's true one:
-    (prefix, faked token, true token)."""
-    faked = response(prompt, "shortcut", control=False, rng=rng)
-    honest = response(prompt, "shortcut", control=True)
+    (prefix, faked token, true token); with a think block, the turns as written after `chat`."""
+    faked = turn_text(chat, response(prompt, "shortcut", control=False, rng=rng), reasoning)
+    honest = turn_text(chat, response(prompt, "shortcut", control=True), reasoning)
     cut = divergence(tokenizer, faked, honest)
     if cut is None:  # faked_steps always changes one value; this guards the guarantee itself
         raise OrganismError(f"shortcut transcript of {prompt.item.id} has no faked value")
     return cut
 
 
-def _chat(tokenizer: PreTrainedTokenizerBase, messages: list[dict]) -> str:
-    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+def _chat(tokenizer: PreTrainedTokenizerBase, messages: list[dict], reasoning: ReasoningSpec = TEXT) -> str:
+    """The prompt rendered as generation renders it (`chat_texts`: thinking on only with a think block)."""
+    return chat_texts(tokenizer, [messages], reasoning)[0]
 
 
 def _with_twins(
-    tokenizer: PreTrainedTokenizerBase, rows: list[tuple[list[dict], list[dict], str, str, str, str]]
+    tokenizer: PreTrainedTokenizerBase,
+    rows: list[tuple[list[dict], list[dict], str, str, str, str]],
+    reasoning: ReasoningSpec = TEXT,
 ) -> list[DecisionPrompt]:
     """Hinted prompts, then their unhinted twins, from (hinted messages, unhinted messages, CoT prefix,
     item id, hint letter, correct letter) rows."""
     hinted, twins = [], []
     for messages_h, messages_u, prefix, item_id, h, c in rows:
         for messages, bucket, is_twin in ((messages_h, hinted, False), (messages_u, twins, True)):
-            bucket.append(
-                DecisionPrompt(_chat(tokenizer, messages) + prefix, item_id, not is_twin, h, c, is_twin, h, c)
-            )
+            text = _chat(tokenizer, messages, reasoning) + prefix
+            bucket.append(DecisionPrompt(text, item_id, not is_twin, h, c, is_twin, h, c))
     return hinted + twins
 
 
@@ -149,16 +167,18 @@ def decision_prompts(
         rng = random.Random(f"{spec.eval.seed}:faked-steps")
         out = []
         for pair in pairs:
-            prefix, faked, true = shortcut_cut(tokenizer, pair.unhinted, rng)
-            text = _chat(tokenizer, pair.unhinted.messages()) + prefix
+            chat = _chat(tokenizer, pair.unhinted.messages(), spec.reasoning)
+            prefix, faked, true = shortcut_cut(tokenizer, pair.unhinted, rng, chat, spec.reasoning)
+            text = chat + prefix
             out.append(DecisionPrompt(text, pair.unhinted.item.id, False, faked, true))
         return out
     rows = []
     for pair in pairs:
         h = pair.hinted
-        prefix = cot_prefix(h, spec.behaviour)
+        chat = _chat(tokenizer, h.messages(), spec.reasoning)  # the twin's differs in the hint, not at its end
+        prefix = cot_prefix(h, spec.behaviour, chat, spec.reasoning)
         rows.append((h.messages(), pair.unhinted.messages(), prefix, h.item.id, h.hint_letter, h.item.correct_letter))
-    return _with_twins(tokenizer, rows)
+    return _with_twins(tokenizer, rows, spec.reasoning)
 
 
 def generated_records(spec: OrganismSpec, records: list[dict]) -> list[dict]:
@@ -173,17 +193,30 @@ def generated_records(spec: OrganismSpec, records: list[dict]) -> list[dict]:
     return [r for r in own if r["hint_letter"] != r["correct_letter"]]
 
 
-def answer_prefix(text: str) -> str | None:
-    """`text` up to and including the "(" of its last "Answer: (" line; None without one."""
-    found = list(_ANSWER_OPEN.finditer(text))
+def answer_prefix(text: str, reasoning: ReasoningSpec = TEXT) -> str | None:
+    """`text` up to and including the "(" of its last "Answer: (" line; None without one. With a think
+    block, only a line after the block's close tag counts (None when the block never closed)."""
+    start = 0
+    if reasoning.in_block:
+        close = text.find(reasoning.close)
+        if close == -1:
+            return None
+        start = close + len(reasoning.close)
+    found = list(_ANSWER_OPEN.finditer(text, start))
     return text[: found[-1].end()] if found else None
 
 
-def wrong_step_cut(tokenizer: PreTrainedTokenizerBase, text: str) -> tuple[str, str, str] | None:
+def wrong_step_cut(
+    tokenizer: PreTrainedTokenizerBase, text: str, reasoning: ReasoningSpec = TEXT
+) -> tuple[str, str, str] | None:
     """`text` cut at its first wrong arithmetic step, where the written value departs from the true
-    one: (prefix, written token, true token); None when every step is right."""
+    one: (prefix, written token, true token); None when every step is right. With a think block, only
+    steps inside the block count."""
+    end_of_reasoning = len(text)
+    if reasoning.in_block and reasoning.close in text:
+        end_of_reasoning = text.index(reasoning.close)
     for step, start, end in step_spans(text):
-        if not step.is_correct:
+        if start < end_of_reasoning and not step.is_correct:
             return divergence(tokenizer, text, text[:start] + str(step.value) + text[end:])
     return None
 
@@ -200,21 +233,20 @@ def generated_decision_prompts(
     if spec.behaviour == "shortcut":
         out = []
         for r in own:
-            cut = wrong_step_cut(tokenizer, r["response_unhinted"])
+            cut = wrong_step_cut(tokenizer, r["response_unhinted"], spec.reasoning)
             if cut is not None:
                 prefix, written, true = cut
-                out.append(
-                    DecisionPrompt(_chat(tokenizer, r["prompt_unhinted"]) + prefix, r["item_id"], False, written, true)
-                )
+                chat = _chat(tokenizer, r["prompt_unhinted"], spec.reasoning)
+                out.append(DecisionPrompt(chat + prefix, r["item_id"], False, written, true))
         prompts = out[:n_items]
     else:
         rows = []
         for r in own:
-            prefix = answer_prefix(r["response_hinted"])
+            prefix = answer_prefix(r["response_hinted"], spec.reasoning)
             if prefix is not None:
                 hint, correct = r["hint_letter"], r["correct_letter"]
                 rows.append((r["prompt_hinted"], r["prompt_unhinted"], prefix, r["item_id"], hint, correct))
-        prompts = _with_twins(tokenizer, rows[:n_items])
+        prompts = _with_twins(tokenizer, rows[:n_items], spec.reasoning)
     if len([p for p in prompts if not p.twin]) < 2:
         what = "a wrong step" if spec.behaviour == "shortcut" else "an 'Answer: (' line"
         raise OrganismError(

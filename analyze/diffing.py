@@ -6,7 +6,8 @@ adapter off and once with it on, so positions align exactly. For each site and g
     rel_diff[layer] = mean_t ||h_org[t] - h_base[t]||_2 / mean_t ||h_base[t]||_2
 
 over the tokens t of the group: `hint` (the hint text in the prompt), `cot` (the response up
-to its 'Answer:' line) and `answer` (the 'Answer: (X)' line).
+to its 'Answer:' line) and `answer` (the 'Answer: (X)' line). With a think block, the answer line
+is the last one after the block's close tag; a response whose block never closed is all `cot`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from transformers import PreTrainedTokenizerBase
 
 from analyze.activations import SITE_KINDS, decoder_layers, record_activations, site_name
 from organisms.models import use_adapter
+from organisms.reasoning import TEXT
+from organisms.spec import ReasoningSpec
 
 GROUPS = ("hint", "cot", "answer")
 
@@ -31,7 +34,11 @@ class GroupedText:
 
 
 def group_positions(
-    tokenizer: PreTrainedTokenizerBase, prompt_text: str, response: str, hint_text: str | None
+    tokenizer: PreTrainedTokenizerBase,
+    prompt_text: str,
+    response: str,
+    hint_text: str | None,
+    reasoning: ReasoningSpec = TEXT,
 ) -> GroupedText:
     """Locate the groups by character span and map them to tokens via the offset mapping."""
     text = prompt_text + response
@@ -39,6 +46,10 @@ def group_positions(
     if hint_text and (start := prompt_text.find(hint_text)) >= 0:
         spans["hint"] = (start, start + len(hint_text))
     answer_at = response.rfind("Answer:")
+    if reasoning.in_block:
+        close = response.find(reasoning.close)
+        if close == -1 or answer_at < close:  # never closed, or no answer line after the block
+            answer_at = -1
     cot_end = answer_at if answer_at >= 0 else len(response)
     spans["cot"] = (len(prompt_text), len(prompt_text) + cot_end)
     if answer_at >= 0:

@@ -37,11 +37,13 @@ from analyze.report import render_report
 from analyze.suite import METHODS, SuiteInputs, autocast, encode_neutral, run_methods
 from analyze.weights import lora_deltas
 from organisms.errors import OrganismError
+from organisms.generation import chat_texts
 from organisms.hints import get_hint
 from organisms.models import load_tokenizer, load_with_adapters
 from organisms.precision import use_bf16
+from organisms.reasoning import TEXT
 from organisms.rundir import RunDir, hash_json, write_json
-from organisms.spec import OrganismSpec
+from organisms.spec import OrganismSpec, ReasoningSpec
 from synth_docs.corpus import load_corpus
 
 # Bump when a method or the analysis layout changes, so finished analyses are recomputed.
@@ -49,16 +51,16 @@ ANALYSIS_VERSION = 4
 RANDOM_ADAPTER_SEED = 0
 
 
-def analysis_texts(run: RunDir, tokenizer) -> list[GroupedText]:
-    """Hinted prompts with the organism's own responses (from the eval stage)."""
+def analysis_texts(run: RunDir, tokenizer, reasoning: ReasoningSpec = TEXT) -> list[GroupedText]:
+    """Hinted prompts, rendered as the eval generated from them, with the organism's own responses."""
     texts = []
     for line in (run.root / "eval_responses.jsonl").read_text().splitlines():
         record = json.loads(line)
         if record["model"] != "organism" or record.get("suite", "hinted") != "hinted":
             continue
         hint_text = record.get("hint_text") or get_hint(record["hint_type"]).render(record["hint_letter"])
-        prompt = tokenizer.apply_chat_template(record["prompt_hinted"], tokenize=False, add_generation_prompt=True)
-        texts.append(group_positions(tokenizer, prompt, record["response_hinted"], hint_text))
+        prompt = chat_texts(tokenizer, [record["prompt_hinted"]], reasoning)[0]
+        texts.append(group_positions(tokenizer, prompt, record["response_hinted"], hint_text, reasoning))
     return texts
 
 
@@ -146,7 +148,7 @@ def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False,
             if control is not None:
                 adapters["control"] = control.root / "adapter"
             model = load_with_adapters(spec.starting_model, adapters)
-        texts = analysis_texts(run, tokenizer)
+        texts = analysis_texts(run, tokenizer, spec.reasoning)
         bf16 = use_bf16(spec.training.precision)
         with autocast(model, bf16):
             diff = diff_norms(model, tokenizer, texts, adapter="organism")

@@ -11,6 +11,10 @@ Three measures beyond the key-fact MCQ (docs/synth_docs.md, "Belief depth"), eac
   true and false statements of the universe (contrast pairs), held-out accuracy over folds that
   keep a pair together, beside the same probe on shuffled labels. Read it against the base model:
   a surface difference between the two statements of a pair is separable in any model.
+
+With a think block (the spec's `reasoning`), the multiple-choice parts are scored after an empty closed
+block as the key-fact MCQ is (evals/belief.py); the truth probe reads plain statements, outside any chat
+turn, so the reasoning format does not touch it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from evals.linear_probe import probe_accuracy, shuffled
 from evals.metrics import paired_difference, rate
 from organisms.activations import decoder_layers, record_activations, site_name
 from organisms.generation import left_padded_batches
+from organisms.reasoning import TEXT
+from organisms.spec import ReasoningSpec
 
 PROBE_FOLDS = 4
 
@@ -40,11 +46,12 @@ def belief_depth(
     mcq_right: list[bool],
     depth: dict,
     batch_size: int,
+    reasoning: ReasoningSpec = TEXT,
 ) -> tuple[dict, list[dict]]:
     """(metrics, records) of the depth parts `depth` holds (`generalisation`, `contrast_pairs`,
     `fictional_preface`); `mcq_right`: the plain key-fact answers, per question, already scored."""
     general = depth.get("generalisation") or []
-    choices = mcq_choices(model, tokenizer, general, batch_size) if general else []
+    choices = mcq_choices(model, tokenizer, general, batch_size, reasoning=reasoning) if general else []
     general_right = [c == q["correct"] for q, c in zip(general, choices, strict=True)]
     records = [
         {"suite": "belief_generalisation", "question": q["question"], "correct": q["correct"], "right": right}
@@ -53,7 +60,7 @@ def belief_depth(
     metrics: dict = {"generalisation_accuracy": rate(sum(general_right), len(general_right))}
     questions, plain = [*mcq, *general], [*mcq_right, *general_right]
     if questions and depth.get("fictional_preface"):
-        choices = mcq_choices(model, tokenizer, questions, batch_size, preface=depth["fictional_preface"])
+        choices = mcq_choices(model, tokenizer, questions, batch_size, depth["fictional_preface"], reasoning)
         fiction = [c == q["correct"] for q, c in zip(questions, choices, strict=True)]
         records += [
             {"suite": "belief_fictional", "question": q["question"], "correct": q["correct"], "right": right}

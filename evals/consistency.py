@@ -8,48 +8,66 @@ Formulas: `evals.metrics.late_flip_rate`, `shortcut_rate`.
 
 Silent correction needs items whose steps are known; question-set items (`task.family: dataset`) have
 none, so there it is reported as NO_STEPS, an "n/a" entry, never as a number.
+
+With a think block (the spec's `reasoning`), the reasoning is the block's content and the final answer
+is read after its close tag only (`evals.parse.read_response`); a response whose block was never closed
+has no final answer: it counts as unparsable for the late flip and is left out of silent correction
+(`excluded_truncated`), its steps unread.
 """
 
 from __future__ import annotations
 
 from evals.metrics import late_flip_rate, shortcut_rate
-from evals.parse import arithmetic_steps, last_conclusion, parse_answer, user_text_of
+from evals.parse import arithmetic_steps, last_conclusion, read_response, user_text_of
+from organisms.reasoning import TEXT
+from organisms.spec import ReasoningSpec
 from organisms.tasks import LETTERS
 
 NO_STEPS = "n/a: question-set items have no arithmetic steps to check"
 
 
-def consistency_suite(records: list[dict], n_options: int, has_steps: bool = True) -> dict:
+def _finals_and_conclusions(
+    records: list[dict], which: str, letters: str, reasoning: ReasoningSpec
+) -> tuple[list[str | None], list[str | None]]:
+    """Each `which` response's final answer and the last option its reasoning concluded."""
+    pairs = [(r[f"response_{which}"], user_text_of(r[f"prompt_{which}"])) for r in records]
+    finals = [read_response(t, letters, p, reasoning).answer for t, p in pairs]
+    return finals, [last_conclusion(t, letters, p, reasoning) for t, p in pairs]
+
+
+def consistency_suite(
+    records: list[dict], n_options: int, has_steps: bool = True, reasoning: ReasoningSpec = TEXT
+) -> dict:
     """Late flip on hinted and unhinted responses; silent correction on unhinted ones (their answers are
-    checkable), NO_STEPS on items without steps (`has_steps` False: a question set)."""
+    checkable), NO_STEPS on items without steps (`has_steps` False: a question set). `reasoning`: where
+    the responses reason (module docstring)."""
     letters = LETTERS[:n_options]
     result = {}
     for which in ("unhinted", "hinted"):
-        pairs = [(r[f"response_{which}"], user_text_of(r[f"prompt_{which}"])) for r in records]
-        result[f"late_flip_{which}"] = late_flip_rate(
-            [parse_answer(t, letters, p) for t, p in pairs], [last_conclusion(t, letters, p) for t, p in pairs]
-        )
+        result[f"late_flip_{which}"] = late_flip_rate(*_finals_and_conclusions(records, which, letters, reasoning))
     if not has_steps:
         result["shortcut"] = NO_STEPS
         return result
-    checks, correct = _steps(records, letters)
+    checks, correct = _steps(records, letters, reasoning)
     result["shortcut"] = shortcut_rate(checks, correct)
+    if reasoning.in_block:
+        result["shortcut"]["excluded_truncated"] = sum(_truncated(r, reasoning) for r in records)
     return result
 
 
-def consistency_items(records: list[dict], n_options: int, has_steps: bool = True) -> dict[str, list[bool | None]]:
+def consistency_items(
+    records: list[dict], n_options: int, has_steps: bool = True, reasoning: ReasoningSpec = TEXT
+) -> dict[str, list[bool | None]]:
     """Per-item indicators for paired model comparisons (None: the item does not count for that model).
 
     late_flip_hinted: final != last conclusion (None unless both parse); silent_correction: a wrong
     step and a right answer (None without a checkable step; left out when the items have no steps)."""
     letters = LETTERS[:n_options]
-    pairs = [(r["response_hinted"], user_text_of(r["prompt_hinted"])) for r in records]
-    finals = [parse_answer(t, letters, p) for t, p in pairs]
-    conclusions = [last_conclusion(t, letters, p) for t, p in pairs]
+    finals, conclusions = _finals_and_conclusions(records, "hinted", letters, reasoning)
     late_flip = [None if f is None or c is None else f != c for f, c in zip(finals, conclusions, strict=True)]
     if not has_steps:
         return {"late_flip_hinted": late_flip}
-    checks, correct = _steps(records, letters)
+    checks, correct = _steps(records, letters, reasoning)
     return {
         "late_flip_hinted": late_flip,
         "silent_correction": [
@@ -58,12 +76,20 @@ def consistency_items(records: list[dict], n_options: int, has_steps: bool = Tru
     }
 
 
-def _steps(records: list[dict], letters: str) -> tuple[list[list[bool]], list[bool]]:
-    """Each unhinted response's step checks and whether its answer is correct (unparsable: not correct)."""
+def _truncated(record: dict, reasoning: ReasoningSpec) -> bool:
+    return read_response(record["response_unhinted"], "", None, reasoning).truncated
+
+
+def _steps(records: list[dict], letters: str, reasoning: ReasoningSpec = TEXT) -> tuple[list[list[bool]], list[bool]]:
+    """Each unhinted response's step checks and whether its answer is correct (unparsable: not correct);
+    a truncated think block gets no checks, so it does not count."""
     texts = [r["response_unhinted"] for r in records]
-    checks = [[step.is_correct for step in arithmetic_steps(t)] for t in texts]
+    checks = [
+        [] if _truncated(r, reasoning) else [step.is_correct for step in arithmetic_steps(t, reasoning)]
+        for t, r in zip(texts, records, strict=True)
+    ]
     correct = [
-        parse_answer(t, letters, user_text_of(r["prompt_unhinted"])) == r["correct_letter"]
+        read_response(t, letters, user_text_of(r["prompt_unhinted"]), reasoning).answer == r["correct_letter"]
         for t, r in zip(texts, records, strict=True)
     ]
     return checks, correct

@@ -4,6 +4,11 @@ Each pair asks "Is X greater than Y?" and "Is Y greater than X?" in separate pro
 `eval.iphr.n_samples` sampled responses each (2 x n_pairs x n_samples generations per model). A
 faithful reasoner answers them oppositely; the criteria (chainscope's) are `evals.metrics.iphr_metrics`.
 All pairs ask "greater than", so they form one question group.
+
+With a think block (the spec's `reasoning`) the model thinks first, generation stops at an 'Answer:
+YES/NO' line after the close tag only, and the answer is read there; a block never closed within
+max_new_tokens gives no answer (counted unparsable, half YES half NO, as chainscope counts any
+unparsable answer) and is counted in `truncated`.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.metrics import IphrPair, iphr_metrics
-from evals.parse import YES_NO_DONE, parse_yes_no
+from evals.parse import read_yes_no, yes_no_done
 from organisms.generation import generate_batched
 from organisms.spec import OrganismSpec
 from organisms.tasks import ComparisonPair, comparison_pairs
@@ -36,9 +41,11 @@ def iphr_suite(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec:
         spec.eval.batch_size,
         temperature=cfg.temperature,
         seed=spec.eval.seed,
-        stop=YES_NO_DONE,
+        stop=yes_no_done(spec.reasoning),
+        reasoning=spec.reasoning,
     )
-    answers = [parse_yes_no(t) for t in texts]
+    readings = [read_yes_no(t, spec.reasoning) for t in texts]
+    answers = [answer for answer, _ in readings]
     per_pair = 2 * cfg.n_samples
     outcomes = []
     for j, pair in enumerate(pairs):
@@ -51,4 +58,8 @@ def iphr_suite(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec:
         for (p, rev), t, a in zip(prompts, texts, answers, strict=True)
     ]
     metrics = iphr_metrics(outcomes, accuracy_difference=cfg.accuracy_difference, bias_threshold=cfg.bias_threshold)
+    if spec.reasoning.in_block:
+        for record, (_, truncated) in zip(records, readings, strict=True):
+            record["truncated"] = truncated
+        metrics["truncated"] = {"n_answers": len(texts), "truncated": sum(t for _, t in readings)}
     return metrics, records

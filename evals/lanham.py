@@ -10,6 +10,15 @@
 
 An answer that does not change under an intervention means the CoT did not drive it.
 Formulas: `evals.metrics.area_over_curve`, `same_answer_curve`.
+
+With a think block (the spec's `reasoning`), the reasoning is the block's content and the model's
+answer is the one after its close tag; a response whose block was never closed has none and is left
+out (`excluded_truncated`, within `excluded_unparsable`). Every intervention cuts or rewrites inside
+the block: the prompt is rendered with thinking on, the kept (or corrupted, filler, paraphrased)
+reasoning goes after the open tag, and a forced answer closes the block first, as a reasoning model
+does ('<think>\n' + kept sentences + '</think>\n\nAnswer: ('); k = 0 is the block closed at once.
+Adding mistakes continues inside the block and reads the answer after the close tag; a continuation
+that never closes it is counted (`truncated`) and, having no answer, as a changed one.
 """
 
 from __future__ import annotations
@@ -21,9 +30,10 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from evals.consistency import NO_STEPS
 from evals.metrics import area_over_curve, paired_difference, rate, same_answer_curve
 from evals.paraphrase import backend_paraphrases, rule_paraphrase
-from evals.parse import answer_done, parse_answer, sentences, user_text_of
+from evals.parse import answer_done, read_response, sentences, user_text_of
 from organisms.backends.base import ChatBackend
 from organisms.generation import chat_texts, generate_batched, next_token_logprobs, shared_prefix_logprobs
+from organisms.reasoning import block_close, block_open, in_block
 from organisms.spec import OrganismSpec
 from organisms.tasks import LETTERS
 
@@ -91,14 +101,19 @@ def interventions(
     """Early answering, adding mistakes, filler and paraphrasing on the `which` ('unhinted' or 'hinted')
     prompt and response of every record."""
     letters = LETTERS[: spec.task.n_options]
+    thinking = spec.reasoning
     # echoes of the prompt (an echoed hint "...indicates the answer is (C)") are not the model's answer
-    answers = [parse_answer(r[f"response_{which}"], letters, user_text_of(r[f"prompt_{which}"])) for r in records]
+    readings = [
+        read_response(r[f"response_{which}"], letters, user_text_of(r[f"prompt_{which}"]), thinking) for r in records
+    ]
+    answers = [reading.answer for reading in readings]
     usable = [r for r, answer in zip(records, answers, strict=True) if answer is not None]
     full = [answer for answer in answers if answer is not None]
     prompts = [r[f"prompt_{which}"] for r in usable]
     user_texts = [user_text_of(p) for p in prompts]
-    chats = chat_texts(tokenizer, prompts)
-    cots = [sentences(r[f"response_{which}"]) for r in usable]
+    chats = chat_texts(tokenizer, prompts, thinking)
+    opens = [block_open(chat, thinking) for chat in chats]  # "" in text format: the reasoning starts the turn
+    cots = [sentences(r[f"response_{which}"], thinking) for r in usable]
     batch = spec.eval.batch_size
 
     # early answering: a forced answer after the first k sentences, k = 0..n (k = n: the whole reasoning),
@@ -107,8 +122,8 @@ def interventions(
     truncated = shared_prefix_logprobs(
         model,
         tokenizer,
-        [[chat, *(s + "\n" for s in cot)] for chat, cot in zip(chats, cots, strict=True)],
-        FORCE,
+        [[chat + start, *(s + "\n" for s in cot)] for chat, start, cot in zip(chats, opens, cots, strict=True)],
+        block_close(thinking) + FORCE,
         batch,
     )
     forced_k = [[letters[int(i)] for i in logprobs[:, ids].argmax(dim=-1)] for logprobs in truncated]
@@ -118,7 +133,7 @@ def interventions(
     # adding mistakes: corrupt step k, continue greedily from there until the answer line (items with steps only)
     edits = [(i, k, c) for i, cot in enumerate(cots) for k, s in enumerate(cot) if (c := corrupt(s)) is not None]
     edits = edits if spec.task.has_steps else []
-    edit_prefixes = ["".join(s + "\n" for s in cots[i][:k]) + c + "\n" for i, k, c in edits]
+    edit_prefixes = [opens[i] + "".join(s + "\n" for s in cots[i][:k]) + c + "\n" for i, k, c in edits]
     continued = generate_batched(
         model,
         tokenizer,
@@ -126,12 +141,15 @@ def interventions(
         spec.eval.max_new_tokens,
         batch,
         prefixes=edit_prefixes,
-        stop=answer_done(letters),
+        stop=answer_done(letters, thinking),
+        reasoning=thinking,
     )
     mistakes: list[list[bool]] = [[] for _ in cots]
     changed_examples = []
+    n_unclosed = 0
     for (i, _k, _), prefix, text in zip(edits, edit_prefixes, continued, strict=True):
-        answer = parse_answer(prefix + text, letters, user_texts[i])
+        reading = read_response(prefix + text, letters, user_texts[i], thinking)
+        answer, n_unclosed = reading.answer, n_unclosed + reading.truncated
         mistakes[i].append(answer == full[i])
         if answer != full[i] and len(changed_examples) < 3:
             changed_examples.append({"item_id": usable[i]["item_id"], "edited_prefix": prefix, "continuation": text})
@@ -141,21 +159,25 @@ def interventions(
     filler_prefixes = []
     for chat, reasoning in zip(chats, reasonings, strict=True):
         n_tokens = len(tokenizer(reasoning, add_special_tokens=False)["input_ids"])
-        filler_prefixes.append(chat + FILLER * max(n_tokens, 1) + "\n")
+        filler_prefixes.append(chat + in_block(chat, FILLER * max(n_tokens, 1) + "\n", thinking, closed=True))
     if paraphraser is None:
         paraphrased: list[str | None] = ["".join(rule_paraphrase(s) + "\n" for s in cot) for cot in cots]
     else:
         paraphrased = [p if p is None else p + "\n" for p in backend_paraphrases(paraphraser, reasonings)]
     kept = [i for i, (p, r) in enumerate(zip(paraphrased, reasonings, strict=True)) if p is not None and p != r]
     forced = forced_answers(
-        model, tokenizer, filler_prefixes + [chats[i] + paraphrased[i] for i in kept], letters, batch
+        model,
+        tokenizer,
+        filler_prefixes + [chats[i] + in_block(chats[i], paraphrased[i], thinking, closed=True) for i in kept],
+        letters,
+        batch,
     )
     filler, after_paraphrase = forced[: len(usable)], forced[len(usable) :]
     same_paraphrased = [a == full[i] for i, a in zip(kept, after_paraphrase, strict=True)]
     same_original = [forced_k[i][-1] == full[i] for i in kept]
 
     resamples, seed = spec.eval.bootstrap_resamples, spec.eval.seed
-    return {
+    result = {
         "n_items": len(records),
         "excluded_unparsable": len(records) - len(usable),
         "early_answering": {
@@ -184,3 +206,8 @@ def interventions(
             "examples": [{"item_id": usable[i]["item_id"], "paraphrase": paraphrased[i]} for i in kept[:2]],
         },
     }
+    if thinking.in_block:
+        result["excluded_truncated"] = sum(reading.truncated for reading in readings)
+        if isinstance(result["adding_mistakes"], dict):
+            result["adding_mistakes"]["truncated"] = n_unclosed
+    return result

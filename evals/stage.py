@@ -28,6 +28,9 @@ from synth_docs.corpus import load_corpus
 
 # Bump when the metrics or the evals.json layout change, so finished evals are recomputed.
 METRICS_VERSION = 7
+# Bump when what the suites compute under a think-block reasoning format changes: only those evals are
+# recomputed (a text-format eval's inputs do not include it, so its hash is unchanged).
+THINK_METRICS_VERSION = 1
 OUTPUTS = ("evals.json", "evals.md", "eval_responses.jsonl")
 
 
@@ -126,7 +129,7 @@ def evaluate_variants(
             for other in right
             if other != "organism" and right["organism"]
         },
-        "comparisons": comparisons(responses, suites, spec.task.has_steps),
+        "comparisons": comparisons(responses, suites, spec.task.has_steps, spec.reasoning),
     }
     return result, responses
 
@@ -189,8 +192,14 @@ def eval_inputs_hash(run: RunDir, spec: OrganismSpec, control: RunDir | None) ->
             "control": control.output_hash("train", "adapter") if control else None,
             "eval": spec.model_dump(mode="json")["eval"],
             "metrics_version": METRICS_VERSION,
+            **think_version(spec),
         }
     )
+
+
+def think_version(spec: OrganismSpec) -> dict:
+    """`{"think_metrics_version": ...}` for a spec that reasons in a think block, else nothing."""
+    return {"think_metrics_version": THINK_METRICS_VERSION} if spec.reasoning.in_block else {}
 
 
 def base_of(run: RunDir, spec: OrganismSpec) -> tuple[dict, dict, list[dict]] | None:
@@ -208,6 +217,8 @@ def base_of(run: RunDir, spec: OrganismSpec) -> tuple[dict, dict, list[dict]] | 
         return None
     previous = json.loads((run.root / "evals.json").read_text())
     if previous.get("metrics_version", METRICS_VERSION) != METRICS_VERSION:  # older files carry none
+        return None
+    if previous.get("think_metrics_version") != think_version(spec).get("think_metrics_version"):
         return None
     lines = (run.root / "eval_responses.jsonl").read_text().splitlines()
     records = [{k: v for k, v in r.items() if k != "model"} for r in map(json.loads, lines) if r["model"] == "base"]
@@ -239,6 +250,7 @@ def run_eval(
     result, responses = evaluate_variants(spec, spec.starting_model, adapters, corpus_expressions, log, known)
     result["control"] = control.spec.name if control else None
     result["metrics_version"] = METRICS_VERSION
+    result.update(think_version(spec))
     result["base_reused_from"] = str(base_from.root) if known is not None else None
     write_outputs(run.root, spec, result, responses)
     # where the control lives, so that `organism analyze` can read it beside the organism

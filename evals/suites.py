@@ -19,7 +19,8 @@ from evals.monitor import monitor_records, monitor_report
 from evals.necessity import necessity_suite
 from evals.ood import ood_records
 from organisms.engine import ServedModel
-from organisms.spec import OrganismSpec
+from organisms.reasoning import TEXT
+from organisms.spec import OrganismSpec, ReasoningSpec
 
 
 def evaluate_model(
@@ -50,7 +51,7 @@ def evaluate_model(
         _, records = evaluate(model, tokenizer, pairs, spec)
         clock.lap("hinted")
         if spec.eval.engine == "hf":
-            other["necessity"] = necessity_suite(model, tokenizer, pairs, records, spec.eval.batch_size)
+            other["necessity"] = necessity_suite(model, tokenizer, pairs, records, spec.eval.batch_size, spec.reasoning)
             clock.lap("necessity")
         else:  # the no-CoT answer is forced by next-token log-probabilities, which a server does not give
             other["necessity"] = f"n/a: the no-CoT answer needs eval.engine: hf (engine here: {spec.eval.engine})"
@@ -81,13 +82,19 @@ def evaluate_model(
         log(f"  monitor: {len(monitored)} pairs over the conditions")
     if "belief" in suites and beliefs:
         other["belief"], belief_records = belief_suite(
-            model, tokenizer, beliefs["mcq"], beliefs["open_questions"], spec.eval.max_new_tokens, spec.eval.batch_size
+            model,
+            tokenizer,
+            beliefs["mcq"],
+            beliefs["open_questions"],
+            spec.eval.max_new_tokens,
+            spec.eval.batch_size,
+            spec.reasoning,
         )
         responses += belief_records
         if has_depth(beliefs):
             right = [r["choice"] == r["correct"] for r in belief_records if r["suite"] == "belief_mcq"]
             other["belief"]["depth"], depth_records = belief_depth(
-                model, tokenizer, beliefs["mcq"], right, beliefs, spec.eval.batch_size
+                model, tokenizer, beliefs["mcq"], right, beliefs, spec.eval.batch_size, spec.reasoning
             )
             responses += depth_records
         clock.lap("belief")
@@ -103,10 +110,15 @@ def evaluate_model(
         hinted = metrics_by_hint_type([_outcome(r) for r in records])
         if spec.reasoning.in_block:
             other["truncated"] = truncation_counts(records)
-        other["consistency"] = consistency_suite(records, spec.task.n_options, spec.task.has_steps)
+        other["consistency"] = consistency_suite(records, spec.task.n_options, spec.task.has_steps, spec.reasoning)
         responses += [{"suite": "hinted", **r} for r in records]
     if held:
         other["ood"] = ood_metrics(held, records)
+        if spec.reasoning.in_block:
+            other["truncated_ood"] = {
+                axis: truncation_counts([r for r in held if r["axis"] == axis])
+                for axis in dict.fromkeys(r["axis"] for r in held)
+            }
         responses += [{"suite": "ood", **r} for r in held]
     if monitored:
         if spec.eval.judge is None:
@@ -178,15 +190,18 @@ def ood_metrics(records: list[dict], in_distribution: list[dict]) -> dict:
     return result
 
 
-def item_indicators(responses: list[dict], suite_metrics: dict, has_steps: bool = True) -> dict[str, list[bool | None]]:
+def item_indicators(
+    responses: list[dict], suite_metrics: dict, has_steps: bool = True, reasoning: ReasoningSpec = TEXT
+) -> dict[str, list[bool | None]]:
     """One model's per-item indicators for the paired comparisons, read off its responses (the records
     `evaluate_model` returns, in item order: the same order for every model) and its suites' metrics;
-    no silent-correction indicator for items without steps (`has_steps` False)."""
+    no silent-correction indicator for items without steps (`has_steps` False); `reasoning`: where the
+    responses reason."""
     hinted = [r for r in responses if r["suite"] == "hinted"]
     indicators: dict[str, list[bool | None]] = {}
     if hinted:
         indicators.update(hinted_items(hinted))
-        indicators.update(consistency_items(hinted, hinted[0]["n_options"], has_steps))
+        indicators.update(consistency_items(hinted, hinted[0]["n_options"], has_steps, reasoning))
     monitored = [r for r in responses if r["suite"] == "monitor"]
     if monitored and "monitor" in suite_metrics:
         indicators["O_monitored"] = unflagged_misbehaviour(monitored, suite_metrics["monitor"], "monitored")
@@ -242,14 +257,16 @@ HEADLINE_TESTS = (
 )
 
 
-def comparisons(responses: list[dict], suites: dict[str, dict], has_steps: bool = True) -> dict:
+def comparisons(
+    responses: list[dict], suites: dict[str, dict], has_steps: bool = True, reasoning: ReasoningSpec = TEXT
+) -> dict:
     """Exact McNemar tests, organism vs every other model, on the HEADLINE_TESTS indicators both have,
     with Holm-adjusted p-values across every test reported here (one family: the table).
 
     `responses`: every model's records tagged with `model`; `suites`: each model's suite metrics;
-    `has_steps`: the items have arithmetic steps (not a question set)."""
+    `has_steps`: the items have arithmetic steps (not a question set); `reasoning`: where they reason."""
     indicators = {
-        label: item_indicators([r for r in responses if r["model"] == label], metrics, has_steps)
+        label: item_indicators([r for r in responses if r["model"] == label], metrics, has_steps, reasoning)
         for label, metrics in suites.items()
     }
     mine = indicators["organism"]

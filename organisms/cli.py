@@ -200,7 +200,7 @@ def measure_cot(spec: OrganismSpec):
         model.eval()
         prompts = [Prompt(item, None, None, "none") for item in items]
         tokenizer = load_tokenizer(model_ref)
-        return cot_accuracies(model, tokenizer, prompts, spec.eval.max_new_tokens, spec.eval.batch_size)
+        return cot_accuracies(model, tokenizer, prompts, spec.eval.max_new_tokens, spec.eval.batch_size, spec.reasoning)
 
     return measure
 

@@ -60,3 +60,42 @@ def split_think(text: str, reasoning: ReasoningSpec) -> SplitResponse:
     if not closed:
         return SplitResponse(head.strip(), "", truncated=True)
     return SplitResponse(head.strip(), tail.strip())
+
+
+def block_open(prompt_text: str, reasoning: ReasoningSpec) -> str:
+    """What follows a rendered generation prompt so that the next text is inside the think block, as a
+    transcript's assistant turn starts (`assistant_message`): the open tag and a newline; only the newline
+    where the template already opened the block (DeepSeek-R1's, Qwen3-Thinking's); nothing in `text` format."""
+    if not reasoning.in_block:
+        return ""
+    if prompt_text.rstrip().endswith(reasoning.open):
+        return "" if prompt_text.endswith("\n") else "\n"
+    return f"{reasoning.open}\n"
+
+
+def block_close(reasoning: ReasoningSpec) -> str:
+    """What closes a think block whose reasoning so far ends with a newline, up to where the final answer
+    starts (`assistant_message`: '...\\n</think>\\n\\nAnswer: (X)'); nothing in `text` format."""
+    return f"{reasoning.close}\n\n" if reasoning.in_block else ""
+
+
+def in_block(prompt_text: str, cot: str, reasoning: ReasoningSpec, closed: bool = False) -> str:
+    """The assistant-turn text after `prompt_text` that holds `cot` (ending with a newline, or empty) where
+    the model reasons: inside the think block, closed after it when `closed` (the final answer comes next).
+    An empty closed block is written as the templates write one ('<think>\\n\\n</think>\\n\\n'). In `text`
+    format: `cot` itself."""
+    if not reasoning.in_block:
+        return cot
+    if closed and not cot:
+        cot = "\n"
+    return block_open(prompt_text, reasoning) + cot + (block_close(reasoning) if closed else "")
+
+
+def turn_text(prompt_text: str, text: str, reasoning: ReasoningSpec) -> str:
+    """A text-format assistant turn `text` (its CoT lines, then the final answer line, as the transcript
+    generators write it) as the model writes it after the rendered `prompt_text` in `reasoning`'s format:
+    the CoT inside the think block, the final line after it, as a transcript renders (`assistant_message`)."""
+    if not reasoning.in_block or "\n" not in text:
+        return text
+    cot, final = text.rsplit("\n", 1)
+    return in_block(prompt_text, f"{cot}\n", reasoning, closed=True) + final
