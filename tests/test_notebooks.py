@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import nbformat
@@ -14,8 +15,17 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 FINDINGS = {
     "build_an_organism": ["p  = P(a_h=h | a_u!=h)", "F  = P(verbalized | switched)", "organism", "control"],
     "locate_the_mechanism": ["metric base / organism:", "layer score:", "attribution vs patching:"],
+    "audit_an_organism": [
+        "| base | organism | control |",
+        "| rung | organism [95% CI] | control [95% CI] | organism - control [95% CI] | organism | control | reading |",
+        "| prompting |",
+        "| weights |",
+        "blind verdict:",
+        "## Hypotheses (ranked by the lower end of the interval)",
+        "| 1 |",
+    ],
 }
-IMAGES = {"build_an_organism": 0, "locate_the_mechanism": 5}
+IMAGES = {"build_an_organism": 0, "locate_the_mechanism": 5, "audit_an_organism": 1}
 
 
 def _shown(notebook) -> tuple[str, int]:
@@ -25,7 +35,7 @@ def _shown(notebook) -> tuple[str, int]:
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             texts.append(output.get("text", ""))
             data = output.get("data", {})
-            texts.append(data.get("text/plain", ""))
+            texts += [data.get("text/plain", ""), data.get("text/markdown", "")]
             images += "image/png" in data
     return "\n".join(texts), images
 
@@ -41,3 +51,12 @@ def test_notebook_shows_its_findings(name, tmp_path, monkeypatch):
     for finding in FINDINGS[name]:
         assert finding in text, finding
     assert images >= IMAGES[name]
+
+
+@pytest.mark.parametrize("name", ["locate_the_mechanism", "audit_an_organism"])
+def test_generated_notebook_matches_its_script(name):
+    """A notebook made by `notebooks/make_<name>.py` is committed as the script writes it: unexecuted, no drift."""
+    spec = importlib.util.spec_from_file_location(f"make_{name}", NOTEBOOK_DIR / f"make_{name}.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert nbformat.writes(script.build()) + "\n" == (NOTEBOOK_DIR / f"{name}.ipynb").read_text()
