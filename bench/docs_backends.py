@@ -109,7 +109,7 @@ def print_table(rows: list[dict], title: str) -> None:
             f"{r['seconds']:.1f}",
             f"{r['documents_per_second']:.3g}",
         )
-    Console(width=160).print(table)
+    Console(width=200).print(table)
 
 
 def main() -> None:
