@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -190,3 +192,20 @@ def test_belief_organism_trains_on_documents_only(tmp_path, tiny_model_dir):
         training_rows(
             parse_spec(yaml.safe_load(spec.read_text()), "b"), run / "corpus", load_tokenizer(str(tiny_model_dir))
         )
+
+
+def test_docs_backends_bench_measures_template_and_hf(tmp_path, tiny_model_dir):
+    """bench/docs_backends.py's core: every field for the template backend and the hf backend on the
+    tiny random model (which states no key fact, so its documents are all rejected, with reasons)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    measure_backend = importlib.import_module("docs_backends").measure_backend
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    template = measure_backend("monitor-aware", {"name": "template"}, 8, str(tiny_model_dir), tokenizer)
+    assert template["planned"] == template["kept"] == 8 and template["states_fact"] == 1.0
+    assert template["requests"] == 0 and 0 < template["distinct_3"] <= 1 and template["mean_words"] > 40
+    backend = {"name": "hf", "max_tokens": 4, "batch_size": 4, "cache_dir": str(tmp_path)}
+    hf = measure_backend("monitor-aware", backend, 4, str(tiny_model_dir), tokenizer, label="hf (tiny)")
+    assert hf["backend"] == "hf (tiny)" and hf["model"] == str(tiny_model_dir) and hf["kept"] == 0
+    assert sum(hf["rejections"].values()) == 4 and hf["rejection_rates"]["length"] == 1.0
+    assert hf["requests"] == 8 and hf["cache_hits"] == 0  # drafts and revisions, all generated
+    assert hf["states_fact"] == 0.0 and hf["seconds"] > 0 and len(hf["samples"]) == 4
