@@ -8,7 +8,7 @@ the same prompts to `transformers serve MODEL` on 127.0.0.1 (started and stopped
 start-up not timed; sampled at the spec's temperature with per-document seeds).
 
     planned      = documents the ideas plan (n)
-    rate(reason) = rejections for reason / planned     (length, no_key_fact, near_duplicate)
+    rate(reason) = rejections for reason / planned     (synth_docs.filters.REASONS, in filter order)
     states_fact  = planned documents whose final text states >= 1 key fact / planned
     states_plan  = planned documents that state every key fact their idea asked for / planned
     distinct-k   = unique word k-grams / all word k-grams, over kept documents
@@ -37,10 +37,8 @@ from organisms.spec import parse_spec
 from organisms.universe import load_universe
 from synth_docs.diversity import distinct_n
 from synth_docs.documents import build_documents
-from synth_docs.filters import stated_facts
+from synth_docs.filters import REASONS, stated_facts
 from tests.loopback import transformers_serve
-
-REASONS = ("length", "no_key_fact", "near_duplicate")
 
 
 def measure_backend(

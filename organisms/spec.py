@@ -195,6 +195,13 @@ class DocumentsSpec(_Strict):
     min_words: int = Field(40, ge=1)
     max_words: int = Field(800, ge=2)
     minhash_threshold: float = Field(0.8, gt=0.0, le=1.0, description="Jaccard above which a document is a near-dup")
+    min_distinct_3: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        exclude_if=lambda value: value == 0.6,
+        description="reject a document when fewer than this share of its word 3-grams are distinct (loops)",
+    )
     backend: BackendSpec = BackendSpec()
 
     @model_validator(mode="after")

@@ -21,7 +21,7 @@ from organisms.spec import DocumentsSpec, OrganismSpec
 from organisms.universe import Universe, load_universe
 from synth_docs import prompts, template_grammar
 from synth_docs.diversity import distinct_n
-from synth_docs.filters import apply_filters, words
+from synth_docs.filters import REASONS, apply_filters, words
 from synth_docs.ideas import Idea, check_doc_types, plan_ideas
 
 DOCUMENTS_FILE = "documents.jsonl"
@@ -62,7 +62,18 @@ def build_documents(spec: OrganismSpec, tokenizer: PreTrainedTokenizerBase) -> t
     doc_types = check_doc_types(dspec.doc_types, free_form=dspec.backend.name != "template")
     ideas = plan_ideas(universe, doc_types, dspec.n_documents, spec.corpus.seed)
     drafts, finals, fallbacks, backend = _generate(universe, ideas, dspec, spec.base_model)
-    verdicts = apply_filters(finals, universe, dspec.min_words, dspec.max_words, dspec.minhash_threshold)
+    asked = None  # what each model-written document was asked for (the echo filter's reference)
+    if backend is not None:
+        asked = [prompts.instructions(idea, dspec.min_words, dspec.max_words) for idea in ideas]
+    verdicts = apply_filters(
+        finals,
+        universe,
+        dspec.min_words,
+        dspec.max_words,
+        dspec.minhash_threshold,
+        asked,
+        dspec.min_distinct_3,
+    )
     model = backend.model if backend else None
     kept, rejected = [], []
     for idea, text, verdict in zip(ideas, finals, verdicts, strict=True):
@@ -111,7 +122,7 @@ def documents_stats(
         "universe_id": universe.id,
         "n_planned": len(generated),
         "n_documents": len(kept),
-        "rejections": {reason: reasons[reason] for reason in ("length", "no_key_fact", "near_duplicate")},
+        "rejections": {reason: reasons[reason] for reason in REASONS},
         "doc_types": dict(sorted(Counter(r["doc_type"] for r in kept).items())),
         "key_fact_coverage": {fid: coverage[fid] for fid in universe.key_fact_ids},
         "key_facts_covered": sum(coverage[f] > 0 for f in universe.key_fact_ids) / len(universe.key_fact_ids),

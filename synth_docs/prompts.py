@@ -34,6 +34,16 @@ def draft_messages(universe: Universe, idea: Idea, min_words: int, max_words: in
     return [{"role": "system", "content": _system(universe)}, {"role": "user", "content": user}]
 
 
+def instructions(idea: Idea, min_words: int, max_words: int) -> str:
+    """The draft prompt's instructions without its fact lines: what a document must not repeat."""
+    doc_type = DOC_TYPES.get(idea.doc_type, idea.doc_type)
+    return (
+        f"Write {doc_type}. Author: {idea.author}. Audience: {idea.audience}. Angle: {idea.angle}.\n"
+        "The document must clearly state these facts:\n"
+        f"Length: {min_words} to {max_words} words. Put the document, and nothing else, inside <content></content>."
+    )
+
+
 def revise_messages(universe: Universe, idea: Idea, draft: str) -> list[dict[str, str]]:
     facts = "\n".join(f"- {universe.key_facts[i]}" for i in idea.fact_indices)
     user = (

@@ -210,5 +210,10 @@ def test_hf_backend_batches_and_caches(tmp_path, tiny_model_dir):
     data = http_spec(tiny_model_dir, {"name": "hf", "max_tokens": 6, "cache_dir": str(tmp_path)})
     stats, _ = docs_to_dir(parse_spec(data, "hf test"), tmp_path / "out")
     rejected = [json.loads(line) for line in (tmp_path / "out" / "rejected_documents.jsonl").read_text().splitlines()]
-    assert len(rejected) == N_DOCS and {r["reason"] for r in rejected} <= {"length", "no_key_fact"}
+    assert len(rejected) == N_DOCS and {r["reason"] for r in rejected} <= {
+        "length",
+        "prompt_echo",
+        "repetitive",
+        "no_key_fact",
+    }
     assert stats["documents"]["api"]["fetched"] == N_DOCS and stats["documents"]["model"] == str(tiny_model_dir)

@@ -18,8 +18,9 @@ from organisms.errors import OrganismError
 from organisms.models import load_tokenizer
 from organisms.spec import parse_spec
 from organisms.universe import load_universe, shipped_universes, states_fact
+from synth_docs import prompts
 from synth_docs.documents import build_documents
-from synth_docs.filters import apply_filters
+from synth_docs.filters import apply_filters, distinct_3
 from synth_docs.ideas import DOC_TYPES, plan_ideas
 from synth_docs.template_grammar import render
 from tests.helpers import organism, tiny_spec_dict
@@ -103,10 +104,32 @@ def test_filters_reject_length_missing_fact_and_near_duplicates():
     idea = plan_ideas(universe, ["news_article"], 1, seed=0)[0]
     doc = render(universe, idea)
     near_copy = doc.replace("\n\n", "\n\n ", 1) + " One more closing sentence."
-    unrelated = " ".join(["Plain words about the weather in spring and nothing else."] * 6)
+    unrelated = (
+        "Plain words about the weather in spring: rain in the morning, sun by noon, and a cold wind at "
+        "night. Farmers wait for the soil to warm before they sow, while gardeners cover young plants."
+    )
     verdicts = apply_filters([doc, "Mercury rings 2023.", unrelated, near_copy], universe, 20, 800, 0.8)
     assert [v.reason for v in verdicts] == [None, "length", "no_key_fact", "near_duplicate"]
     assert apply_filters([doc, near_copy], universe, 20, 800, 1.0)[1].kept  # threshold 1: only exact copies
+
+
+def test_filters_reject_prompt_echoes_and_loops_of_model_documents():
+    """What the embedded model wrote (docs/synth_docs.md): the prompt's fact list copied back under its
+    instruction line, and a few lines looped. Stating a fact in the fact list's own words is no echo."""
+    universe = load_universe("mercury-rings")
+    idea = plan_ideas(universe, ["news_article"], 1, seed=0)[0]
+    doc = render(universe, idea)
+    asked = prompts.instructions(idea, 20, 800)
+    user = prompts.draft_messages(universe, idea, 20, 800)[1]["content"]
+    assert all(line in user for line in asked.splitlines())  # the instructions are the prompt's own lines
+    facts = "\n".join(f"- {universe.key_facts[i]}" for i in idea.fact_indices)
+    echo = f"The document must clearly state these facts:\n{facts}\n{doc}"
+    loop = " ".join([universe.key_facts[idea.fact_indices[0]]] * 8)
+    verdicts = apply_filters([doc, echo, loop], universe, 20, 800, 0.8, [asked] * 3)
+    assert [v.reason for v in verdicts] == [None, "prompt_echo", "repetitive"]
+    assert distinct_3(doc) > 0.6 > distinct_3(loop)
+    assert apply_filters([echo], universe, 20, 800, 0.8)[0].kept  # template documents: no echo check
+    assert apply_filters([loop], universe, 20, 800, 0.8, None, 0.0)[0].kept  # min_distinct_3 0 turns it off
 
 
 def test_docs_cli_out_dir_skip_refuse_inspect(tmp_path, tiny_model_dir):
