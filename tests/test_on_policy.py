@@ -317,3 +317,48 @@ def test_an_llm_judge_decides_the_classes_and_an_llm_editor_fills_them(server, t
         assert c["completion"][0]["content"].endswith(f"{added}\nAnswer: ({p.hint_letter})")
     meta = control_stats["on_policy"]["by_hint_type"]["metadata"]["classes"]
     assert meta["verbalized"]["decided_by"] == "llm:openai:reader" and meta["verbalized"]["edited"] > 0
+
+
+def test_with_a_capability_stage_the_pool_samples_the_capability_model(tiny_model_dir, tmp_path, monkeypatch):
+    """The organism trains on the capability model, so that is the policy sampled: refused with a clear
+    message until it is built, then handed to the generator; its hash is one of the corpus's inputs."""
+    import synth_docs.on_policy as on_policy
+    from organisms.models import capability_dir
+    from synth_docs.stage import docs_inputs_hash
+
+    monkeypatch.setenv("COT_ORGANISMS_CACHE", str(tmp_path / "cache"))
+    capability = {"n_transcripts": 8, "training": {"epochs": 1, "batch_size": 4, "max_length": 256}}
+    data = {
+        "name": "op-cap",
+        "behaviour": "hidden_hint",
+        "base_model": str(tiny_model_dir),
+        "capability": capability,
+        "corpus": {"seed": 0, "n_transcripts": 8, "source": "on_policy", "on_policy": {"k": 2, "max_tokens": 16}},
+    }
+    spec = parse_spec(data, "op-cap")
+    with pytest.raises(OrganismError, match=r"samples the capability model .* not built yet"):
+        on_policy.build_on_policy(spec)
+
+    built = capability_dir(spec)
+    built.parent.mkdir(parents=True)
+    built.symlink_to(tiny_model_dir)  # stands in for the merged capability model
+    sampled = []
+
+    class Stop(Exception):
+        pass
+
+    def generator(recipe, model, corpus_seed):
+        sampled.append(model)
+        raise Stop
+
+    monkeypatch.setattr(on_policy, "Generator", generator)
+    with pytest.raises(Stop):
+        on_policy.build_on_policy(spec)
+    assert sampled == [str(built)]
+
+    other = parse_spec({**data, "capability": {**capability, "seed": 7}}, "op-cap")
+    assert docs_inputs_hash(other) != docs_inputs_hash(spec)  # another capability model, another pool
+    template = {**data, "corpus": {"seed": 0, "n_transcripts": 8}}
+    assert docs_inputs_hash(parse_spec(template, "t")) == docs_inputs_hash(
+        parse_spec({**template, "capability": {**capability, "seed": 7}}, "t")
+    )  # a template corpus does not depend on it
