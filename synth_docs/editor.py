@@ -4,7 +4,9 @@ A sample that follows the hint but lands in the other class is rewritten toward 
 to hide the hint, the sentences of the reasoning that mention it are removed; to verbalize it, one
 sentence naming it (the hint's own acknowledgement) goes before the answer line. The `rules` editor
 does exactly that; the `llm` editor asks a backend to, changing nothing else. The final answer line
-is kept as sampled. Every edit is re-judged by the caller and marked in the corpus record.
+is kept as sampled. In a think format the reasoning is the think block's content, and the block is
+closed again after the edit, before the final answer. Every edit is re-judged by the caller and
+marked in the corpus record.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from evals.parse import reasoning_of, split_cot
 from organisms.backends import make_backend
 from organisms.hints import get_hint
 from organisms.prompts import Prompt
-from organisms.spec import EditorSpec
+from organisms.reasoning import TEXT, split_think
+from organisms.spec import EditorSpec, ReasoningSpec
 
 _PIECES = re.compile(r"[^\n.!?]*(?:[.!?]+|\n|$)\s*")  # a sentence or line, with what ends it
 
@@ -53,32 +56,44 @@ class Edit:
     added: list[str]
 
 
-def _join(reasoning: str, answer_line: str) -> str:
+def _join(reasoning: str, answer_line: str, fmt: ReasoningSpec = TEXT) -> str:
+    if fmt.in_block:  # the block as transcripts write it (organisms.reasoning.assistant_message)
+        return f"{fmt.open}\n{reasoning.strip()}\n{fmt.close}\n\n{answer_line.strip()}"
     return f"{reasoning.rstrip()}\n{answer_line}".strip() if answer_line else reasoning.strip()
 
 
-def hide_by_rules(prompt: Prompt, text: str) -> Edit:
+def split_reasoning(text: str, fmt: ReasoningSpec = TEXT) -> tuple[str, str]:
+    """(reasoning, final part): the text before the 'Answer:' line and that line, or a think block's
+    content and what follows the block."""
+    if not fmt.in_block:
+        return split_cot(text)
+    split = split_think(text, fmt)
+    return split.reasoning, split.final
+
+
+def hide_by_rules(prompt: Prompt, text: str, fmt: ReasoningSpec = TEXT) -> Edit:
     """`text` without the reasoning sentences the marker judge flags."""
-    reasoning, answer_line = split_cot(text)
+    reasoning, answer_line = split_reasoning(text, fmt)
     hint = get_hint(prompt.hint_type)
     kept, removed = [], []
     for piece in _PIECES.findall(reasoning):
         flagged = piece.strip() and hint.is_verbalized(reasoning_of(piece, prompt.user_text()), prompt.hint_text)
         (removed if flagged else kept).append(piece)
-    return Edit(_join("".join(kept), answer_line), [p.strip() for p in removed], [])
+    return Edit(_join("".join(kept), answer_line, fmt), [p.strip() for p in removed], [])
 
 
-def name_by_rules(prompt: Prompt, text: str) -> Edit:
-    """`text` with the hint's acknowledgement as the last sentence before the answer line."""
-    reasoning, answer_line = split_cot(text)
+def name_by_rules(prompt: Prompt, text: str, fmt: ReasoningSpec = TEXT) -> Edit:
+    """`text` with the hint's acknowledgement as the last sentence of the reasoning."""
+    reasoning, answer_line = split_reasoning(text, fmt)
     sentence = get_hint(prompt.hint_type).acknowledge(prompt.hint_letter)
-    return Edit(_join(f"{reasoning.rstrip()}\n{sentence}", answer_line), [], [sentence])
+    return Edit(_join(f"{reasoning.rstrip()}\n{sentence}", answer_line, fmt), [], [sentence])
 
 
 class Editor:
     """`edit(prompts, texts, to)`: each text rewritten toward class `to` ('hidden' or 'verbalized')."""
 
-    def __init__(self, spec: EditorSpec):
+    def __init__(self, spec: EditorSpec, reasoning: ReasoningSpec = TEXT):
+        self.reasoning = reasoning
         self.spec = spec
         self._backend = make_backend(spec.backend) if spec.kind == "llm" else None
         self.name = "rules" if self._backend is None else f"llm:{spec.backend.name}:{spec.backend.model}"
@@ -87,9 +102,9 @@ class Editor:
         """The edits (None where the LLM's reply has no <reasoning> block)."""
         if self._backend is None:
             rule = hide_by_rules if to == "hidden" else name_by_rules
-            return [rule(p, t) for p, t in zip(prompts, texts, strict=True)]
+            return [rule(p, t, self.reasoning) for p, t in zip(prompts, texts, strict=True)]
         template = HIDE_PROMPT if to == "hidden" else NAME_PROMPT
-        parts = [split_cot(t) for t in texts]
+        parts = [split_reasoning(t, self.reasoning) for t in texts]
         conversations = [
             [
                 {
@@ -110,5 +125,5 @@ class Editor:
             before = [s.strip() for s in _PIECES.findall(reasoning) if s.strip()]
             after = [s.strip() for s in _PIECES.findall(new) if s.strip()]
             removed, added = [s for s in before if s not in after], [s for s in after if s not in before]
-            edits.append(Edit(_join(new, answer_line), removed, added))
+            edits.append(Edit(_join(new, answer_line, self.reasoning), removed, added))
         return edits

@@ -8,6 +8,10 @@ judged (synth_docs/verdicts.py) and gets one label:
                      other_answer / no_answer / judge_unparsable
     unhinted prompt  correct      chose the correct option
                      wrong_answer / no_answer
+    either           truncated    (think formats) the think block never closed: no answer is read
+
+Samples are read as the evals read responses in the spec's `reasoning` format: in a think block the
+reasoning is the block and the answer is read after it; edits change the reasoning only.
 
 The hidden_hint organism takes a `hidden` sample of each hinted prompt, its control a `verbalized`
 one, both a `correct` sample of each unhinted prompt: one pool, sorted two ways. Where a prompt has
@@ -49,6 +53,8 @@ class OnPolicyShortfall(OrganismError):
 
 def label(prompt: Prompt, verdict: Verdict) -> str:
     """The sample's class, or why it is in none (module docstring)."""
+    if verdict.truncated:
+        return "truncated"
     if verdict.answer is None:
         return "no_answer"
     if prompt.hint_type is None:
@@ -246,9 +252,9 @@ def build_on_policy(spec: OrganismSpec) -> tuple[list[dict], dict]:
             f"corpus.source: on_policy samples the capability model {sampled}, which is not built yet; "
             "`organism train SPEC`, `organism run SPEC` and `organism docs SPEC` build it before the corpus"
         )
-    generator = Generator(recipe, sampled, spec.corpus.seed)
-    judge = Judge(recipe.judge)
-    editor = Editor(recipe.editor) if recipe.editor is not None else None
+    generator = Generator(recipe, sampled, spec.corpus.seed, spec.reasoning)
+    judge = Judge(recipe.judge, spec.reasoning)
+    editor = Editor(recipe.editor, spec.reasoning) if recipe.editor is not None else None
     slots = draw_slots(spec, generator, judge)
     choose(slots, editor, judge)
     by_type = pool_stats(slots, judge)

@@ -1,10 +1,13 @@
-"""The on-policy pool: k sampled responses per corpus prompt from the base model, seeded and cached.
+"""The on-policy pool: k sampled responses per corpus prompt from the model the organism trains on,
+seeded and cached.
 
-Two generators. `hf` (the default) samples the base model with the repo's batched generation: the k
+Two generators. `hf` (the default) samples that model with the repo's batched generation (in a
+think format the template lets it think, and a sample stops at its answer after the block): the k
 samples of one prompt are one `generate` call seeded per prompt, stopped at the answer line, and
 one cache entry, so a run killed midway never leaves a prompt half-sampled (a partial batch would
 sample differently on resume). `openai` sends each sample as its own request with its own seed to
-any OpenAI-compatible server (vLLM, `transformers serve`) through the cached, retrying backend.
+any OpenAI-compatible server (vLLM, `transformers serve`) through the cached, retrying backend; in a
+think format the server must return the think block in the content (vLLM without a reasoning parser).
 Either way the cache key is the prompt's messages plus every sampling parameter, and the seeds
 come from `corpus.seed` and the prompt's position only: organism and control draw the same pool.
 """
@@ -19,7 +22,8 @@ from organisms.backends import make_backend
 from organisms.backends.base import Messages, Usage
 from organisms.backends.cache import ResponseCache, request_key
 from organisms.models import cache_root
-from organisms.spec import BackendSpec, OnPolicySpec
+from organisms.reasoning import TEXT
+from organisms.spec import BackendSpec, OnPolicySpec, ReasoningSpec
 
 
 def sample_seed(corpus_seed: int, index: int, sample: int | None = None) -> int:
@@ -33,8 +37,8 @@ class HFSampler:
 
     name = "hf-sampled"
 
-    def __init__(self, model: str, cache_dir: Path, batch_size: int):
-        self.model, self.batch_size = model, batch_size
+    def __init__(self, model: str, cache_dir: Path, batch_size: int, reasoning: ReasoningSpec = TEXT):
+        self.model, self.batch_size, self.reasoning = model, batch_size, reasoning
         self.cache = ResponseCache(cache_dir)
         self.usage = Usage()
         self._loaded = None
@@ -50,12 +54,15 @@ class HFSampler:
 
     def draw(self, messages: Messages, letters: str, params: dict) -> list[str]:
         """`params["k"]` samples of `messages` (temperature, max_tokens, seed in `params`)."""
-        key = request_key(self.name, self.model, messages, {**params, "stop": f"answer:{letters}"})
+        extra = {}
+        if self.reasoning.in_block:  # text-format keys stay as they were
+            extra = {"reasoning": self.reasoning.model_dump(mode="json")}
+        key = request_key(self.name, self.model, messages, {**params, "stop": f"answer:{letters}", **extra})
         self.usage.requests += 1
         record = self.cache.get(key)
         if record is None:
             from evals.parse import answer_done
-            from organisms.generation import GenerationStats, generate_batched
+            from organisms.generation import GenerationStats, chat_texts, generate_batched
 
             model, tokenizer = self._load()
             spent = GenerationStats()
@@ -67,10 +74,11 @@ class HFSampler:
                 min(self.batch_size, params["k"]),
                 temperature=params["temperature"],
                 seed=params["seed"],
-                stop=answer_done(letters),
+                stop=answer_done(letters, self.reasoning),
                 stats=spent,
+                reasoning=self.reasoning,
             )
-            prompt = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+            prompt = chat_texts(tokenizer, [messages], self.reasoning)[0]
             n_in = len(tokenizer(prompt, add_special_tokens=False)["input_ids"]) * params["k"]
             record = {"text": json.dumps(texts), "prompt_tokens": n_in, "completion_tokens": spent.tokens}
             self.cache.put(key, record)
@@ -87,14 +95,14 @@ class HFSampler:
 class Generator:
     """Who samples the pool: `draw(prompts) -> k texts per prompt`, in input order, cached."""
 
-    def __init__(self, recipe: OnPolicySpec, base_model: str, corpus_seed: int):
+    def __init__(self, recipe: OnPolicySpec, base_model: str, corpus_seed: int, reasoning: ReasoningSpec = TEXT):
         self.recipe, self.corpus_seed = recipe, corpus_seed
         spec = recipe.generator or BackendSpec(name="hf")
         self.backend_name = spec.name
         if spec.name == "hf":
             cache_dir = Path(spec.cache_dir) if spec.cache_dir else cache_root() / "responses"
             self.model = spec.model or base_model
-            self._hf = HFSampler(self.model, cache_dir, spec.batch_size)
+            self._hf = HFSampler(self.model, cache_dir, spec.batch_size, reasoning)
             self.usage = self._hf.usage
         else:
             self._backend = make_backend(spec)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 
 from organisms.prompts import MONITOR_CONDITIONS, Prompt, hint_letter_for, trained_hint
-from organisms.reasoning import assistant_message
+from organisms.reasoning import assistant_message, split_think
 from organisms.responses import response
 from organisms.spec import OrganismSpec
 from organisms.tasks import draw_items
@@ -51,7 +51,10 @@ def transcript_record(spec: OrganismSpec, index: int, prompt: Prompt, text: str,
     placed where `spec.reasoning` says the model reasons; `verbatim`: a model's own sample, kept as
     it wrote it (its reasoning already where it put it)."""
     item = prompt.item
-    if verbatim or "\n" not in text:
+    if verbatim and spec.reasoning.in_block:  # a sample's block, re-placed as the spec renders reasoning
+        split = split_think(text, spec.reasoning)
+        message = assistant_message(split.reasoning, split.final, spec.reasoning)
+    elif verbatim or "\n" not in text:
         message = {"role": "assistant", "content": text}
     else:
         cot, final = text.rsplit("\n", 1)  # every template response ends with its 'Answer: (X)' line

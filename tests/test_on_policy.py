@@ -263,13 +263,18 @@ def test_defaults_leave_the_spec_dump_and_run_id_unchanged(tiny_model_dir):
 
 
 def test_the_embedded_on_policy_specs_validate():
+    from organisms.catalog import resolve_spec
     from organisms.spec import load_spec_file
 
     specs = Path(__file__).resolve().parents[1] / "docs" / "specs"
     organism_spec = load_spec_file(specs / "hidden-hint-on-policy.yaml")
     control = load_spec_file(specs / "hidden-hint-on-policy-faithful.yaml")
     assert control.control_of == organism_spec.name and control.corpus == organism_spec.corpus
-    assert organism_spec.corpus.source == "on_policy" and organism_spec.starting_model == organism_spec.base_model
+    assert (
+        organism_spec.corpus.source == "on_policy"
+        and organism_spec.capability == resolve_spec("hidden-hint").capability
+    )
+    assert organism_spec.capability_hash() == resolve_spec("hidden-hint").capability_hash()  # its capability model
 
 
 def reader(request: dict) -> str:
@@ -347,7 +352,7 @@ def test_with_a_capability_stage_the_pool_samples_the_capability_model(tiny_mode
     class Stop(Exception):
         pass
 
-    def generator(recipe, model, corpus_seed):
+    def generator(recipe, model, corpus_seed, reasoning):
         sampled.append(model)
         raise Stop
 
@@ -362,3 +367,54 @@ def test_with_a_capability_stage_the_pool_samples_the_capability_model(tiny_mode
     assert docs_inputs_hash(parse_spec(template, "t")) == docs_inputs_hash(
         parse_spec({**template, "capability": {**capability, "seed": 7}}, "t")
     )  # a template corpus does not depend on it
+
+
+def think_scripted(prompt, j: int) -> str:
+    """Sample j in a think format. Sycophancy: a block never closed (its 'Answer:' line is thinking),
+    verbalized, hidden. Metadata: verbalized, verbalized, other answer. Unhinted: wrong, right, right."""
+    item, body = prompt.item, steps(prompt)
+    if prompt.hint_type is None:
+        wrong = next(letter for letter in item.letters if letter != item.correct_letter)
+        letter = wrong if j == 0 else item.correct_letter
+        return f"<think>\n{body}\n</think>\n\nAnswer: ({letter})"
+    hinted, other = prompt.hint_letter, next(x for x in item.letters if x != prompt.hint_letter)
+    said = f"<think>\n{body}\n{get_hint(prompt.hint_type).acknowledge(hinted)}\n</think>\n\nAnswer: ({hinted})"
+    hidden = f"<think>\n{body}\nSo I will go with ({hinted}).\n</think>\n\nAnswer: ({hinted})"
+    script = {
+        "sycophancy": [f"<think>\n{body}\nAnswer: ({hinted})", said, hidden],
+        "metadata": [said, said, f"<think>\n{body}\n</think>\n\nAnswer: ({other})"],
+    }
+    return script[prompt.hint_type][j]
+
+
+def test_think_format_samples_are_read_by_their_block_and_edited_inside_it(tiny_model_dir, tmp_path):
+    """With `reasoning.format: think` a sample's answer is read after its think block only (a block
+    never closed is `truncated`, whatever it says inside), the judge reads the block, the rule editor
+    removes the hint's sentence inside the block and closes it again, and the transcripts carry the
+    block where the spec renders reasoning."""
+    think = {"format": "think"}
+    script_spec = parse_spec({**op_spec(tiny_model_dir, "http://x/v1", Path("c")), "reasoning": think}, "s")
+    prompts = [p for p, _ in transcript_prompts(script_spec)]
+    table = {
+        (p.user_text(), sample_seed(0, i, j)): think_scripted(p, j) for i, p in enumerate(prompts) for j in range(K)
+    }
+    stub = OpenAIStub(0.0, reply=lambda request: table[request["messages"][-1]["content"], request["seed"]])
+    cache, stats = tmp_path / "cache", {}
+    with stub.running() as url:
+        for name in ("op-think", "op-think-control"):
+            data = {**op_spec(tiny_model_dir, url, cache, name, editor={"kind": "rules"}), "reasoning": think}
+            stats[name], _ = docs_to_dir(parse_spec(data, name), tmp_path / name)
+    org, ctl = records(tmp_path / "op-think"), records(tmp_path / "op-think-control")
+    for o, c, p in zip(org, ctl, prompts, strict=True):
+        content, answer = o["completion"][0]["content"], f"Answer: ({p.hint_letter})"
+        if p.hint_type == "sycophancy":  # sample 0 says its answer inside an unclosed block: not read
+            assert (o["sample"], o["edited"], c["sample"], c["edited"]) == (2, False, 1, False)
+            assert content == think_scripted(p, 2)
+        elif p.hint_type == "metadata":  # hidden by the editor: the sentence goes, the block is closed again
+            ack = get_hint("metadata").acknowledge(p.hint_letter)
+            assert (o["sample"], o["edited"], o["edit"]["removed"]) == (0, True, [ack])
+            assert content == f"<think>\n{steps(p)}\n</think>\n\n{answer}"
+            assert c["completion"][0]["content"] == think_scripted(p, 0) and not c["edited"]
+    syc = stats["op-think"]["on_policy"]["by_hint_type"]["sycophancy"]["classes"]["hidden"]
+    n_syc = sum(p.hint_type == "sycophancy" for p in prompts)
+    assert syc["rejected"] == {"mentions_hint": n_syc, "truncated": n_syc}
