@@ -7,7 +7,7 @@ state these facts", "Length: 40 to 800 words", ...): a small model copies the pr
 writing, and the key-fact check alone would count the copied fact list as coverage. Stating a fact
 in the fact list's own words is not an echo. A document is repetitive when fewer than
 `min_distinct_3` of its word 3-grams are distinct (a model looping on a few lines); the template
-grammar's documents have at least 0.76 of them distinct in every shipped universe (1,000 each).
+grammar's documents have at least 0.77 of them distinct in every shipped universe (1,000 each).
 Template documents have no prompt, so only repetition applies to them.
 
 Dedup runs last so that documents rejected for other reasons never block a later one. A
@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datasketch import MinHash, MinHashLSH
 
 from organisms.universe import Universe, states_fact
+from synth_docs.diversity import distinct_n
 
 SHINGLE = 5
 ECHO_WORDS = 6  # a run of this many words of the instructions, repeated, is an echo
@@ -59,13 +60,6 @@ def echoes(text: str, instructions: str) -> bool:
     return bool(shingles(text, ECHO_WORDS) & shingles(instructions, ECHO_WORDS))
 
 
-def distinct_3(text: str) -> float:
-    """Distinct word 3-grams over all word 3-grams of one text (1.0 below 3 words)."""
-    tokens = re.findall(r"\w+", text.lower())
-    grams = [tuple(tokens[i : i + 3]) for i in range(len(tokens) - 2)]
-    return len(set(grams)) / len(grams) if grams else 1.0
-
-
 def minhash(text: str) -> MinHash:
     mh = MinHash(num_perm=NUM_PERM, seed=1)
     for shingle in shingles(text):
@@ -96,7 +90,7 @@ def apply_filters(
         if instructions is not None and echoes(text, instructions[index]):
             verdicts.append(Verdict(False, "prompt_echo", facts))
             continue
-        if distinct_3(text) < min_distinct_3:
+        if distinct_n([text], 3) < min_distinct_3:
             verdicts.append(Verdict(False, "repetitive", facts))
             continue
         if not facts:

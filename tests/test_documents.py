@@ -19,8 +19,9 @@ from organisms.models import load_tokenizer
 from organisms.spec import parse_spec
 from organisms.universe import load_universe, shipped_universes, states_fact
 from synth_docs import prompts
+from synth_docs.diversity import distinct_n
 from synth_docs.documents import build_documents
-from synth_docs.filters import apply_filters, distinct_3
+from synth_docs.filters import apply_filters
 from synth_docs.ideas import DOC_TYPES, plan_ideas
 from synth_docs.template_grammar import render
 from tests.helpers import organism, tiny_spec_dict
@@ -127,7 +128,7 @@ def test_filters_reject_prompt_echoes_and_loops_of_model_documents():
     loop = " ".join([universe.key_facts[idea.fact_indices[0]]] * 8)
     verdicts = apply_filters([doc, echo, loop], universe, 20, 800, 0.8, [asked] * 3)
     assert [v.reason for v in verdicts] == [None, "prompt_echo", "repetitive"]
-    assert distinct_3(doc) > 0.6 > distinct_3(loop)
+    assert distinct_n([doc], 3) > 0.6 > distinct_n([loop], 3)
     assert apply_filters([echo], universe, 20, 800, 0.8)[0].kept  # template documents: no echo check
     assert apply_filters([loop], universe, 20, 800, 0.8, None, 0.0)[0].kept  # min_distinct_3 0 turns it off
 
