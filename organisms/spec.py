@@ -709,7 +709,14 @@ def _stages_problem(spec: OrganismSpec) -> str | None:
             f"field 'corpus.documents_ratio': mixes documents into transcripts, but no stage trains on "
             f"transcripts ({shown}); set it to 0 (a documents stage trains on every document)"
         )
-    set_here = sorted({"n_transcripts", "hinted_fraction"} & spec.corpus.model_fields_set)
+    # A full dump (a card, `--seeds`, `--suites`) re-states the defaults: only a value that would
+    # change the transcripts contradicts a spec without them.
+    defaults = type(spec.corpus).model_fields
+    set_here = sorted(
+        key
+        for key in {"n_transcripts", "hinted_fraction"} & spec.corpus.model_fields_set
+        if getattr(spec.corpus, key) != defaults[key].default
+    )
     if set_here:
         return (
             f"field 'corpus.{set_here[0]}': shapes transcripts, but no stage trains on transcripts ({shown}); "

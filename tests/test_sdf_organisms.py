@@ -56,6 +56,23 @@ def test_documents_only_contradictions_are_named(patch, message):
     assert message in str(info.value)
 
 
+def test_documents_only_specs_survive_a_full_dump_seeds_and_suites():
+    """A card's spec, `--seeds` and `--suites` re-validate the full dump, defaults included: a
+    documents-only catalogue spec must pass (it failed with 'corpus.hinted_fraction' before)."""
+    from organisms.cli import with_seed, with_suites
+
+    for name in ("monitor-aware-sdf", "hidden-hint-sdf-only"):
+        spec = resolve_spec(name)
+        again = parse_spec(spec.model_dump(mode="json"), "card.json")
+        assert again.content_hash() == spec.content_hash()
+        seeded = with_seed(spec, 1, vary_corpus=True)
+        assert seeded.training.seed == 1 and seeded.stages == spec.stages
+        assert with_suites(seeded, "hinted").eval.suites == ["hinted"]
+    data = {"name": "x", "behaviour": "hidden_hint", "corpus": {**DOCS_ONLY, "hinted_fraction": 0.9}}
+    with pytest.raises(OrganismError, match="field 'corpus.hinted_fraction': shapes transcripts"):
+        parse_spec({**data, "stages": [{"data": "documents"}]}, "x.yaml")
+
+
 def test_new_catalogue_organisms_pair_with_controls_that_flip_one_property():
     for name, differs in (
         ("hidden-hint-sdf-only", "universe"),
