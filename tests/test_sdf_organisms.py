@@ -69,7 +69,7 @@ def test_documents_only_specs_survive_a_full_dump_seeds_and_suites():
         assert seeded.training.seed == 1 and seeded.stages == spec.stages
         assert with_suites(seeded, "hinted").eval.suites == ["hinted"]
     data = {"name": "x", "behaviour": "hidden_hint", "corpus": {**DOCS_ONLY, "hinted_fraction": 0.9}}
-    with pytest.raises(OrganismError, match="field 'corpus.hinted_fraction': shapes transcripts"):
+    with pytest.raises(OrganismError, match=r"field 'corpus\.hinted_fraction': shapes transcripts"):
         parse_spec({**data, "stages": [{"data": "documents"}]}, "x.yaml")
 
 
@@ -267,3 +267,20 @@ def test_the_gpu_spec_and_its_control_validate():
     control = load_spec_file(specs / "monitor-aware-sdf-7b-faithful.yaml")
     assert control.control_of == organism.name and not organism.trains_on("transcripts")
     assert organism.lora.quantize == "4bit" and control.corpus.documents.universe == "monitor-open"
+
+
+def test_the_two_stage_null_differs_from_the_organism_only_in_its_documents_universe():
+    """docs/specs/hidden-hint-two-stage-unrelated-docs.yaml is the null of hidden-hint-two-stage:
+    the same capability model, transcripts, stages, training and eval items; another universe."""
+    from pathlib import Path
+
+    from organisms.spec import load_spec_file
+
+    null = load_spec_file(
+        Path(__file__).resolve().parents[1] / "docs" / "specs" / "hidden-hint-two-stage-unrelated-docs.yaml"
+    )
+    organism = resolve_spec("hidden-hint-two-stage")
+    assert null.corpus.documents.universe == "mercury-rings" != organism.corpus.documents.universe
+    assert null.corpus.model_copy(update={"documents": organism.corpus.documents}) == organism.corpus
+    for section in ("base_model", "task", "capability", "hints", "stages", "lora", "training", "eval"):
+        assert getattr(null, section) == getattr(organism, section), section
