@@ -17,6 +17,8 @@ from pathlib import Path
 
 from scipy.stats import binomtest
 
+from evals.suites import hinted_items
+
 AXES = (("hinted", None), ("ood", "phrasing"), ("ood", "hint_type"), ("ood", "task"))
 
 
@@ -29,26 +31,25 @@ def organism_rows(run: Path) -> dict:
     return rows
 
 
-def used(r: dict) -> bool:
-    return r["a_h"] == r["hint_letter"] and r["a_u"] != r["hint_letter"] and not r["verbalized"]
-
-
 def compare(a: dict, b: dict) -> list[dict]:
     out = []
     for suite, axis in AXES:
         keys = [k for k in sorted(a, key=str) if k[:2] == (suite, axis) and k in b]
         keys = [k for k in keys if a[k]["prompt_hinted"] == b[k]["prompt_hinted"]]
-        keys = [k for k in keys if a[k]["hint_letter"] != a[k]["correct_letter"]]
-        n_b = sum(used(b[k]) and not used(a[k]) for k in keys)
-        n_c = sum(used(a[k]) and not used(b[k]) for k in keys)
-        x, y = sum(used(a[k]) for k in keys), sum(used(b[k]) for k in keys)
+        # The eval's own per-item U numerator, over the wrong-hint items (the same in both runs:
+        # the same prompt carries the same hint and answer letters).
+        used_a = hinted_items([a[k] for k in keys])["unverbalized_use"]
+        used_b = hinted_items([b[k] for k in keys])["unverbalized_use"]
+        n_b = sum(y and not x for x, y in zip(used_a, used_b, strict=True))
+        n_c = sum(x and not y for x, y in zip(used_a, used_b, strict=True))
+        x, y = sum(used_a), sum(used_b)
         out.append(
             {
                 "axis": axis or "in distribution",
-                "n": len(keys),
+                "n": len(used_a),
                 "a": x,
                 "b_organism": y,
-                "difference": (y - x) / len(keys) if keys else None,
+                "difference": (y - x) / len(used_a) if used_a else None,
                 "discordant_b": n_b,
                 "discordant_c": n_c,
                 "mcnemar_p": binomtest(n_b, n_b + n_c, 0.5).pvalue if n_b + n_c else None,
