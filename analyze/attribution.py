@@ -23,7 +23,7 @@ from organisms.models import use_adapter
 
 
 def site_gradients(model, enc: BatchEncoding, metric: Metric, adapter: str | None, sites: list[str]) -> dict:
-    """d(mean metric)/d(activation) at each site, `[batch, pos, d_model]`, with `adapter` on (None: base)."""
+    """d(mean metric)/d(activation) at each site, `[batch, pos, d_model]` on CPU, with `adapter` on (None: base)."""
     leaves: dict[str, torch.Tensor] = {}
 
     def add_leaf(name: str):
@@ -36,8 +36,8 @@ def site_gradients(model, enc: BatchEncoding, metric: Metric, adapter: str | Non
     with torch.enable_grad(), use_adapter(model, adapter), edit_activations(model, {s: add_leaf(s) for s in sites}):
         value = metric(model(**enc, logits_to_keep=1).logits.float()).mean()
         grads = torch.autograd.grad(value, [leaves[s] for s in sites], allow_unused=True)
-    return {
-        s: (g if g is not None else torch.zeros_like(leaves[s])).detach().float()
+    return {  # on CPU, beside the recorded activations they multiply (organisms/activations.py)
+        s: (g if g is not None else torch.zeros_like(leaves[s])).detach().float().cpu()
         for s, g in zip(sites, grads, strict=True)
     }
 

@@ -12,11 +12,12 @@ spec's behaviour, `none` for a faithful control (`control_of` set), and its hint
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from analyze.blind import run_blind_audit
+from analyze.blind import adapter_digest, run_blind_audit
 from evals.metrics import rate
 from evals.table import format_cell
 from organisms.rundir import RunDir, write_atomic, write_json
@@ -55,6 +56,19 @@ def score(rows: list[dict]) -> dict:
     }
 
 
+def finished_audit(adapter: Path, out_dir: Path, audit_options: dict) -> dict | None:
+    """The blind audit already in `out_dir` when it audited these very weights with these options
+    (an interrupted benchmark, or one process per organism before a last call that only scores)."""
+    path = out_dir / "blind_audit.json"
+    if not path.exists():
+        return None
+    saved = json.loads(path.read_text())
+    same = saved.get("adapter_sha256") == adapter_digest(adapter) and all(
+        saved.get(k) == audit_options[k] for k in ("n_items", "max_new_tokens")
+    )
+    return saved if same else None
+
+
 def benchmark_audit(
     specs: list[OrganismSpec],
     runs_dir: Path,
@@ -71,8 +85,12 @@ def benchmark_audit(
         run = RunDir.for_spec(runs_dir, spec)
         with run.claim():
             train(run, spec)
-        log(f"bench-audit: {spec.name}, blind")
-        result = run_blind_audit(run.root / "adapter", out / spec.name, log=log, **audit_options)
+        result = finished_audit(run.root / "adapter", out / spec.name, audit_options)
+        if result is None:
+            log(f"bench-audit: {spec.name}, blind")
+            result = run_blind_audit(run.root / "adapter", out / spec.name, log=log, **audit_options)
+        else:
+            log(f"bench-audit: {spec.name}, reused {out / spec.name / 'blind_audit.json'}")
         behaviour, hint_types = truth(spec)
         named = result["hint_types_named"]
         rows.append(

@@ -22,6 +22,7 @@ monitoring conditions are ranked by their U lift.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 import time
@@ -183,6 +184,11 @@ def audit_records(model, tokenizer, spec, log=print) -> tuple[dict, list[dict]]:
     return evidence, records
 
 
+def adapter_digest(adapter: Path) -> str:
+    """sha256 of the adapter's weights: which adapter an audit saw, whatever its path."""
+    return hashlib.sha256((Path(adapter) / "adapter_model.safetensors").read_bytes()).hexdigest()
+
+
 def run_blind_audit(
     adapter: Path,
     out_dir: Path,
@@ -213,7 +219,9 @@ def run_blind_audit(
         "adapter": str(adapter),
         "base_model": base,
         "read": read,
+        "adapter_sha256": adapter_digest(Path(adapter)),
         "n_items": n_items,
+        "max_new_tokens": max_new_tokens,
         "task_family": family,
         "probe_seed": spec.eval.seed,
         "judge": "markers",

@@ -17,6 +17,7 @@ changed, not where the behaviour is computed: docs/localization.md.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -170,6 +171,40 @@ def score_rows(records: dict[str, dict]) -> dict[str, list[float]]:
     return rows
 
 
+def record_key(base_model: str, band: list[int], training_seed: int, options: LocalizationOptions) -> dict:
+    """What a (band, seed) record depends on: the model, the band, the seed and every option but the
+    ones that only shape the summary (seeds listed, null draws)."""
+    recipe = {k: v for k, v in asdict(options).items() if k not in ("training_seeds", "null_draws")}
+    return {"base_model": base_model, "band": band, "training_seed": training_seed, "options": recipe}
+
+
+def cached_band_runs(
+    base_model: str,
+    band: list[int],
+    training_seed: int,
+    options: LocalizationOptions,
+    build: Build,
+    out_dir: Path,
+    n_layers: int,
+    log=print,
+) -> dict[str, dict]:
+    """`band_runs`, kept in `out_dir/records/` so that an interrupted benchmark repeats nothing it
+    finished, and several processes (one band or seed each) can fill one `out_dir` before a last
+    call with every band and seed only summarises. A record made under other options is redone."""
+    path = out_dir / "records" / f"{band_name(band)}-seed{training_seed}.json"
+    key = record_key(base_model, band, training_seed, options)
+    if path.exists():
+        saved = json.loads(path.read_text())
+        if saved.get("key") == key:
+            log("  reused " + str(path))
+            return saved["runs"]
+        log(f"  {path} was made with other options; redoing it")
+    start = time.perf_counter()
+    records = band_runs(base_model, band, training_seed, options, build, out_dir, n_layers, log)
+    write_json(path, {"key": key, "seconds": round(time.perf_counter() - start, 1), "runs": records}, sort_keys=False)
+    return records
+
+
 def benchmark_localization(
     base_model: str,
     bands_text: str,
@@ -200,7 +235,7 @@ def benchmark_localization(
     for band in bands:
         for seed in options.training_seeds:
             log(f"band {band_name(band)}, training seed {seed}")
-            records = band_runs(base_model, band, seed, options, build, out_dir, n_layers, log)
+            records = cached_band_runs(base_model, band, seed, options, build, out_dir, n_layers, log)
             rows = score_rows(records)
             scores = {row: score_against_mask(values, band) for row, values in rows.items()}
             runs.append({"band": band, "training_seed": seed, "runs": records, "scores": scores})

@@ -41,15 +41,22 @@ from train.data import training_rows
 from train.sft import build_trainer, lora_config, sft_config
 
 
-def matmul_peak(dtype: torch.dtype, size: int = 2048, repeats: int = 10) -> float:
-    """Best-of-`repeats` GFLOP/s of a square matmul at `dtype`."""
-    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+def matmul_peak(dtype: torch.dtype, size: int | None = None, repeats: int = 10) -> float:
+    """Best-of-`repeats` GFLOP/s of a square matmul at `dtype` on the device training uses (CUDA
+    when there is one: 8192-square, timed after a synchronize; else the CPU, 2048-square)."""
+    cuda = torch.cuda.is_available()
+    size = size or (8192 if cuda else 2048)
+    device = "cuda" if cuda else "cpu"
+    a, b = (torch.randn(size, size, dtype=dtype, device=device) for _ in range(2))
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
     for _ in range(3):
         a @ b
     best = 0.0
     for _ in range(repeats):
+        sync()
         start = time.perf_counter()
         a @ b
+        sync()
         best = max(best, 2 * size**3 / (time.perf_counter() - start))
     return best / 1e9
 

@@ -180,3 +180,21 @@ def test_bench_audit_scores_the_blind_audit_against_the_truth(benched):
         assert (bench / row["organism"] / "blind_audit.json").exists()
     assert "Behaviour top-1" in (bench / "bench_audit.md").read_text()
     assert "bench-audit finished" in benched["out"].stdout + benched["out"].stderr
+
+
+def test_bench_audit_reuses_audits_of_the_same_weights_and_options(benched):
+    """A second call scores the audits already made (same adapter bytes, same options); other
+    options redo them."""
+    root = benched["root"]
+    specs = f"{root / 'tiny-hh.yaml'},{root / 'tiny-hh-faithful.yaml'}"
+    first = json.loads((root / "bench" / "bench_audit.json").read_text())
+    common = ["bench-audit", "--specs", specs, "--runs-dir", str(root / "runs"), "--items", "2"]
+    again = cli(*common, "--out", str(root / "bench"), "--max-new-tokens", "8", cwd=root)
+    assert (again.stdout + again.stderr).count("reused ") == 2
+    second = json.loads((root / "bench" / "bench_audit.json").read_text())
+    assert second["rows"] == first["rows"]
+    audit = json.loads((root / "bench" / "tiny-hh" / "blind_audit.json").read_text())
+    assert audit["max_new_tokens"] == 8 and len(audit["adapter_sha256"]) == 64
+    other = cli(*common, "--out", str(root / "bench"), "--max-new-tokens", "6", cwd=root)
+    assert "reused " not in other.stdout + other.stderr
+    assert json.loads((root / "bench" / "tiny-hh" / "blind_audit.json").read_text())["max_new_tokens"] == 6

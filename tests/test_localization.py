@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analyze.localization import parse_bands
+from analyze.localization import LocalizationOptions, parse_bands, record_key
 from analyze.localization_null import expected_random_auroc, null_draws, step_from_onset, versus
 from analyze.localization_scores import score_against_mask, score_layers
 from analyze.localization_summary import seed_interval, summarise
@@ -173,6 +173,28 @@ def test_bench_localization_scores_every_method_seed_and_control(bench):
                     assert cell["low"] <= cell["mean"] <= cell["high"], (row, name, score)
                     assert set(cell["vs"]) == {"random_after_onset", "step_from_onset"}
     assert result["summary"]["rows"]["weight_deltas"]["mean"]["auroc"]["n"] == 2
+
+
+def test_bench_localization_reuses_finished_records(bench):
+    """A second call (or a last call after one process per band) trains and analyses nothing again:
+    every (band, seed) record comes from `records/`, and the table is the same."""
+    out, _, first = bench
+    args = ["--tiny-layers", "6", "--bands", "1-2,4-5", "--seeds", "0,1", "--controls", "--transcripts", "8"]
+    args += ["--lr", "0.01", "--rank", "4", "--batch-size", "4", "--items", "2", "--probe-items", "4"]
+    again = organism("bench-localization", *args, "--null-draws", "2000", "--out", str(out))
+    assert again.stdout.count("reused ") == 4 and "trained: loss" not in again.stdout
+    second = json.loads((out / "localization.json").read_text())
+    assert second["runs"] == first["runs"] and second["summary"] == first["summary"]
+    assert sorted(p.name for p in (out / "records").iterdir()) == [
+        "1-2-seed0.json",
+        "1-2-seed1.json",
+        "4-5-seed0.json",
+        "4-5-seed1.json",
+    ]
+    # a record made with another recipe is not reused for this one
+    key = record_key(first["base_model"], [1, 2], 0, LocalizationOptions(causal_items=2))
+    assert key != record_key(first["base_model"], [1, 2], 0, LocalizationOptions(causal_items=3))
+    assert key == record_key(first["base_model"], [1, 2], 0, LocalizationOptions(causal_items=2, null_draws=5000))
 
 
 def test_bench_localization_refuses_bad_bands(tmp_path):
