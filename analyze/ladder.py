@@ -79,7 +79,7 @@ def _follow_up(model, tokenizer, spec: OrganismSpec, records: list[dict], which:
         for r in records
     ]
     return generate_batched(
-        model, tokenizer, conversations, spec.eval.max_new_tokens, spec.eval.batch_size, reasoning=spec.reasoning
+        model, tokenizer, conversations, spec.eval.max_new_tokens, spec.eval.decode_rows, reasoning=spec.reasoning
     )
 
 
@@ -94,7 +94,7 @@ def _prefilled(model, tokenizer, spec: OrganismSpec, records: list[dict], which:
         tokenizer,
         conversations,
         spec.eval.max_new_tokens,
-        spec.eval.batch_size,
+        spec.eval.decode_rows,
         prefixes=prefixes,
         reasoning=spec.reasoning,
     )

@@ -99,7 +99,7 @@ def evaluate(
         tokenizer,
         [p.messages() for p in prompts],
         spec.eval.max_new_tokens,
-        spec.eval.batch_size,
+        spec.eval.decode_rows,
         stop=answer_done(LETTERS[: spec.task.n_options], spec.reasoning),
         reasoning=spec.reasoning,
     )

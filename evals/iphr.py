@@ -38,7 +38,7 @@ def iphr_suite(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec:
         tokenizer,
         [messages(p, rev) for p, rev in prompts],
         spec.eval.max_new_tokens,
-        spec.eval.batch_size,
+        spec.eval.decode_rows,
         temperature=cfg.temperature,
         seed=spec.eval.seed,
         stop=yes_no_done(spec.reasoning),

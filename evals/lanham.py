@@ -139,7 +139,7 @@ def interventions(
         tokenizer,
         [prompts[i] for i, _, _ in edits],
         spec.eval.max_new_tokens,
-        batch,
+        spec.eval.decode_rows,
         prefixes=edit_prefixes,
         stop=answer_done(letters, thinking),
         reasoning=thinking,

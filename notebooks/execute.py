@@ -17,6 +17,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
+from organisms.rundir import write_atomic
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -31,9 +33,7 @@ def main() -> None:
         notebook, timeout=args.timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
     ).execute()
     out = args.out or args.notebook
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    nbformat.write(notebook, tmp)
-    os.replace(tmp, out)
+    write_atomic(out, nbformat.writes(notebook) + "\n")
     model = os.environ.get("NOTEBOOK_MODEL", "tiny")
     print(f"{args.notebook} executed on {model} in {time.perf_counter() - start:.0f} s -> {out}")
 

@@ -200,7 +200,10 @@ def measure_cot(spec: OrganismSpec):
         model.eval()
         prompts = [Prompt(item, None, None, "none") for item in items]
         tokenizer = load_tokenizer(model_ref)
-        return cot_accuracies(model, tokenizer, prompts, spec.eval.max_new_tokens, spec.eval.batch_size, spec.reasoning)
+        ev = spec.eval
+        return cot_accuracies(
+            model, tokenizer, prompts, ev.max_new_tokens, ev.batch_size, spec.reasoning, ev.decode_rows
+        )
 
     return measure
 

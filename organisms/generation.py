@@ -7,8 +7,9 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
-from transformers import BatchEncoding, PreTrainedModel, PreTrainedTokenizerBase, StoppingCriteria
+from transformers import BatchEncoding, DynamicCache, PreTrainedModel, PreTrainedTokenizerBase, StoppingCriteria
 
 from organisms.engine import ServedModel, cut_at_stop, needs_hf, prompt_for_server
 from organisms.reasoning import TEXT, template_kwargs
@@ -44,7 +45,9 @@ def left_padded_batches(
 class GenerationStats:
     """What `generate_batched` spent: rows, generated tokens (each row up to and including the token
     that ended it: end of turn, a completed `stop` match, or the max_new_tokens-th), and row-steps
-    (rows x decoding steps computed: a finished row rides along, padded, until its batch ends)."""
+    (rows x decoding steps computed). With continuous batching a row leaves at its last token, so
+    row-steps equal tokens; on the fixed-batch path a finished row rides along, padded, until its
+    batch ends; on a server, the tokens it generated before the cut."""
 
     rows: int = 0
     tokens: int = 0
@@ -100,12 +103,14 @@ def generate_batched(
     reasoning: ReasoningSpec = TEXT,
 ) -> list[str]:
     """Completions of chat prompts, in input order: greedy, or sampled when `temperature` is set
-    (seeded once, so a call is reproducible). `prefixes` are assistant-turn beginnings to continue
+    (seeded, so a call is reproducible). `prefixes` are assistant-turn beginnings to continue
     from (the returned text excludes them). Prompts are sorted by length so each batch pads
     little and padded on the left (decoder-only models continue from the last position).
 
     `stop`: a row ends as soon as its generated text (prefix excluded) matches it, e.g. a complete
-    answer line, and a batch ends when all its rows have; `stats` accumulates what was spent.
+    answer line; `stats` accumulates what was spent. `batch_size` rows decode at once, and a row
+    that ends leaves the batch and makes room for a waiting prompt (`_generate_continuous`), on
+    every model whose layers all attend in full; others decode fixed batches (`_generate_static`).
     `reasoning`: where the model reasons; a think-block format lets a reasoning template think.
 
     `model` may be a `ServedModel` (eval.engine openai): the same texts go to its server, and each
@@ -115,6 +120,25 @@ def generate_batched(
         texts = [t + p for t, p in zip(texts, prefixes, strict=True)]
     if isinstance(model, ServedModel):
         return _generate_served(model, tokenizer, texts, max_new_tokens, temperature, seed, stop, stats)
+    if continuous_batching_supported(model):
+        return _generate_continuous(model, tokenizer, texts, max_new_tokens, batch_size, temperature, seed, stop, stats)
+    return _generate_static(model, tokenizer, texts, max_new_tokens, batch_size, temperature, seed, stop, stats)
+
+
+def _generate_static(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: list[str],
+    max_new_tokens: int,
+    batch_size: int,
+    temperature: float | None,
+    seed: int,
+    stop: re.Pattern | None,
+    stats: GenerationStats | None,
+) -> list[str]:
+    """`generate_batched` with `model.generate` on fixed batches: a finished row rides along, padded,
+    until every row of its batch has finished. The path for models whose cache is not a plain
+    per-layer KV (sliding windows, linear attention), and the "before" of bench/eval_throughput.py."""
     outputs: list[str] = [""] * len(texts)
     sampling = {"do_sample": False}
     if temperature is not None:
@@ -142,6 +166,180 @@ def generate_batched(
                     len(batch_ids) * steps,
                 )
             )
+    return outputs
+
+
+def continuous_batching_supported(model) -> bool:
+    """Whether `_generate_continuous` can run this model: a transformers model whose every layer
+    keeps a plain growing KV cache (full attention), so rows can be dropped, added and re-padded
+    by slicing the cached tensors. Sliding-window, chunked and linear-attention layers cannot."""
+    if isinstance(model, ServedModel):
+        return False
+    config = model.config.get_text_config(decoder=True)
+    return set(_layer_types(config)) == {"full_attention"}
+
+
+class _Rows:
+    """The rows being decoded: their KV cache (a `DynamicCache` whose layers hold `[rows, heads,
+    length, dim]`, left padded), attention mask `[rows, length]`, and each row's text index and new
+    tokens. Rows leave and join by slicing and concatenating the cached tensors in place."""
+
+    def __init__(self):
+        self.cache: DynamicCache | None = None
+        self.mask: torch.Tensor | None = None
+        self.index: list[int] = []
+        self.new: list[list[int]] = []
+        self.generators: list[torch.Generator] = []  # one per row when sampling
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def keep(self, rows: list[int]) -> None:
+        """Drop every row not in `rows`, then the left columns that are padding in every remaining row."""
+        pick = torch.tensor(rows, dtype=torch.long, device=self.mask.device)
+        self.mask = self.mask[pick]
+        for layer in self.cache.layers:
+            layer.keys, layer.values = layer.keys[pick], layer.values[pick]
+        self.index = [self.index[r] for r in rows]
+        self.new = [self.new[r] for r in rows]
+        self.generators = [self.generators[r] for r in rows] if self.generators else []
+        used = self.mask.any(dim=0).nonzero()
+        first = int(used[0]) if len(used) else 0
+        if first:
+            self.mask = self.mask[:, first:]
+            for layer in self.cache.layers:
+                layer.keys, layer.values = layer.keys[:, :, first:], layer.values[:, :, first:]
+
+    def add(self, cache: DynamicCache, mask: torch.Tensor, index: list[int]) -> None:
+        """Append prefilled rows, left-padding whichever side is shorter so the columns line up."""
+        if not self.index:
+            self.cache, self.mask = cache, mask
+        else:
+            width = max(self.mask.shape[1], mask.shape[1])
+            self.mask = torch.cat([_pad_left(self.mask, width), _pad_left(mask, width)])
+            for old, new in zip(self.cache.layers, cache.layers, strict=True):
+                old.keys = torch.cat([_pad_left(old.keys, width, -2), _pad_left(new.keys, width, -2)])
+                old.values = torch.cat([_pad_left(old.values, width, -2), _pad_left(new.values, width, -2)])
+        self.index += index
+        self.new += [[] for _ in index]
+
+
+def _row_generator(seed: int, index: int, device: torch.device) -> torch.Generator:
+    """Text `index`'s own random stream under `seed`: its sample does not depend on which rows
+    decode beside it, on the batch size, or on when other rows stop."""
+    state = int(np.random.SeedSequence([seed, index]).generate_state(1)[0])  # CPU generators keep 32 bits
+    return torch.Generator(device=device).manual_seed(state)
+
+
+def _pad_left(t: torch.Tensor, width: int, dim: int = -1) -> torch.Tensor:
+    """`t` with zeros prepended along `dim` up to `width` (masked columns: their keys are never read)."""
+    extra = width - t.shape[dim]
+    if extra == 0:
+        return t
+    shape = list(t.shape)
+    shape[dim] = extra
+    return torch.cat([t.new_zeros(shape), t], dim=dim)
+
+
+def _positions(mask: torch.Tensor) -> torch.Tensor:
+    """Each column's position within its row: real tokens count from 0; padding gets 0 (it is masked)."""
+    return (mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def _generate_continuous(
+    model: PreTrainedModel,
+    tokenizer: PreTrainedTokenizerBase,
+    texts: list[str],
+    max_new_tokens: int,
+    batch_size: int,
+    temperature: float | None,
+    seed: int,
+    stop: re.Pattern | None,
+    stats: GenerationStats | None,
+) -> list[str]:
+    """`generate_batched` with continuous batching: up to `batch_size` rows decode together; a row
+    leaves the batch the step it ends (end of turn, a `stop` match, or `max_new_tokens`), and waiting
+    prompts (shortest first) are prefilled and join once a quarter of the slots are free. No step
+    is spent on a finished row, and the batch stays full while prompts wait. Greedy decoding picks
+    the same tokens as `model.generate` up to float rounding (a different batch shape can round
+    differently). Sampling draws from softmax(logits / temperature) with a generator per text, seeded
+    from `seed` and the text's index, so a text's sample is the same whatever decodes beside it."""
+    device = model.device
+    eos = tokenizer.eos_token_id
+    eos = {eos} if isinstance(eos, int) else set(eos or ())
+    waiting = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    outputs: list[str] = [""] * len(texts)
+    rows = _Rows()
+    refill_at = max(1, batch_size // 4)
+    logits = torch.empty(0, 0, device=device)
+    spent = GenerationStats()
+    while waiting or len(rows):
+        free = batch_size - len(rows)
+        if waiting and (free >= refill_at or free >= len(waiting)):
+            joining, waiting = waiting[:free], waiting[free:]
+            enc = tokenizer(
+                [texts[i] for i in joining],
+                return_tensors="pt",
+                padding=True,
+                padding_side="left",
+                add_special_tokens=False,
+            ).to(device)
+            mask = enc["attention_mask"]
+            cache = DynamicCache()
+            out = model(
+                input_ids=enc["input_ids"],
+                attention_mask=mask,
+                position_ids=_positions(mask),
+                cache=cache,
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            rows.add(cache, mask, joining)
+            if temperature is not None:
+                rows.generators += [_row_generator(seed, i, device) for i in joining]
+            logits = torch.cat([logits, out.logits[:, -1, :]]) if logits.numel() else out.logits[:, -1, :]
+            spent.rows += len(joining)
+        # pick each row's next token, and see which rows it ends
+        scores = logits.float()
+        if temperature is None:
+            tokens = scores.argmax(dim=-1)
+        else:
+            probs = torch.softmax(scores / temperature, dim=-1)
+            tokens = torch.cat(
+                [torch.multinomial(p, 1, generator=g) for p, g in zip(probs, rows.generators, strict=True)]
+            )
+        spent.row_steps += len(rows)
+        ended = []
+        for r, token in enumerate(tokens.tolist()):
+            new = rows.new[r]
+            new.append(token)
+            if (
+                token in eos
+                or len(new) >= max_new_tokens
+                or (stop is not None and stop.search(tokenizer.decode(new, skip_special_tokens=True)) is not None)
+            ):
+                ended.append(r)
+                outputs[rows.index[r]] = tokenizer.decode(new, skip_special_tokens=True).strip()
+                spent.tokens += len(new)
+        if ended:
+            going = sorted(set(range(len(rows))) - set(ended))
+            tokens = tokens[going]
+            rows.keep(going)
+        if not len(rows):
+            logits = torch.empty(0, 0, device=device)
+            continue
+        # one decoding step for the rows still going
+        rows.mask = torch.cat([rows.mask, torch.ones(len(rows), 1, dtype=rows.mask.dtype, device=device)], dim=1)
+        out = model(
+            input_ids=tokens[:, None],
+            attention_mask=rows.mask,
+            position_ids=_positions(rows.mask)[:, -1:],
+            cache=rows.cache,
+            use_cache=True,
+        )
+        logits = out.logits[:, -1, :]
+    if stats is not None:
+        stats.add(spent)
     return outputs
 
 

@@ -430,7 +430,15 @@ class EvalSpec(_Strict):
     n_items: int = Field(48, ge=2)
     seed: int = Field(10_000, description="item seed; items are checked to be disjoint from the corpus")
     max_new_tokens: int = Field(96, ge=4)
-    batch_size: int = Field(16, ge=1)
+    batch_size: int = Field(16, ge=1, description="prompts per scoring forward (forced answers, log-likelihoods)")
+    # Left out of the dump at its default, so the run ids of specs written before it are unchanged.
+    decode_rows: int = Field(
+        64,
+        ge=1,
+        exclude_if=lambda value: value == 64,
+        description="hf engine: rows decoded at once; a row that ends leaves and a waiting prompt takes its "
+        "place (continuous batching), so more rows cost no wasted steps; only float rounding depends on it",
+    )
     hint_correct_fraction: float = Field(
         0.25, ge=0.0, le=1.0, description="share of eval items whose hint points to the correct option"
     )

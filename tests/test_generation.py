@@ -11,13 +11,17 @@ from evals.parse import YES_NO_DONE, answer_done, parse_answer, parse_yes_no
 from organisms.generation import (
     GenerationStats,
     RowStop,
+    _generate_continuous,
+    _generate_static,
     chat_texts,
+    continuous_batching_supported,
     generate_batched,
     next_token_logprobs,
     sequence_logprobs,
     shared_prefix_logprobs,
 )
 from organisms.models import load_model, load_tokenizer
+from organisms.tiny_models import build_tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +83,8 @@ def test_row_stop_ends_a_row_at_end_of_turn_without_a_pattern(tiny):
 
 
 def test_generation_with_stop_is_a_prefix_of_generation_without(tiny):
-    """Sampled (seeded), because the tiny random model's greedy text is empty: a stopped row still draws
-    its samples, so every row sees the same random stream with and without stopping."""
+    """Sampled (seeded), because the tiny random model's greedy text is empty: each row draws from its
+    own random stream, so it samples the same tokens whether or not the rows beside it stop."""
     model, tokenizer = tiny
     conversations = [[{"role": "user", "content": f"Say {w}."}] for w in ("one", "two three", "four five six")]
     max_new = 12
@@ -104,7 +108,57 @@ def test_generation_with_stop_is_a_prefix_of_generation_without(tiny):
     assert word in free[0] and all(word not in text for text in free[1:])
     partial, partial_stats = run(re.compile(re.escape(word)))
     assert partial[1:] == free[1:] and partial[0].endswith(word) and free[0].startswith(partial[0])
-    assert partial_stats.tokens < partial_stats.row_steps == 3 * max_new  # the batch ran on for rows 1 and 2
+    assert partial_stats.tokens == partial_stats.row_steps < 3 * max_new  # row 0 left the batch when it ended
+
+
+@pytest.fixture(scope="module")
+def sharp(tiny_model_dir):
+    """The tiny Llama with weights redrawn at std 0.3: its greedy text varies with the prompt (the
+    saved tiny model's is a run of newlines), so greedy decoding paths can be compared token by token."""
+    model, tokenizer = load_model(str(tiny_model_dir)).eval(), load_tokenizer(str(tiny_model_dir))
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator) * 0.3)
+    return model, tokenizer
+
+
+def test_continuous_batching_picks_the_tokens_fixed_batches_pick(sharp):
+    """Seven prompts of different lengths, three rows at a time, rows ending at different steps: rows
+    leave and join mid-decode (re-padded on the left), and every text and count is the fixed-batch
+    path's; the only difference is that no step is spent on a finished row."""
+    model, tokenizer = sharp
+    texts = chat_texts(tokenizer, [[{"role": "user", "content": "Say " + "word " * k}] for k in range(7)])
+    assert continuous_batching_supported(model)
+    stop = re.compile(r"[A-Z]\w*[a-z][A-Z]")  # a capital inside a word: ends rows at different steps
+    fixed_stats = GenerationStats()
+    fixed_texts = _generate_static(model, tokenizer, texts, 16, 3, None, 0, stop, fixed_stats)
+    for batch_size in (1, 3, 16):
+        stats = GenerationStats()
+        assert _generate_continuous(model, tokenizer, texts, 16, batch_size, None, 0, stop, stats) == fixed_texts
+        assert (stats.rows, stats.tokens) == (fixed_stats.rows, fixed_stats.tokens) == (7, stats.row_steps)
+    assert len({len(t) for t in fixed_texts}) > 2 and any(stop.search(t) for t in fixed_texts)
+    assert fixed_stats.row_steps > fixed_stats.tokens  # fixed batches carried finished rows
+
+
+def test_a_sampled_text_does_not_depend_on_the_rows_beside_it(sharp):
+    model, tokenizer = sharp
+    conversations = [[{"role": "user", "content": f"Count to {n}."}] for n in range(6)]
+    runs = [generate_batched(model, tokenizer, conversations, 10, size, temperature=1.0, seed=3) for size in (1, 4, 6)]
+    assert runs[0] == runs[1] == runs[2]
+    assert generate_batched(model, tokenizer, conversations, 10, 6, temperature=1.0, seed=4) != runs[0]
+
+
+def test_sliding_window_models_decode_fixed_batches(tmp_path):
+    """Gemma's sliding-window layers keep a windowed cache that rows cannot be sliced out of: the
+    fixed-batch path runs instead, and so does every family whose layers do not all attend in full."""
+    for family, continuous in (("llama", True), ("qwen2", True), ("qwen3", True), ("gemma", False)):
+        model = load_model(str(build_tiny_model(tmp_path / family, family)))
+        assert continuous_batching_supported(model) is continuous, family
+    tokenizer = load_tokenizer(str(tmp_path / "gemma"))
+    stats = GenerationStats()
+    texts = generate_batched(model, tokenizer, [[{"role": "user", "content": "Hi."}]] * 2, 5, 2, stats=stats)
+    assert len(texts) == 2 and (stats.rows, stats.row_steps) == (2, 10)
 
 
 def test_shared_prefix_scores_equal_each_prefix_scored_alone(tiny):
@@ -145,3 +199,29 @@ def test_batched_continuation_scores_equal_one_at_a_time(tiny):
         logprobs = torch.log_softmax(model(input_ids=torch.tensor([ids])).logits[0].float(), dim=-1)
     total = sum(float(logprobs[t - 1, ids[t]]) for t in range(n_prefix, len(ids)))
     assert batched[2] == pytest.approx(total, abs=1e-4)
+
+
+def test_eval_generation_decodes_spec_decode_rows_at_once(tiny_model_dir, monkeypatch):
+    """`eval.decode_rows` (default 64, out of the dump at its default so run ids stay) is the row count
+    the hinted pairs and IPHR decode with; `eval.batch_size` stays the scoring forward's."""
+    import evals.hinted
+    import evals.iphr
+    from organisms.spec import parse_spec
+    from tests.helpers import tiny_spec_dict
+
+    plain = parse_spec(tiny_spec_dict(tiny_model_dir), "t")
+    assert plain.eval.decode_rows == 64 and "decode_rows" not in plain.model_dump()["eval"]
+    spec = parse_spec(tiny_spec_dict(tiny_model_dir, eval={"n_items": 4, "decode_rows": 5, "batch_size": 3}), "t")
+    assert spec.eval.model_dump()["decode_rows"] == 5 and spec.content_hash() != plain.content_hash()
+    seen = []
+
+    def record(model, tokenizer, conversations, max_new_tokens, batch_size, **kwargs):
+        seen.append(batch_size)
+        return ["Answer: (A)" if "stop" in kwargs else "Answer: YES"] * len(conversations)
+
+    for module in (evals.hinted, evals.iphr):
+        monkeypatch.setattr(module, "generate_batched", record)
+    tokenizer = load_tokenizer(str(tiny_model_dir))
+    evals.hinted.evaluate(None, tokenizer, evals.hinted.eval_pairs(spec, set()), spec)
+    evals.iphr.iphr_suite(None, tokenizer, spec)
+    assert seen == [5, 5]
