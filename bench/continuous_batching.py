@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 import torch
+from eval_throughput import same
 from harness import bench_parser, write_report
 from rich.console import Console
 from rich.table import Table
@@ -60,10 +61,6 @@ def both_ways(model, tokenizer, texts, max_new, batch, stop, temperature=None, s
             "row_steps": stats.row_steps,
         }
     return out
-
-
-def same(a: list, b: list) -> str:
-    return f"{sum(x == y for x, y in zip(a, b, strict=True))}/{len(a)}"
 
 
 def workloads(model, tokenizer, spec, letters, batch: int) -> list[dict]:

@@ -67,18 +67,19 @@ def cot_accuracies(
     prompts: list[Prompt],
     max_new_tokens: int,
     batch_size: int,
+    decode_rows: int,
     reasoning: ReasoningSpec = TEXT,
-    decode_rows: int | None = None,
 ) -> dict:
-    """Both accuracies of the model as loaded, on unhinted `prompts` (the capability stage's check);
-    `decode_rows`: rows generated at once (default `batch_size`, the scoring forward's)."""
-    rows = decode_rows or batch_size
+    """Both accuracies of the model as loaded, on unhinted `prompts` (the capability stage's check):
+    `decode_rows` rows generate at once, `batch_size` prompts per forced-answer forward."""
     conversations = [p.messages() for p in prompts]
     if reasoning.in_block:  # stop at the answer line after the block, as the hinted suite does
         stop = answer_done(prompts[0].item.letters if prompts else "A", reasoning)
-        texts = generate_batched(model, tokenizer, conversations, max_new_tokens, rows, stop=stop, reasoning=reasoning)
+        texts = generate_batched(
+            model, tokenizer, conversations, max_new_tokens, decode_rows, stop=stop, reasoning=reasoning
+        )
     else:
-        texts = generate_batched(model, tokenizer, conversations, max_new_tokens, rows)
+        texts = generate_batched(model, tokenizer, conversations, max_new_tokens, decode_rows)
     readings = [read_response(t, p.item.letters, p.user_text(), reasoning) for t, p in zip(texts, prompts, strict=True)]
     without_cot = no_cot_answers(model, tokenizer, prompts, batch_size, reasoning)
     result = necessity_metrics([p.item.correct_letter for p in prompts], [r.answer for r in readings], without_cot)

@@ -202,7 +202,7 @@ def measure_cot(spec: OrganismSpec):
         tokenizer = load_tokenizer(model_ref)
         ev = spec.eval
         return cot_accuracies(
-            model, tokenizer, prompts, ev.max_new_tokens, ev.batch_size, spec.reasoning, ev.decode_rows
+            model, tokenizer, prompts, ev.max_new_tokens, ev.batch_size, ev.decode_rows, spec.reasoning
         )
 
     return measure

@@ -77,14 +77,16 @@ class RowStop(StoppingCriteria):
             if row in self.ended_at:
                 done[row] = True
                 continue
-            new = input_ids[row, self.prompt_len :]
-            if int(new[-1]) in self.eos or (
-                self.stop is not None
-                and self.stop.search(self.tokenizer.decode(new, skip_special_tokens=True)) is not None
-            ):
+            if self.ended(input_ids[row, self.prompt_len :]):
                 self.ended_at[row] = n_new
                 done[row] = True
         return done
+
+    def ended(self, new: torch.Tensor | list[int]) -> bool:
+        """Whether a row's generated tokens `new` end it: the end-of-turn token, or a complete `stop` match."""
+        return int(new[-1]) in self.eos or (
+            self.stop is not None and self.stop.search(self.tokenizer.decode(new, skip_special_tokens=True)) is not None
+        )
 
 
 @torch.inference_mode()
@@ -265,8 +267,7 @@ def _generate_continuous(
     differently). Sampling draws from softmax(logits / temperature) with a generator per text, seeded
     from `seed` and the text's index, so a text's sample is the same whatever decodes beside it."""
     device = model.device
-    eos = tokenizer.eos_token_id
-    eos = {eos} if isinstance(eos, int) else set(eos or ())
+    ends = RowStop(tokenizer, 0, stop).ended
     waiting = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     outputs: list[str] = [""] * len(texts)
     rows = _Rows()
@@ -313,11 +314,7 @@ def _generate_continuous(
         for r, token in enumerate(tokens.tolist()):
             new = rows.new[r]
             new.append(token)
-            if (
-                token in eos
-                or len(new) >= max_new_tokens
-                or (stop is not None and stop.search(tokenizer.decode(new, skip_special_tokens=True)) is not None)
-            ):
+            if len(new) >= max_new_tokens or ends(new):
                 ended.append(r)
                 outputs[rows.index[r]] = tokenizer.decode(new, skip_special_tokens=True).strip()
                 spent.tokens += len(new)
