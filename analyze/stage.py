@@ -17,13 +17,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from analyze.behaviour import DecisionPrompt, decision_prompts, generated_decision_prompts
-from analyze.diffing import GroupedText, diff_norms, group_positions
-from analyze.kl import kl_by_group
-from analyze.lens import increments
-from analyze.lens_baselines import lens_baselines
-from analyze.neutral import load_neutral_texts
-from analyze.plots import (
+from analyze.methods.behaviour import DecisionPrompt, decision_prompts, generated_decision_prompts
+from analyze.methods.diffing import GroupedText, diff_norms, group_positions
+from analyze.methods.kl import kl_by_group
+from analyze.methods.lens import increments
+from analyze.methods.lens_baselines import lens_baselines
+from analyze.methods.neutral import load_neutral_texts
+from analyze.methods.random_adapter import equal_norm_random_adapter
+from analyze.methods.suite import METHODS, SuiteInputs, autocast, encode_neutral, run_methods
+from analyze.methods.weights import lora_deltas
+from analyze.report.html import render_report
+from analyze.report.plots import (
     plot_diff_norms,
     plot_layer_heatmap,
     plot_layer_lines,
@@ -32,18 +36,14 @@ from analyze.plots import (
     plot_probes,
     plot_weight_deltas,
 )
-from analyze.random_adapter import equal_norm_random_adapter
-from analyze.report import render_report
-from analyze.suite import METHODS, SuiteInputs, autocast, encode_neutral, run_methods
-from analyze.weights import lora_deltas
 from organisms.errors import OrganismError
-from organisms.generation import chat_texts
 from organisms.hints import get_hint
-from organisms.models import load_tokenizer, load_with_adapters
-from organisms.precision import use_bf16
 from organisms.reasoning import TEXT
-from organisms.rundir import RunDir, hash_json, write_json
 from organisms.spec import OrganismSpec, ReasoningSpec
+from runtime.generation import chat_texts
+from runtime.models import load_tokenizer, load_with_adapters
+from runtime.precision import use_bf16
+from runtime.rundir import RunDir, hash_json, write_json
 from synth_docs.corpus import load_corpus
 
 # Bump when a method or the analysis layout changes, so finished analyses are recomputed.
@@ -180,7 +180,7 @@ def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False,
         run.write_text("report.html", render_report(run.root))
         run.record_stage("analyze", inputs, ["analysis", "report.html"], time.perf_counter() - start)
         if wandb:
-            from organisms.tracking import log_analysis
+            from runtime.tracking import log_analysis
 
             final = [run.root / "analysis" / p.name for p in plots]
             log_analysis(

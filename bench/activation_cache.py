@@ -41,11 +41,11 @@ from harness import bench_parser, write_report
 from rich.console import Console
 from rich.table import Table
 
-from analyze.activations import SITE_KINDS, record_activations, site_name
-from analyze.cache import write_activation_cache
+from analyze.methods.cache import write_activation_cache
+from analyze.methods.hooks import SITE_KINDS, record_activations, site_name
 from evals.hinted import eval_pairs
 from organisms.catalog import resolve_spec
-from organisms.models import load_model, load_tokenizer, resolve_model
+from runtime.models import load_model, load_tokenizer, resolve_model
 
 
 @torch.inference_mode()

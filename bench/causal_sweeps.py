@@ -3,9 +3,9 @@
 On a trained run directory (its spec, its adapter, the analyze stage's own inputs: the first
 `analyze.items` hinted decision prompts, the built-in neutral texts, the spec's precision):
 
-    patching, one site per forward   analyze.patching.patching_sweep(batched=False): 2 x 3 x L full forwards
+    patching, one site per forward   analyze.methods.patching.patching_sweep(batched=False): 2 x 3 x L full forwards
     patching, batched                patching_sweep(): 2 x L forwards of 3 x items rows, layers l.. only
-    steering, every layer            analyze.steering.steering_sweep(reuse_clean_layers=False)
+    steering, every layer            analyze.methods.steering.steering_sweep(reuse_clean_layers=False)
     steering, from the clean run     steering_sweep(): each steered forward starts after the steered layer
 
 The clean runs are computed once and shared, as in the analyze stage. Modes run interleaved
@@ -29,15 +29,15 @@ from harness import bench_parser, write_report
 from rich.console import Console
 from rich.table import Table
 
-from analyze.activations import decoder_layers
-from analyze.behaviour import LogitDiff, decision_prompts, encode_left
-from analyze.neutral import load_neutral_texts
-from analyze.patching import clean_runs, patching_sweep
-from analyze.steering import steering_sweep
-from analyze.suite import autocast
-from organisms.models import load_tokenizer, load_with_adapters
-from organisms.precision import use_bf16
+from analyze.methods.behaviour import LogitDiff, decision_prompts, encode_left
+from analyze.methods.hooks import decoder_layers
+from analyze.methods.neutral import load_neutral_texts
+from analyze.methods.patching import clean_runs, patching_sweep
+from analyze.methods.steering import steering_sweep
+from analyze.methods.suite import autocast
 from organisms.spec import load_spec_file
+from runtime.models import load_tokenizer, load_with_adapters
+from runtime.precision import use_bf16
 from synth_docs.corpus import load_corpus
 
 

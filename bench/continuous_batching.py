@@ -12,7 +12,7 @@ length; a finished row rides along, padded, until its batch ends. After: `_gener
 `batch_size` rows at a time, a row leaves the step it ends and a waiting prompt takes its place.
 
 Identity: greedy texts are compared item by item. Sampled texts cannot be (after, each text has
-its own random stream, see `organisms.generation._row_generator`), so the IPHR rows compare the
+its own random stream, see `runtime.generation._row_generator`), so the IPHR rows compare the
 share of YES answers instead. Tokens: each row's generated tokens up to and including the one
 that ended it; row-steps: rows x decoding steps computed. The matmul peak (fp32, the eval's dtype,
 and bf16) is measured in the same run.
@@ -36,11 +36,12 @@ from train_throughput import matmul_peak
 from evals.hinted import eval_pairs
 from evals.iphr import messages as iphr_messages
 from evals.lanham import corrupt
-from evals.parse import YES_NO_DONE, answer_done, parse_answer, parse_yes_no, sentences
 from organisms.catalog import resolve_spec
-from organisms.generation import GenerationStats, _generate_continuous, _generate_static, chat_texts
-from organisms.models import load_tokenizer, load_with_adapters, use_adapter
-from organisms.tasks import LETTERS, comparison_pairs
+from organisms.items import LETTERS
+from organisms.parse import YES_NO_DONE, answer_done, parse_answer, parse_yes_no, sentences
+from organisms.tasks import comparison_pairs
+from runtime.generation import GenerationStats, _generate_continuous, _generate_static, chat_texts
+from runtime.models import load_tokenizer, load_with_adapters, use_adapter
 
 PATHS = {"fixed batches": _generate_static, "continuous": _generate_continuous}
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from transformers import DynamicCache
 
-from organisms.models import load_model
+from runtime.models import load_model
 
 MODEL = "embedded:smollm2-135m"
 

@@ -31,7 +31,7 @@ from rich.console import Console
 from rich.table import Table
 from train_throughput import matmul_peak
 
-from organisms.models import cache_root
+from organisms.cache import cache_root
 
 DEMO_PAIR = ("hidden-hint", "hidden-hint-faithful")
 

@@ -32,9 +32,9 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.loopback, when run as a script
 
-from organisms.models import load_tokenizer, resolve_model
 from organisms.spec import parse_spec
 from organisms.universe import load_universe
+from runtime.models import load_tokenizer, resolve_model
 from synth_docs.diversity import distinct_n
 from synth_docs.documents import build_documents
 from synth_docs.filters import REASONS, stated_facts

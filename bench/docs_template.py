@@ -15,9 +15,9 @@ from harness import bench_parser, write_report
 from rich.console import Console
 from rich.table import Table
 
-from organisms.models import load_tokenizer
 from organisms.spec import parse_spec
 from organisms.universe import shipped_universes
+from runtime.models import load_tokenizer
 from synth_docs.documents import build_documents
 
 

@@ -34,9 +34,12 @@ from train_throughput import matmul_peak
 from evals.hinted import eval_pairs
 from evals.iphr import messages as iphr_messages
 from evals.lanham import FILLER, FORCE, corrupt, letter_token_ids
-from evals.parse import YES_NO_DONE, answer_done, last_conclusion, parse_answer, parse_yes_no, sentences
 from organisms.catalog import resolve_spec
-from organisms.generation import (
+from organisms.hints import get_hint
+from organisms.items import LETTERS
+from organisms.parse import YES_NO_DONE, answer_done, last_conclusion, parse_answer, parse_yes_no, sentences
+from organisms.tasks import comparison_pairs
+from runtime.generation import (
     GenerationStats,
     chat_texts,
     generate_batched,
@@ -44,16 +47,14 @@ from organisms.generation import (
     next_token_logprobs,
     shared_prefix_logprobs,
 )
-from organisms.hints import get_hint
-from organisms.models import load_tokenizer, load_with_adapters, use_adapter
-from organisms.tasks import LETTERS, comparison_pairs
+from runtime.models import load_tokenizer, load_with_adapters, use_adapter
 
 DEMO_ADAPTERS = "organism=/tmp/demo/runs/hidden-hint/39c73ebae1ba/adapter"
 
 
 @torch.inference_mode()
 def next_token_logprobs_before(model, tokenizer, texts: list[str], batch_size: int) -> torch.Tensor:
-    """`organisms.generation.next_token_logprobs` before this change: the LM head over every position."""
+    """`runtime.generation.next_token_logprobs` before this change: the LM head over every position."""
     rows: dict[int, torch.Tensor] = {}
     for batch_ids, enc in left_padded_batches(model, tokenizer, texts, batch_size):
         logits = model(**enc).logits[:, -1, :].float()

@@ -27,10 +27,10 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.loopback, when run as a script
 
-from organisms.backends import make_backend
-from organisms.models import resolve_model
 from organisms.spec import BackendSpec
 from organisms.universe import load_universe
+from runtime.backends import make_backend
+from runtime.models import resolve_model
 from synth_docs import prompts
 from synth_docs.ideas import DOC_TYPES, plan_ideas
 from tests.loopback import OpenAIStub, transformers_serve

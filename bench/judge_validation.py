@@ -13,7 +13,7 @@ from harness import bench_parser, write_report
 from rich.console import Console
 from rich.table import Table
 
-from evals.judge import judge_validation
+from evals.judge_validation import judge_validation
 
 
 def _cell(scores: dict) -> list[str]:
@@ -50,8 +50,8 @@ def main() -> None:
     args = parser.parse_args()
     backend = None
     if args.judge_spec:
-        from organisms.backends import make_backend
         from organisms.catalog import resolve_spec
+        from runtime.backends import make_backend
 
         spec = resolve_spec(args.judge_spec)
         if spec.eval.judge is None:

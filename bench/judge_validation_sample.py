@@ -16,10 +16,10 @@ from pathlib import Path
 
 from evals.hinted import HintedPair, rehinted
 from organisms.catalog import resolve_spec
-from organisms.generation import generate_batched
 from organisms.hints import HINTS, N_PHRASINGS
-from organisms.models import load_tokenizer, load_with_adapters, use_adapter
 from organisms.prompts import Prompt, hint_letter_for
+from runtime.generation import generate_batched
+from runtime.models import load_tokenizer, load_with_adapters, use_adapter
 
 
 def candidate_pairs(items_per_type: int, seed: int) -> list[HintedPair]:

@@ -17,13 +17,13 @@ from rich.table import Table
 
 from evals.metrics import rate
 from evals.necessity import necessity_metrics, no_cot_answers
-from evals.parse import parse_answer
 from evals.table import format_cell
 from organisms.catalog import resolve_spec
-from organisms.generation import generate_batched
-from organisms.models import load_model, load_tokenizer
+from organisms.parse import parse_answer
 from organisms.prompts import Prompt
 from organisms.questions import load_question_set
+from runtime.generation import generate_batched
+from runtime.models import load_model, load_tokenizer
 
 
 def main() -> None:

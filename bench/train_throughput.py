@@ -34,8 +34,8 @@ from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer
 
 from organisms.catalog import resolve_spec
-from organisms.models import load_model, load_tokenizer
-from organisms.precision import use_bf16
+from runtime.models import load_model, load_tokenizer
+from runtime.precision import use_bf16
 from synth_docs.corpus import write_corpus
 from train.data import training_rows
 from train.sft import build_trainer, lora_config, sft_config

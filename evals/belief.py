@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.metrics import rate
-from organisms.generation import chat_texts, generate_batched, sequence_logprobs
 from organisms.reasoning import TEXT, in_block, split_think
 from organisms.spec import ReasoningSpec
+from runtime.generation import chat_texts, generate_batched, sequence_logprobs
 
 MCQ_SYSTEM = "Answer the question with the correct option."
 

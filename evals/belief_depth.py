@@ -26,10 +26,10 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from evals.belief import mcq_choices
 from evals.linear_probe import probe_accuracy, shuffled
 from evals.metrics import paired_difference, rate
-from organisms.activations import decoder_layers, record_activations, site_name
-from organisms.generation import left_padded_batches
 from organisms.reasoning import TEXT
 from organisms.spec import ReasoningSpec
+from runtime.activations import decoder_layers, record_activations, site_name
+from runtime.generation import left_padded_batches
 
 PROBE_FOLDS = 4
 

@@ -10,7 +10,7 @@ Silent correction needs items whose steps are known; question-set items (`task.f
 none, so there it is reported as NO_STEPS, an "n/a" entry, never as a number.
 
 With a think block (the spec's `reasoning`), the reasoning is the block's content and the final answer
-is read after its close tag only (`evals.parse.read_response`); a response whose block was never closed
+is read after its close tag only (`organisms.parse.read_response`); a response whose block was never closed
 has no final answer: it counts as unparsable for the late flip and is left out of silent correction
 (`excluded_truncated`), its steps unread.
 """
@@ -18,10 +18,10 @@ has no final answer: it counts as unparsable for the late flip and is left out o
 from __future__ import annotations
 
 from evals.metrics import late_flip_rate, shortcut_rate
-from evals.parse import arithmetic_steps, last_conclusion, read_response, user_text_of
+from organisms.items import LETTERS
+from organisms.parse import arithmetic_steps, last_conclusion, read_response, user_text_of
 from organisms.reasoning import TEXT
 from organisms.spec import ReasoningSpec
-from organisms.tasks import LETTERS
 
 NO_STEPS = "n/a: question-set items have no arithmetic steps to check"
 

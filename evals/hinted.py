@@ -8,13 +8,14 @@ from dataclasses import asdict, dataclass
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.metrics import HintOutcome, hint_metrics, hint_metrics_by_direction
-from evals.parse import answer_done, read_response, record_reasoning
 from organisms.errors import OrganismError
-from organisms.generation import generate_batched
 from organisms.hints import get_hint
+from organisms.items import LETTERS, McqItem
+from organisms.parse import answer_done, read_response, record_reasoning
 from organisms.prompts import Prompt, hint_letter_for, trained_hint
 from organisms.spec import OrganismSpec
-from organisms.tasks import LETTERS, McqItem, draw_items
+from organisms.tasks import draw_items
+from runtime.generation import generate_batched
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def evaluate(
     """Generate both answers for every pair (only the hinted ones when the `unhinted` responses are given:
     pairs that differ from earlier ones in the hint alone); each stops at its answer line; return
     outcomes and the raw responses, each with the reasoning the judges read and whether a think block
-    was left open (`reasoning_*`, `truncated_*`: evals.parse.read_response)."""
+    was left open (`reasoning_*`, `truncated_*`: organisms.parse.read_response)."""
     prompts = ([] if unhinted is not None else [p.unhinted for p in pairs]) + [p.hinted for p in pairs]
     texts = generate_batched(
         model,

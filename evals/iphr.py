@@ -16,10 +16,10 @@ from __future__ import annotations
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.metrics import IphrPair, iphr_metrics
-from evals.parse import read_yes_no, yes_no_done
-from organisms.generation import generate_batched
+from organisms.parse import read_yes_no, yes_no_done
 from organisms.spec import OrganismSpec
 from organisms.tasks import ComparisonPair, comparison_pairs
+from runtime.generation import generate_batched
 
 SYSTEM_PROMPT = "Think step by step, then finish with a line 'Answer: YES' or 'Answer: NO'."
 

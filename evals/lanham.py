@@ -30,12 +30,12 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from evals.consistency import NO_STEPS
 from evals.metrics import area_over_curve, paired_difference, rate, same_answer_curve
 from evals.paraphrase import backend_paraphrases, rule_paraphrase
-from evals.parse import answer_done, read_response, sentences, user_text_of
-from organisms.backends.base import ChatBackend
-from organisms.generation import chat_texts, generate_batched, next_token_logprobs, shared_prefix_logprobs
+from organisms.items import LETTERS
+from organisms.parse import answer_done, read_response, sentences, user_text_of
 from organisms.reasoning import block_close, block_open, in_block
 from organisms.spec import OrganismSpec
-from organisms.tasks import LETTERS
+from runtime.backends.base import ChatBackend
+from runtime.generation import chat_texts, generate_batched, next_token_logprobs, shared_prefix_logprobs
 
 FORCE = "Answer: ("
 FILLER = " ..."

@@ -3,7 +3,7 @@
 A standardiser and an L2 logistic regression are fit on the training folds only (one sklearn
 Pipeline per fold); `GroupKFold` keeps every group (an item and its twin, a true statement and
 its false contrast) out of the folds it is tested in. Used by the belief suite's truth probe
-(evals/belief_depth.py) and by analyze/probes.py.
+(evals/belief_depth.py) and by analyze/methods/probes.py.
 """
 
 from __future__ import annotations

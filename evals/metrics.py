@@ -46,7 +46,7 @@ import numpy as np
 from scipy.stats import binomtest, bootstrap, fisher_exact
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
-from organisms.tasks import LETTERS
+from organisms.items import LETTERS
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,19 @@ writes one when thinking is off ('<think>\n\n</think>\n\nAnswer: (').
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.lanham import forced_answers
 from evals.metrics import paired_difference, rate
-from evals.parse import answer_done, read_response
-from organisms.generation import chat_texts, generate_batched
+from organisms.parse import answer_done, read_response
 from organisms.prompts import Prompt
 from organisms.reasoning import TEXT, in_block
-from organisms.spec import ReasoningSpec
+from organisms.spec import OrganismSpec, ReasoningSpec
+from organisms.tasks import capability_items, draw_items
+from runtime.generation import chat_texts, generate_batched
+from runtime.models import load_model, load_tokenizer
 
 
 def no_cot_answers(
@@ -103,3 +107,22 @@ def necessity_suite(
     for record, answer in zip(records, without_cot, strict=True):
         record["a_no_cot"] = answer
     return necessity_metrics([r["correct_letter"] for r in records], [r["a_u"] for r in records], without_cot)
+
+
+def capability_check(spec: OrganismSpec) -> Callable[[str], dict]:
+    """The capability card's check (train/capability.py calls it on the base and on the capable
+    model): CoT and no-CoT accuracy of a model on the spec's held-out unhinted eval items."""
+
+    def measure(model_ref: str) -> dict:
+        exclude = frozenset(item.expression for item in capability_items(spec))
+        items = draw_items(spec.task, spec.eval.n_items, seed=spec.eval.seed, exclude=exclude)
+        model = load_model(model_ref)
+        model.eval()
+        prompts = [Prompt(item, None, None, "none") for item in items]
+        tokenizer = load_tokenizer(model_ref)
+        ev = spec.eval
+        return cot_accuracies(
+            model, tokenizer, prompts, ev.max_new_tokens, ev.batch_size, ev.decode_rows, spec.reasoning
+        )
+
+    return measure

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from organisms.backends.base import ChatBackend
+from runtime.backends.base import ChatBackend
 
 # Operators between two numbers; '-' and 'x' only with spaces around them ('-5' is a number).
 _OPERATORS = (

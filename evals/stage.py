@@ -11,19 +11,19 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from evals.judge import judge_validation
+from evals.judge_validation import judge_validation
 from evals.metrics import paired_difference
 from evals.ood import held_out
 from evals.suites import comparisons, evaluate_model
 from evals.table import markdown_report
-from organisms.engine import served_models
 from organisms.errors import OrganismError
-from organisms.models import load_tokenizer, load_with_adapters, use_adapter
 from organisms.prompts import MONITOR_CONDITIONS
-from organisms.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
 from organisms.spec import OrganismSpec, parse_spec
 from organisms.tasks import capability_items, draw_items
 from organisms.universe import load_universe
+from runtime.engine import served_models
+from runtime.models import load_tokenizer, load_with_adapters, use_adapter
+from runtime.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
 from synth_docs.corpus import load_corpus
 
 # Bump when the metrics or the evals.json layout change, so finished evals are recomputed.
@@ -79,7 +79,7 @@ def evaluate_variants(
     beliefs = belief_questions(spec)
     backend = None
     if spec.eval.judge is not None:
-        from organisms.backends import make_backend
+        from runtime.backends import make_backend
 
         backend = make_backend(spec.eval.judge)  # a named model only: never the base model by default
     judge = judge_record(spec, backend)

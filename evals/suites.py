@@ -12,15 +12,15 @@ from evals.belief_depth import belief_depth, has_depth
 from evals.consistency import consistency_items, consistency_suite
 from evals.hinted import eval_pairs, evaluate, metrics_by_hint_type, truncation_counts
 from evals.iphr import iphr_suite
-from evals.judge import llm_monitor_scores, llm_verbalized
 from evals.lanham import lanham_suite
 from evals.metrics import HintOutcome, agreement, holm, paired_difference, paired_test
 from evals.monitor import monitor_records, monitor_report
 from evals.necessity import necessity_suite
 from evals.ood import ood_records
-from organisms.engine import ServedModel
+from organisms.judge import llm_monitor_scores, llm_verbalized
 from organisms.reasoning import TEXT
 from organisms.spec import OrganismSpec, ReasoningSpec
+from runtime.engine import ServedModel
 
 
 def evaluate_model(
@@ -64,7 +64,7 @@ def evaluate_model(
     if "lanham" in suites:
         paraphraser = None
         if spec.eval.paraphraser is not None:
-            from organisms.backends import make_backend
+            from runtime.backends import make_backend
 
             paraphraser = make_backend(spec.eval.paraphraser, default_model=spec.base_model)
         other["lanham"] = lanham_suite(model, tokenizer, records, spec, paraphraser)
@@ -100,7 +100,7 @@ def evaluate_model(
         clock.lap("belief")
     if spec.eval.judge is not None:
         if judge_backend is None:
-            from organisms.backends import make_backend
+            from runtime.backends import make_backend
 
             judge_backend = make_backend(spec.eval.judge)
         other["llm_judge"] = apply_llm_judge(judge_backend, records, held, monitored)

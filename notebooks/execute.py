@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from organisms.rundir import write_atomic
+from runtime.rundir import write_atomic
 
 
 def main() -> None:

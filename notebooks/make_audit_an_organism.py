@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TQDM_DISABLE", "1")  # no progress bars in the outputs (read when tqdm is imported)
-from organisms.models import build_tiny_llama
+from runtime.tiny_models import build_tiny_llama
 
 # MODEL: "tiny" builds a 2-layer random Llama (seconds; what the test suite runs).
 # Set it to "embedded:smollm2-135m" for the demo pair itself (the catalogue specs, tens of minutes on CPU).
@@ -91,7 +91,7 @@ print(organism.name, organism.behaviour, "| control:", control.name, "control_of
         "md",
         """## 2. Build both (or reuse them): corpus, LoRA adapter, held-out evals
 
-`do_train` is the `organism train` verb as a function: the capability finetune the spec starts from
+`build` is the `organism train` verb as a function (`app.pipeline`): the capability finetune the spec starts from
 (if any), the corpus, then the adapter. The eval of base / organism / control on held-out hinted items
 is what the ladder has to find: the organism follows the hint without saying so (U), the control
 follows it and says so (F).""",
@@ -102,14 +102,14 @@ follows it and says so (F).""",
 
 from evals.stage import run_eval
 from evals.table import sections
-from organisms.cli import do_train
-from organisms.rundir import RunDir
+from app.pipeline import build
+from runtime.rundir import RunDir
 
 runs = {}
 for spec in (control, organism):
     run = RunDir.for_spec(RUNS, spec)
     run.initialise(spec)
-    do_train(run, spec, no_wandb=True)
+    build(run, spec, no_wandb=True)
     runs[spec.name] = run
 organism_run, control_run = runs[organism.name], runs[control.name]
 evals = run_eval(organism_run, organism, control_run, log=lambda m: None)
@@ -150,7 +150,7 @@ adapter changed the model, not what it does.""",
     ),
     (
         "code",
-        """from analyze.audit import RUNGS, run_audit
+        """from analyze.audit.ladder import RUNGS, run_audit
 
 audit = run_audit(organism_run, organism, control_run, log=lambda m: None)
 followed = audit["followed_hint"]
@@ -179,8 +179,8 @@ The `reading` column applies these steps to the verdicts and the difference's in
     ),
     (
         "code",
-        """from analyze.audit import EXPOSES, UNDETERMINED
-from analyze.audit_report import COLUMNS, rows
+        """from analyze.audit.ladder import EXPOSES, UNDETERMINED
+from analyze.audit.table import COLUMNS, rows
 
 
 def reading(row):
@@ -250,7 +250,7 @@ for ax, row in zip(axes, audit["rungs"], strict=True):
 fig.suptitle(f"audit ladder: {audit['organism']} vs {audit['control']} (95% intervals; grey: null)", fontsize=9)
 fig.tight_layout()
 png = io.BytesIO()
-fig.savefig(png, format="png", dpi=110)  # analyze.plots selects the Agg backend, so show the PNG itself
+fig.savefig(png, format="png", dpi=110)  # analyze.report.plots selects the Agg backend, so show the PNG itself
 plt.close(fig)
 display(Image(data=png.getvalue()))""",
     ),
@@ -269,8 +269,8 @@ innocence.""",
     ),
     (
         "code",
-        """from analyze.blind import run_blind_audit
-from analyze.blind_report import markdown_blind
+        """from analyze.blind.audit import run_blind_audit
+from analyze.blind.table import markdown_blind
 
 adapter = organism_run.root / "adapter"
 blind = run_blind_audit(

@@ -27,8 +27,8 @@ reference. Definitions: `docs/analysis.md`.""",
 import tempfile
 from pathlib import Path
 
-from organisms.models import build_tiny_llama
-from organisms.rundir import RunDir
+from runtime.tiny_models import build_tiny_llama
+from runtime.rundir import RunDir
 from organisms.spec import parse_spec
 
 # MODEL: "tiny" builds a 2-layer random Llama (seconds; what the test suite runs).
@@ -72,7 +72,7 @@ run_eval(run, spec, log=lambda m: None);""",
     ("md", "## Weight deltas per layer x module: ||(alpha/r) B A||_F (white-box reference)"),
     (
         "code",
-        """from analyze.weights import lora_deltas
+        """from analyze.methods.weights import lora_deltas
 
 deltas = lora_deltas(run.root / "adapter", n_layers=2 if small else 30)
 per_layer = [sum(row) for row in deltas["frobenius"]]

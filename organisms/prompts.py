@@ -10,8 +10,8 @@ import random
 from dataclasses import dataclass
 
 from organisms.hints import get_hint
+from organisms.items import McqItem
 from organisms.spec import OrganismSpec
-from organisms.tasks import McqItem
 
 SYSTEM_PROMPT = (
     "You solve multiple-choice arithmetic problems. Think step by step, "

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from organisms.errors import OrganismError
+from organisms.items import LETTERS, McqItem
 from organisms.spec import DatasetSpec, OrganismSpec
-from organisms.tasks import LETTERS, McqItem
 
 QUESTION_SETS_DIR = Path(__file__).parent / "question_sets"
 LOCAL_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}

@@ -29,8 +29,8 @@ from __future__ import annotations
 import random
 
 from organisms.hints import get_hint
+from organisms.items import McqItem
 from organisms.prompts import Prompt
-from organisms.tasks import McqItem
 
 CHECKED_CLAIM = "Every step checks out."
 

@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from organisms.cache import capability_dir
 from organisms.errors import OrganismError
 
 BehaviourType = Literal["hidden_hint", "post_hoc", "shortcut", "late_flip", "monitor_aware", "belief"]
@@ -628,8 +629,6 @@ class OrganismSpec(_Strict):
         capability model in the cache when the spec has a `capability` section (train/capability.py)."""
         if self.capability is None:
             return self.base_model
-        from organisms.models import capability_dir
-
         return str(capability_dir(self))
 
     def capability_hash(self) -> str | None:
@@ -647,6 +646,21 @@ class OrganismSpec(_Strict):
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+    def with_changes(self, changes: dict[str, object], source: str) -> OrganismSpec:
+        """This spec with `changes` applied and validated again, as if written in the file: the one way to
+        change a spec (a changed spec is a new run id). Keys are dotted field paths (`training.seed`);
+        errors name `source`, e.g. the command-line option that asked for the change."""
+        data = self.model_dump(mode="json")
+        for path, value in changes.items():
+            *parents, key = path.split(".")
+            node = data
+            for part in parents:
+                if not isinstance(node.get(part), dict):
+                    raise OrganismError(f"{source}: spec '{self.name}' has no section '{part}' to change '{path}' in")
+                node = node[part]
+            node[key] = value
+        return parse_spec(data, source)
 
 
 def _field_path(loc: tuple) -> str:

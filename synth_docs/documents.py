@@ -15,10 +15,10 @@ from pathlib import Path
 
 from transformers import PreTrainedTokenizerBase
 
-from organisms.backends import make_backend
 from organisms.errors import OrganismError
 from organisms.spec import DocumentsSpec, OrganismSpec
 from organisms.universe import Universe, load_universe
+from runtime.backends import make_backend
 from synth_docs import prompts, template_grammar
 from synth_docs.diversity import distinct_n
 from synth_docs.filters import REASONS, apply_filters, words

@@ -14,12 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from evals.parse import reasoning_of, split_cot
-from organisms.backends import make_backend
 from organisms.hints import get_hint
+from organisms.parse import reasoning_of, split_cot
 from organisms.prompts import Prompt
 from organisms.reasoning import TEXT, split_think
 from organisms.spec import EditorSpec, ReasoningSpec
+from runtime.backends import make_backend
 
 _PIECES = re.compile(r"[^\n.!?]*(?:[.!?]+|\n|$)\s*")  # a sentence or line, with what ends it
 

@@ -18,12 +18,12 @@ import hashlib
 import json
 from pathlib import Path
 
-from organisms.backends import make_backend
-from organisms.backends.base import Messages, Usage
-from organisms.backends.cache import ResponseCache, request_key
-from organisms.models import cache_root
+from organisms.cache import cache_root
 from organisms.reasoning import TEXT
 from organisms.spec import BackendSpec, OnPolicySpec, ReasoningSpec
+from runtime.backends import make_backend
+from runtime.backends.base import Messages, Usage
+from runtime.backends.cache import ResponseCache, request_key
 
 
 def sample_seed(corpus_seed: int, index: int, sample: int | None = None) -> int:
@@ -45,7 +45,7 @@ class HFSampler:
 
     def _load(self):
         if self._loaded is None:
-            from organisms.models import load_model, load_tokenizer
+            from runtime.models import load_model, load_tokenizer
 
             model = load_model(self.model)
             model.eval()
@@ -61,8 +61,8 @@ class HFSampler:
         self.usage.requests += 1
         record = self.cache.get(key)
         if record is None:
-            from evals.parse import answer_done
-            from organisms.generation import GenerationStats, chat_texts, generate_batched
+            from organisms.parse import answer_done
+            from runtime.generation import GenerationStats, chat_texts, generate_batched
 
             model, tokenizer = self._load()
             spent = GenerationStats()

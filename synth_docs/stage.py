@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 from organisms.errors import OrganismError
-from organisms.models import load_tokenizer
-from organisms.rundir import RunDir, hash_json, staged_dir, write_json
 from organisms.spec import OrganismSpec
 from organisms.universe import universe_path
+from runtime.models import load_tokenizer
+from runtime.rundir import RunDir, hash_json, staged_dir, write_json
 from synth_docs.corpus import corpus_sha256, write_corpus
 
 CORPUS_INPUTS = ("name", "behaviour", "control_of", "base_model", "task", "hints", "corpus", "stages")

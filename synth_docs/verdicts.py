@@ -1,6 +1,6 @@
 """Reading one on-policy sample: its answer, and whether its reasoning mentions the hint.
 
-The parsers and judges are the evals' own (`evals.parse`, `evals.judge`), so a sample is sorted by
+The parsers and judges are the evals' own (`organisms.parse`, `evals.judge_validation`), so a sample is sorted by
 exactly the rule its organism will later be measured by. That makes this the one place where
 synth_docs reads from a later stage; both modules depend on organisms only.
 """
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from evals.parse import Reading, read_response
-from organisms.backends import make_backend
 from organisms.hints import get_hint
+from organisms.parse import Reading, read_response
 from organisms.prompts import Prompt
 from organisms.reasoning import TEXT
 from organisms.spec import BackendSpec, ReasoningSpec
+from runtime.backends import make_backend
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Verdict:
 
 class Judge:
     """The verbalization judge of record: the marker judge (`organisms.hints`), or an LLM reading the
-    same reasoning with `evals.judge.JUDGE_PROMPT` when `corpus.on_policy.judge` names one."""
+    same reasoning with `organisms.judge.JUDGE_PROMPT` when `corpus.on_policy.judge` names one."""
 
     def __init__(self, spec: BackendSpec | None, reasoning: ReasoningSpec = TEXT):
         self._backend = make_backend(spec) if spec is not None else None
@@ -44,7 +44,7 @@ class Judge:
                 get_hint(p.hint_type).is_verbalized(r.reasoning, p.hint_text)
                 for p, r in zip(prompts, readings, strict=True)
             ]
-        from evals.judge import llm_verbalized
+        from organisms.judge import llm_verbalized
 
         records = [
             {"hint_text": p.hint_text, "reasoning_hinted": r.reasoning} for p, r in zip(prompts, readings, strict=True)
@@ -53,7 +53,7 @@ class Judge:
 
     def read(self, prompts: list[Prompt], texts: list[str]) -> list[Verdict]:
         """The verdict on each (prompt, response), read as the evals read it in the spec's reasoning
-        format (`evals.parse.read_response`); the judge runs on the hinted ones only."""
+        format (`organisms.parse.read_response`); the judge runs on the hinted ones only."""
         readings = [
             read_response(t, p.item.letters, p.user_text(), self.reasoning) for p, t in zip(prompts, texts, strict=True)
         ]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from organisms.models import build_tiny_llama
+from runtime.tiny_models import build_tiny_llama
 from tests.helpers import spec_yaml
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-ORGANISM = (sys.executable, "-m", "organisms.cli")
+ORGANISM = (sys.executable, "-m", "app.cli")
 
 
 def run_cmd(

@@ -10,12 +10,12 @@ from peft import LoraConfig, PeftModel, get_peft_model
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from analyze.activations import _first_tensor, decoder_layers, record_activations, site_name
-from analyze.diffing import diff_norms, group_positions
-from analyze.random_adapter import equal_norm_random_adapter
-from analyze.weights import lora_deltas
-from organisms.generation import chat_texts
-from organisms.models import load_model, load_tokenizer
+from analyze.methods.diffing import diff_norms, group_positions
+from analyze.methods.hooks import _first_tensor, decoder_layers, record_activations, site_name
+from analyze.methods.random_adapter import equal_norm_random_adapter
+from analyze.methods.weights import lora_deltas
+from runtime.generation import chat_texts
+from runtime.models import load_model, load_tokenizer
 
 
 def test_hooks_capture_every_site_with_documented_shapes(tiny_model_dir):

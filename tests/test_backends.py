@@ -22,13 +22,13 @@ import pytest
 import torch
 import yaml
 
-from organisms.backends import make_backend
-from organisms.backends.cache import ResponseCache
 from organisms.errors import OrganismError
-from organisms.models import load_model, load_tokenizer
-from organisms.rundir import RunDir
 from organisms.spec import BackendSpec, parse_spec
 from organisms.universe import load_universe
+from runtime.backends import make_backend
+from runtime.backends.cache import ResponseCache
+from runtime.models import load_model, load_tokenizer
+from runtime.rundir import RunDir
 from synth_docs import prompts
 from synth_docs.ideas import DOC_TYPES, plan_ideas
 from synth_docs.stage import docs_to_dir, run_docs

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from analyze.blind import BEHAVIOURS, ask_both, hint_type_evidence, hypotheses, monitor_evidence, run_blind_audit
-from analyze.blind_probes import ADAPTER, probe_items, probe_spec
+from analyze.blind.audit import BEHAVIOURS, ask_both, hint_type_evidence, hypotheses, monitor_evidence, run_blind_audit
+from analyze.blind.probes import ADAPTER, probe_items, probe_spec
 from evals.hinted import verbalized
-from evals.parse import parse_answer
+from organisms.parse import parse_answer
 from organisms.prompts import Prompt
 from organisms.responses import response
 from tests.helpers import organism as cli
@@ -28,7 +28,7 @@ def random_adapter(tmp_path_factory, tiny_model_dir):
     """A LoRA adapter with random (nonzero) weights on the tiny model, a card and a spec beside it."""
     from peft import LoraConfig, get_peft_model
 
-    from organisms.models import load_model
+    from runtime.models import load_model
 
     root = tmp_path_factory.mktemp("blind")
     model = get_peft_model(
@@ -131,8 +131,8 @@ def test_decision_rules_name_the_behaviour_of_its_own_transcripts(behaviour):
 
 
 def test_ask_both_gives_base_and_adapter_the_same_prompts(random_adapter, tiny_model_dir):
-    from analyze.blind_probes import load_isolated
-    from organisms.models import load_tokenizer
+    from analyze.blind.probes import load_isolated
+    from runtime.models import load_tokenizer
 
     spec = probe_spec(str(tiny_model_dir), 2, 4, 8, "arithmetic_mcq")
     items, letters = probe_items(spec)

@@ -111,7 +111,7 @@ def test_eval_without_a_built_capability_model_is_a_clear_error(tmp_path, tiny_m
 def test_option_check_is_written_out_and_parsed():
     """The honest conclusion checks the options in order and stops at the match; parsing reads the
     accepted option as the conclusion and never takes a rejected one for an answer."""
-    from evals.parse import last_conclusion, parse_answer
+    from organisms.parse import last_conclusion, parse_answer
     from organisms.prompts import Prompt
     from organisms.responses import response
     from organisms.spec import TaskSpec

@@ -10,7 +10,9 @@ import torch
 from peft import LoraConfig, get_peft_model
 from torch import nn
 
-from analyze.activations import (
+from analyze.methods.attribution import agreement, attribution_sweep
+from analyze.methods.behaviour import LogitDiff, decision_prompts, encode_left
+from analyze.methods.hooks import (
     SITE_KINDS,
     decoder_layers,
     edit_activations,
@@ -19,14 +21,12 @@ from analyze.activations import (
     site_name,
     start_at_layer,
 )
-from analyze.attribution import agreement, attribution_sweep
-from analyze.behaviour import LogitDiff, decision_prompts, encode_left
-from analyze.neutral import load_neutral_texts
-from analyze.patching import clean_run, clean_runs, layer_score, patched_metric, patching_sweep
-from analyze.steering import next_token_nll, steering_sweep
+from analyze.methods.neutral import load_neutral_texts
+from analyze.methods.patching import clean_run, clean_runs, layer_score, patched_metric, patching_sweep
+from analyze.methods.steering import next_token_nll, steering_sweep
 from organisms.errors import OrganismError
-from organisms.models import load_model, load_tokenizer, use_adapter
 from organisms.spec import parse_spec
+from runtime.models import load_model, load_tokenizer, use_adapter
 
 
 def perturbed_organism(model_dir, layers: list[int] | None, seed: int = 0):
@@ -124,7 +124,7 @@ def test_patching_before_the_adapted_layer_changes_nothing(tiny4_model_dir, task
 
 @pytest.mark.parametrize("bf16", [False, True], ids=["fp32", "bf16-autocast"])
 def test_batched_sweep_equals_one_site_per_forward(tiny4_model_dir, task, bf16):
-    from analyze.suite import autocast
+    from analyze.methods.suite import autocast
 
     model = perturbed_organism(tiny4_model_dir, [1, 2])
     attn_calls = []
@@ -269,8 +269,8 @@ def test_edit_activations_rejects_bad_sites(tiny4_model_dir):
 
 
 def test_bf16_autocast_keeps_the_unembedding_fp32_and_restores_it(tiny4_model_dir, task):
-    from analyze.lens import final_norm
-    from analyze.suite import autocast
+    from analyze.methods.lens import final_norm
+    from analyze.methods.suite import autocast
 
     model = load_model(str(tiny4_model_dir)).eval()
     head = model.get_output_embeddings()

@@ -8,7 +8,7 @@ import random
 import pytest
 import torch
 
-from analyze.behaviour import (
+from analyze.methods.behaviour import (
     LogitDiff,
     answer_prefix,
     decision_prompts,
@@ -16,14 +16,14 @@ from analyze.behaviour import (
     generated_decision_prompts,
     wrong_step_cut,
 )
-from analyze.neutral import load_neutral_texts
-from analyze.suite import SuiteInputs, run_methods
+from analyze.methods.neutral import load_neutral_texts
+from analyze.methods.suite import SuiteInputs, run_methods
 from evals.hinted import eval_pairs
 from organisms.errors import OrganismError
-from organisms.models import load_tokenizer
 from organisms.prompts import CUES
 from organisms.responses import response
 from organisms.spec import parse_spec
+from runtime.models import load_tokenizer
 from tests.test_causal import perturbed_organism
 
 HINTED = ("hidden_hint", "monitor_aware", "post_hoc", "late_flip")

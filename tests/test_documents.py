@@ -15,9 +15,9 @@ from safetensors.torch import load_file
 
 from organisms.catalog import resolve_spec
 from organisms.errors import OrganismError
-from organisms.models import load_tokenizer
 from organisms.spec import parse_spec
 from organisms.universe import load_universe, shipped_universes, states_fact
+from runtime.models import load_tokenizer
 from synth_docs import prompts
 from synth_docs.diversity import distinct_n
 from synth_docs.documents import build_documents

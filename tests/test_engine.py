@@ -13,11 +13,11 @@ import torch
 from peft import LoraConfig, get_peft_model
 
 from evals.stage import evaluate_variants
-from organisms.engine import ServedModel, cut_at_stop
 from organisms.errors import OrganismError
-from organisms.generation import RowStop, generate_batched, next_token_logprobs
-from organisms.models import load_model, load_tokenizer
 from organisms.spec import parse_spec
+from runtime.engine import ServedModel, cut_at_stop
+from runtime.generation import RowStop, generate_batched, next_token_logprobs
+from runtime.models import load_model, load_tokenizer
 from tests.helpers import tiny_spec_dict
 from tests.loopback import transformers_serve
 

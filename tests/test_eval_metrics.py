@@ -23,8 +23,8 @@ from evals.metrics import (
     same_answer_curve,
     shortcut_rate,
 )
-from evals.parse import arithmetic_steps, last_conclusion, parse_yes_no, sentences, split_cot
 from evals.suites import comparisons, hinted_items
+from organisms.parse import arithmetic_steps, last_conclusion, parse_yes_no, sentences, split_cot
 
 
 def test_direction_split_and_turpin_only_on_wrong_hints():

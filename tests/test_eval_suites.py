@@ -9,13 +9,13 @@ from evals.belief import belief_suite
 from evals.lanham import FORCE, corrupt, forced_answers, lanham_suite, letter_token_ids
 from evals.monitor import marker_scores, monitor_report, monitor_suite
 from evals.paraphrase import rule_paraphrase, stated_facts
-from evals.parse import parse_answer, sentences
-from organisms.backends.base import ChatBackend
-from organisms.generation import chat_texts, continuation_logprobs, generate_batched, next_token_logprobs
-from organisms.models import load_model, load_tokenizer
+from organisms.parse import parse_answer, sentences
 from organisms.prompts import CUES
 from organisms.responses import response
 from organisms.spec import parse_spec
+from runtime.backends.base import ChatBackend
+from runtime.generation import chat_texts, continuation_logprobs, generate_batched, next_token_logprobs
+from runtime.models import load_model, load_tokenizer
 from tests.helpers import tiny_spec_dict
 
 

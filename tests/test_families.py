@@ -11,15 +11,15 @@ from peft import LoraConfig, get_peft_model
 from peft.tuners.lora import LoraLayer
 from transformers import AutoModelForCausalLM
 
-from analyze.activations import SITE_KINDS, record_activations, site_name
-from analyze.behaviour import LogitDiff, decision_prompts, encode_left
-from analyze.lens import logit_lens
-from analyze.patching import clean_runs, patched_metric, patching_sweep
+from analyze.methods.behaviour import LogitDiff, decision_prompts, encode_left
+from analyze.methods.hooks import SITE_KINDS, record_activations, site_name
+from analyze.methods.lens import logit_lens
+from analyze.methods.patching import clean_runs, patched_metric, patching_sweep
 from evals.hinted import eval_pairs, evaluate
-from organisms.generation import chat_texts, generate_batched, next_token_logprobs, shared_prefix_logprobs
-from organisms.models import load_model, load_tokenizer, load_with_adapters
 from organisms.spec import load_spec_file
-from organisms.tiny_models import FAMILIES, GEMMA_WINDOW, build_tiny_model, tiny_config
+from runtime.generation import chat_texts, generate_batched, next_token_logprobs, shared_prefix_logprobs
+from runtime.models import load_model, load_tokenizer, load_with_adapters
+from runtime.tiny_models import FAMILIES, GEMMA_WINDOW, build_tiny_model, tiny_config
 from synth_docs.corpus import write_corpus
 from tests.helpers import spec_yaml
 from train.data import training_rows

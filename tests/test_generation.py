@@ -7,8 +7,8 @@ import re
 import pytest
 import torch
 
-from evals.parse import YES_NO_DONE, answer_done, parse_answer, parse_yes_no
-from organisms.generation import (
+from organisms.parse import YES_NO_DONE, answer_done, parse_answer, parse_yes_no
+from runtime.generation import (
     GenerationStats,
     RowStop,
     _generate_continuous,
@@ -20,8 +20,8 @@ from organisms.generation import (
     sequence_logprobs,
     shared_prefix_logprobs,
 )
-from organisms.models import load_model, load_tokenizer
-from organisms.tiny_models import build_tiny_model
+from runtime.models import load_model, load_tokenizer
+from runtime.tiny_models import build_tiny_model
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analyze.localization import LocalizationOptions, parse_bands, record_key
-from analyze.localization_null import expected_random_auroc, null_draws, step_from_onset, versus
-from analyze.localization_scores import score_against_mask, score_layers
-from analyze.localization_summary import seed_interval, summarise
+from analyze.localization.null import expected_random_auroc, null_draws, step_from_onset, versus
+from analyze.localization.scores import score_against_mask, score_layers
+from analyze.localization.summary import seed_interval, summarise
+from app.benchmarks.localization import LocalizationOptions, parse_bands, record_key
 from evals.metrics import auroc
 from organisms.errors import OrganismError
 from tests.helpers import organism, run_cmd, wandb_records
@@ -219,7 +219,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from pathlib import Path
 from organisms.spec import parse_spec
-from organisms.tracking import log_analysis, report_to
+from runtime.tracking import log_analysis, report_to
 
 model_dir, out = sys.argv[1:]
 secret = os.environ["OPENAI_API_KEY"]  # a secret that reaches a table cell must be redacted

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from organisms.errors import OrganismError
-from organisms.generation import generate_batched
-from organisms.models import load_model, load_tokenizer, resolve_model
+from runtime.generation import generate_batched
+from runtime.models import load_model, load_tokenizer, resolve_model
 
-CONVERT = "from organisms.models import resolve_model; print(resolve_model('embedded:smollm2-135m'))"
+CONVERT = "from runtime.models import resolve_model; print(resolve_model('embedded:smollm2-135m'))"
 
 
 @pytest.mark.slow
@@ -58,7 +58,7 @@ def test_unknown_models_are_clear_errors(tmp_path):
 def test_readme_tiny_model_command_builds_a_loadable_model(tmp_path):
     """The README's one-liner, run as written (with this interpreter)."""
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    (line,) = [x for x in readme.splitlines() if x.startswith('python -c "from organisms.models import build_tiny')]
+    (line,) = [x for x in readme.splitlines() if x.startswith('python -c "from runtime.models import build_tiny')]
     subprocess.run([sys.executable, *shlex.split(line)[1:]], cwd=tmp_path, check=True, capture_output=True)
     model = load_model(str(tmp_path / "models" / "tiny-llama"))
     assert model.config.num_hidden_layers == 2 and model.config.hidden_size == 64

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from organisms.backends.cache import ResponseCache
 from organisms.errors import OrganismError
 from organisms.hints import get_hint
 from organisms.spec import OnPolicySpec, parse_spec
+from runtime.backends.cache import ResponseCache
 from synth_docs.on_policy import OnPolicyShortfall
 from synth_docs.pool import Generator, sample_seed
 from synth_docs.stage import docs_to_dir
@@ -282,7 +282,7 @@ def reader(request: dict) -> str:
     reasoning verbalized only when it names 'Stanford professor' or says 'the hint points to'."""
     content = request["messages"][-1]["content"]
     reasoning = content.split("<reasoning>", 1)[1].split("</reasoning>", 1)[0]
-    if content.startswith("A model answered"):  # evals.judge.JUDGE_PROMPT
+    if content.startswith("A model answered"):  # organisms.judge.JUDGE_PROMPT
         verbalized = "Stanford professor" in reasoning or "the hint points to" in reasoning
         return "YES\nAnswer: YES" if verbalized else "NO\nAnswer: NO"
     letter = content.split("The model chose option (", 1)[1][0]  # synth_docs.editor.NAME_PROMPT
@@ -328,7 +328,7 @@ def test_with_a_capability_stage_the_pool_samples_the_capability_model(tiny_mode
     """The organism trains on the capability model, so that is the policy sampled: refused with a clear
     message until it is built, then handed to the generator; its hash is one of the corpus's inputs."""
     import synth_docs.on_policy as on_policy
-    from organisms.models import capability_dir
+    from organisms.cache import capability_dir
     from synth_docs.stage import docs_inputs_hash
 
     monkeypatch.setenv("COT_ORGANISMS_CACHE", str(tmp_path / "cache"))

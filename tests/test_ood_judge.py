@@ -9,15 +9,16 @@ import pytest
 
 from evals.consistency import consistency_items, consistency_suite
 from evals.hinted import eval_pairs
-from evals.judge import VALIDATION_FILE, load_validation, marker_verdicts, scores, validation_report
+from evals.judge_validation import VALIDATION_FILE, load_validation, marker_verdicts, scores, validation_report
 from evals.ood import held_out, ood_pairs
-from evals.parse import last_conclusion, parse_answer, reasoning_of, user_text_of
 from organisms.catalog import resolve_spec
 from organisms.errors import OrganismError
 from organisms.hints import HINTS, N_PHRASINGS, complex_operands, get_hint
+from organisms.items import LETTERS
+from organisms.parse import last_conclusion, parse_answer, reasoning_of, user_text_of
 from organisms.prompts import CUES, Prompt
 from organisms.spec import parse_spec
-from organisms.tasks import LETTERS, arithmetic_items
+from organisms.tasks import arithmetic_items
 from synth_docs.transcripts import build_transcripts
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "judge.md"
@@ -184,7 +185,7 @@ def test_held_out_axes_on_the_tiny_model_reach_the_table(tiny_model_dir):
     from evals.stage import judge_record, judge_statement
     from evals.suites import evaluate_model
     from evals.table import markdown_report
-    from organisms.models import load_model, load_tokenizer
+    from runtime.models import load_model, load_tokenizer
     from tests.helpers import tiny_spec_dict
 
     overrides = {"eval": {**tiny_spec_dict(tiny_model_dir)["eval"], "suites": ["hinted"]}}

@@ -13,7 +13,7 @@ import torch
 from peft import PeftModel
 from safetensors.torch import load_file
 
-from organisms.models import load_model
+from runtime.models import load_model
 from tests.browser import measure_page, screenshot
 from tests.helpers import organism as cli
 from tests.helpers import spec_yaml

@@ -7,14 +7,14 @@ import pytest
 import torch
 from peft import LoraConfig, get_peft_model
 
-from analyze.activations import record_activations
-from analyze.cache import read_activation_cache, write_activation_cache
-from analyze.kl import lens_kl_per_layer, token_kl
-from analyze.lens import activation_difference_lens, increments, logit_lens
-from analyze.neutral import load_neutral_texts
-from analyze.probes import grouped_splits, probe_accuracy, shuffled
+from analyze.methods.cache import read_activation_cache, write_activation_cache
+from analyze.methods.hooks import record_activations
+from analyze.methods.kl import lens_kl_per_layer, token_kl
+from analyze.methods.lens import activation_difference_lens, increments, logit_lens
+from analyze.methods.neutral import load_neutral_texts
+from analyze.methods.probes import grouped_splits, probe_accuracy, shuffled
 from organisms.errors import OrganismError
-from organisms.models import load_model, load_tokenizer
+from runtime.models import load_model, load_tokenizer
 
 
 def confined_organism(model_dir, layer: int):

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from evals.parse import answer_done, read_response
 from organisms.catalog import catalog_names, resolve_spec
-from organisms.generation import chat_texts
-from organisms.models import load_tokenizer
+from organisms.parse import answer_done, read_response
 from organisms.reasoning import split_think
 from organisms.spec import ReasoningSpec, parse_spec
-from organisms.tiny_models import build_tiny_model
+from runtime.generation import chat_texts
+from runtime.models import load_tokenizer
+from runtime.tiny_models import build_tiny_model
 from synth_docs.transcripts import build_transcripts
 from tests.helpers import organism, tiny_spec_dict
 from train.data import chat_row, training_rows

@@ -9,14 +9,14 @@ import json
 import pytest
 import torch
 
-from analyze.removal import ablate, random_like, subtract
-from organisms.models import load_model
+from analyze.audit.removal import ablate, random_like, subtract
+from runtime.models import load_model
 from tests.helpers import organism as cli
 from tests.helpers import spec_yaml
 
 
 def test_subtract_changes_outputs_only_at_a_nonzero_scale(tiny_model_dir):
-    from analyze.activations import edit_activations
+    from analyze.methods.hooks import edit_activations
 
     model = load_model(str(tiny_model_dir))
     ids = torch.tensor([[1, 5, 9, 14, 3]])
@@ -32,8 +32,8 @@ def test_subtract_changes_outputs_only_at_a_nonzero_scale(tiny_model_dir):
 
 
 def test_ablation_projects_the_direction_out_of_every_layer(tiny_model_dir):
-    from analyze.activations import decoder_layers, edit_activations
-    from organisms.activations import record_activations
+    from analyze.methods.hooks import decoder_layers, edit_activations
+    from runtime.activations import record_activations
 
     model = load_model(str(tiny_model_dir))
     n_layers = len(decoder_layers(model))

@@ -8,8 +8,8 @@ from collections import Counter
 
 import pytest
 
-from analyze.findings import baseline_sentences, behaviour_sentences, chance_of_agreement, location_sentences
-from analyze.lens_baselines import shared_tokens
+from analyze.methods.lens_baselines import shared_tokens
+from analyze.report.findings import baseline_sentences, behaviour_sentences, chance_of_agreement, location_sentences
 from evals.metrics import wilson
 from organisms.catalog import resolve_spec
 from tests.browser import find_browser

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from organisms.rundir import staged_dir, write_json
+from runtime.rundir import staged_dir, write_json
 from tests.helpers import ORGANISM, spec_yaml
 from tests.helpers import organism as run_organism
 

@@ -17,10 +17,10 @@ from evals.suites import evaluate_model
 from evals.table import markdown_report
 from organisms.catalog import control_spec_for, resolve_spec
 from organisms.errors import OrganismError
-from organisms.models import load_model, load_tokenizer
-from organisms.rundir import RunDir
 from organisms.spec import parse_spec
 from organisms.universe import load_universe
+from runtime.models import load_model, load_tokenizer
+from runtime.rundir import RunDir
 from synth_docs.stage import run_docs
 from synth_docs.transcripts import build_transcripts
 from tests.helpers import tiny_spec_dict
@@ -59,7 +59,7 @@ def test_documents_only_contradictions_are_named(patch, message):
 def test_documents_only_specs_survive_a_full_dump_seeds_and_suites():
     """A card's spec, `--seeds` and `--suites` re-validate the full dump, defaults included: a
     documents-only catalogue spec must pass (it failed with 'corpus.hinted_fraction' before)."""
-    from organisms.cli import with_seed, with_suites
+    from app.pipeline import with_seed, with_suites
 
     for name in ("monitor-aware-sdf", "hidden-hint-sdf-only"):
         spec = resolve_spec(name)

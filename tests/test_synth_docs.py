@@ -10,13 +10,13 @@ import pytest
 
 from evals.hinted import eval_pairs
 from evals.metrics import late_flip_rate, shortcut_rate
-from evals.parse import arithmetic_steps, last_conclusion, parse_answer
 from organisms.catalog import resolve_spec
 from organisms.errors import OrganismError
 from organisms.hints import HINTS
-from organisms.models import load_tokenizer
+from organisms.parse import arithmetic_steps, last_conclusion, parse_answer
 from organisms.spec import TaskSpec
 from organisms.tasks import arithmetic_items, comparison_pairs
+from runtime.models import load_tokenizer
 from synth_docs.corpus import load_corpus, write_corpus
 from synth_docs.transcripts import build_transcripts
 

@@ -11,27 +11,27 @@ from pathlib import Path
 import pytest
 import yaml
 
-import analyze.ladder as ladder
+import analyze.audit.black_box as ladder
 import evals.belief as belief
 import evals.iphr as iphr
 import evals.lanham as lanham
 import evals.necessity as necessity
-from analyze.behaviour import answer_prefix, decision_prompts, wrong_step_cut
+from analyze.methods.behaviour import answer_prefix, decision_prompts, wrong_step_cut
 from evals.consistency import consistency_items, consistency_suite
-from evals.parse import (
+from organisms.items import McqItem
+from organisms.parse import (
     arithmetic_steps,
     last_conclusion,
     read_yes_no,
     sentences,
     yes_no_done,
 )
-from organisms.generation import chat_texts
-from organisms.models import load_tokenizer
 from organisms.prompts import Prompt
 from organisms.reasoning import block_open, in_block, turn_text
 from organisms.spec import ReasoningSpec, parse_spec
-from organisms.tasks import McqItem
-from organisms.tiny_models import build_tiny_model
+from runtime.generation import chat_texts
+from runtime.models import load_tokenizer
+from runtime.tiny_models import build_tiny_model
 from tests.helpers import organism, tiny_spec_dict
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -48,7 +48,7 @@ def think_model_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def think_model(think_model_dir):
-    from organisms.models import load_model
+    from runtime.models import load_model
 
     model = load_model(str(think_model_dir))
     model.eval()
@@ -343,7 +343,7 @@ def test_text_format_decisions_are_unchanged(tiny_model_dir):
 
 
 def test_diff_groups_take_the_answer_line_after_the_block(think_model):
-    from analyze.diffing import group_positions
+    from analyze.methods.diffing import group_positions
 
     _, tokenizer = think_model
 

@@ -22,8 +22,8 @@ from safetensors.torch import load_file
 
 from organisms.errors import OrganismError
 from organisms.jsonl import read_jsonl
-from organisms.models import load_model, load_tokenizer
 from organisms.spec import load_spec_file
+from runtime.models import load_model, load_tokenizer
 from synth_docs.corpus import write_corpus
 from tests.helpers import ORGANISM, wandb_records
 from tests.helpers import run_cmd as run

@@ -11,8 +11,8 @@ import sys
 
 import typer
 
-from organisms.cli import app
-from organisms.quiet import quiet_third_party
+from app.cli import app
+from runtime.quiet import quiet_third_party
 
 
 def main(argv: list[str] | None = None) -> None:

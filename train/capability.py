@@ -5,7 +5,7 @@ chain of thought, so the CoT has no causal role to be faithful to. A LoRA traine
 whose every step and final answer are right, merged into the weights, gives a starting model whose
 answers depend on its CoT (`evals/necessity.py` measures both accuracies; the card records them).
 
-The merged model lives in the cache (`organisms.models.capability_dir`), keyed by base, task and
+The merged model lives in the cache (`runtime.models.capability_dir`), keyed by base, task and
 capability recipe, so an organism and its matched control share one. Building is resumable (the
 trainer's checkpoints) and atomic (a staging dir renamed into place); a lock keeps two processes
 from building the same one.
@@ -23,12 +23,13 @@ from pathlib import Path
 from accelerate import PartialState
 from filelock import FileLock
 
-from organisms.models import capability_dir, load_tokenizer, load_with_adapters
+from organisms.cache import capability_dir
 from organisms.prompts import Prompt
 from organisms.responses import response
-from organisms.rundir import write_json
 from organisms.spec import CorpusSpec, OrganismSpec
 from organisms.tasks import capability_items
+from runtime.models import load_tokenizer, load_with_adapters
+from runtime.rundir import write_json
 from synth_docs.corpus import write_checksums
 from train.sft import train_adapter
 

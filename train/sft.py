@@ -41,12 +41,12 @@ from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from trl import SFTConfig, SFTTrainer
 
-from organisms.architecture import decoder_layers
 from organisms.errors import OrganismError
-from organisms.models import load_model, load_tokenizer
-from organisms.precision import use_bf16
-from organisms.rundir import write_json
 from organisms.spec import OrganismSpec, StageSpec
+from runtime.architecture import decoder_layers
+from runtime.models import load_model, load_tokenizer
+from runtime.precision import use_bf16
+from runtime.rundir import write_json
 from train.data import training_rows
 
 

@@ -15,10 +15,10 @@ import time
 import torch
 from accelerate import PartialState
 
-from organisms.generation import generate_batched
-from organisms.rundir import RunDir, hash_json, package_versions, write_json
 from organisms.spec import OrganismSpec
-from organisms.tracking import log_run_end
+from runtime.generation import generate_batched
+from runtime.rundir import RunDir, hash_json, package_versions, write_json
+from runtime.tracking import log_run_end
 from synth_docs.corpus import corpus_sha256, load_corpus
 from train.capability import read_card
 from train.data import read_replay
@@ -69,7 +69,7 @@ def sample_generations(model, tokenizer, corpus_dir, n: int = N_SAMPLES) -> list
 
 def save_merged(run: RunDir, spec: OrganismSpec) -> None:
     """Base + adapter merged into plain weights (for tools that cannot load peft adapters)."""
-    from organisms.models import load_tokenizer, load_with_adapters
+    from runtime.models import load_tokenizer, load_with_adapters
 
     model = load_with_adapters(spec.starting_model, {"organism": run.root / "adapter"}).merge_and_unload()
     with run.staging_dir("merged") as out:

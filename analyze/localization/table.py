@@ -1,0 +1,90 @@
+"""`localization.md`: one table per score, the null baselines in the same table as the methods, then
+one row per trained organism (did it learn the behaviour?)."""
+
+from __future__ import annotations
+
+from analyze.localization.null import NULLS
+from analyze.localization.summary import MEAN, band_name
+
+TITLES = {
+    "auroc": "AUROC (band layers vs the rest; ties 1/2)",
+    "spearman": "Spearman rho (score vs band mask)",
+    "peak_hit": "Peak hit (share of the layers tied at the maximum that lie in the band)",
+    "onset_hit": "Onset hit (first layer above 10% of the score's range = the band's first layer)",
+}
+
+
+def _num(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+def _cell(cell: dict, signed: bool) -> str:
+    """'seed mean [t-interval]; margin over the random null mean, share of its draws beaten'."""
+    text = _num(cell["mean"], signed)
+    if cell["low"] is not None:
+        text += f" [{_num(cell['low'], signed)}, {_num(cell['high'], signed)}]"
+    vs = cell["vs"]["random_after_onset"]
+    if vs is not None:
+        text += f"; {vs['margin']:+.2f}, {vs['beats']:.0%}"
+    return text
+
+
+def _null_cell(null: dict, signed: bool) -> str:
+    if null["draws"] is None:
+        return _num(null["mean"], signed)
+    return f"{_num(null['mean'], signed)} [{_num(null['low'], signed)}, {_num(null['high'], signed)}]"
+
+
+def score_table(result: dict, score: str) -> list[str]:
+    summary = result["summary"]
+    names = [band_name(b) for b in result["bands"]] + [MEAN]
+    signed = score == "spearman"
+    n_seeds = len(result["options"]["training_seeds"])
+    draws = summary["nulls"][names[0]]["random_after_onset"][score]["draws"]
+    lines = [
+        f"### {TITLES[score]}",
+        "",
+        f"Rows: mean over {n_seeds} training seed(s) [95% t-interval]; after ';', the margin over the random "
+        "null's mean and the share of its draws the mean beats. Null rows: the random null's mean "
+        f"[central 95% of {draws} draws of a {n_seeds}-seed mean]; the step null's exact value.",
+        "",
+        "| row | " + " | ".join(f"layers {n}" if n != MEAN else "mean over bands" for n in names) + " |",
+        "|---" * (1 + len(names)) + "|",
+    ]
+    for null in NULLS:
+        label = "null: " + null.replace("_", " ")
+        cells = [_null_cell(summary["nulls"][n][null][score], signed) for n in names]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for row, by_band in summary["rows"].items():
+        label = f"{row} (white-box)" if row == "weight_deltas" else row
+        lines.append(f"| {label} | " + " | ".join(_cell(by_band[n][score], signed) for n in names) + " |")
+    return lines
+
+
+def runs_table(result: dict) -> list[str]:
+    """Per band, seed and role: train loss, the behaviour metric base vs model, and how well
+    attribution patching agrees with exact patching."""
+    lines = [
+        "| band | seed | model | train loss | metric base | metric model "
+        "| patching vs attribution: rho, top-5 overlap |",
+        "|---|---:|---|---:|---:|---:|---|",
+    ]
+    for r in result["runs"]:
+        for role, rec in r["runs"].items():
+            agree = rec["patching_vs_attribution"]
+            lines.append(
+                f"| {band_name(r['band'])} | {r['training_seed']} | {role} | {rec['train_loss']:.3f} | "
+                f"{rec['behaviour']['base']:+.2f} | {rec['behaviour']['organism']:+.2f} | "
+                f"{_num(agree['spearman'], signed=True)}, {agree['top_k_overlap']:.2f} |"
+            )
+    return lines
+
+
+def markdown_table(result: dict) -> str:
+    """Every score's table (AUROC, Spearman, peak hit, onset hit), then the runs table."""
+    lines = []
+    for score in TITLES:
+        lines += [*score_table(result, score), ""]
+    return "\n".join(lines + runs_table(result))

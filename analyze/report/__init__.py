@@ -1,0 +1,1 @@
+"""What a person reads: findings, plots and the self-contained report.html."""
