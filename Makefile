@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 BROWSERS := chromium chromium-browser google-chrome google-chrome-stable
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
-.PHONY: demo test lint browser clean-venv
+.PHONY: demo test test-fast lint browser clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,13 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/organism demo
 
-test: $(STAMP) browser
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+# The full suite (what CI runs): lint, the layers contract, unit, component and end-to-end tests.
+test: $(STAMP) browser lint
 	$(BIN)/python -m pytest -q --durations=15
+
+# Unit and component tests only (no subprocess front doors, notebooks, browser or servers).
+test-fast: $(STAMP) lint
+	$(BIN)/python -m pytest -q --durations=10 tests/unit tests/component
 
 browser:
 	@if [ -n "$$COT_BROWSER" ] || (for b in $(BROWSERS); do command -v $$b >/dev/null && exit 0; done; exit 1); then \
@@ -40,7 +43,9 @@ browser:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 clean-venv:
 	rm -rf $(VENV)
