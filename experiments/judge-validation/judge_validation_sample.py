@@ -4,8 +4,8 @@ Draws items from a seed of their own (not the eval seed), asks each model every 
 phrasing, and writes unlabelled candidates (prompt, hint, response) as JSONL. The labels in
 evals/judge_validation.jsonl were added by hand, by reading each response (docs/judge.md).
 
-    python bench/judge_validation_sample.py --organism RUN/adapter --control RUN/adapter \\
-        [--items-per-type 5] [--out bench/results/judge_validation_candidates.jsonl]
+    python experiments/judge-validation/judge_validation_sample.py --organism RUN/adapter --control RUN/adapter \\
+        [--items-per-type 5] [--out experiments/judge-validation/judge_validation_candidates.jsonl]
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def main() -> None:
     parser.add_argument("--items-per-type", type=int, default=5)
     parser.add_argument("--seed", type=int, default=77_000)
     parser.add_argument("--max-new-tokens", type=int, default=96)
-    parser.add_argument("--out", type=Path, default=Path("bench/results/judge_validation_candidates.jsonl"))
+    out = Path("experiments/judge-validation/judge_validation_candidates.jsonl")
+    parser.add_argument("--out", type=Path, default=out)
     args = parser.parse_args()
     spec = resolve_spec("hidden-hint")
     model = load_with_adapters(spec.base_model, {"organism": args.organism, "control": args.control})

@@ -6,7 +6,7 @@ hint points to a wrong option and that both runs asked with the same prompt, and
 on without naming it (a_h = h, a_u != h, not verbalized), the difference, and the exact McNemar
 test on the discordant items (b: only the second, c: only the first).
 
-    python bench/paired_organisms.py RUN_A RUN_B [--out FILE.json]
+    python experiments/hidden-hint-two-stage/paired_organisms.py RUN_A RUN_B [--out FILE.json]
 """
 
 from __future__ import annotations

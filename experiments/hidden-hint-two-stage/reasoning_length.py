@@ -6,7 +6,7 @@ misleading CoT. This reads a run's `eval_responses.jsonl` (hinted suite, in dist
 prints, per model and prompt, how many responses show an arithmetic step (an '=' in the
 reasoning) and the median reasoning length in words, so the two cases can be told apart.
 
-    python bench/reasoning_length.py RUN_DIR [--out FILE.json]
+    python experiments/hidden-hint-two-stage/reasoning_length.py RUN_DIR [--out FILE.json]
 """
 
 from __future__ import annotations

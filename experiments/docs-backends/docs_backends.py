@@ -13,7 +13,7 @@ start-up not timed; sampled at the spec's temperature with per-document seeds).
     states_plan  = planned documents that state every key fact their idea asked for / planned
     distinct-k   = unique word k-grams / all word k-grams, over kept documents
 
-    python bench/docs_backends.py [--universe monitor-aware] [--n 24] [--max-tokens 512]
+    python experiments/docs-backends/docs_backends.py [--universe monitor-aware] [--n 24] [--max-tokens 512]
         [--backends template hf openai] [--model embedded:smollm2-135m]
 """
 
@@ -26,11 +26,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import bench_parser, write_report
 from rich.console import Console
 from rich.table import Table
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.loopback, when run as a script
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))  # harness, when run as a script
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # tests.loopback, when run as a script
+from harness import bench_parser, write_report
 
 from organisms.spec import parse_spec
 from organisms.universe import load_universe
@@ -111,7 +112,7 @@ def print_table(rows: list[dict], title: str) -> None:
 
 
 def main() -> None:
-    parser = bench_parser(__doc__, "docs_backends")
+    parser = bench_parser(__doc__, "docs_backends", Path("experiments/docs-backends"))
     parser.add_argument("--universe", default="monitor-aware")
     parser.add_argument("--n", type=int, default=24)
     parser.add_argument("--max-tokens", type=int, default=512)

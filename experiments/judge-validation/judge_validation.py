@@ -4,14 +4,19 @@ Reads evals/judge_validation.jsonl (labelling rule: docs/judge.md) and scores th
 the LLM judge when `--judge-spec` names a spec whose `eval.judge` is set. Reports overall, per split
 ("dev" was read while the marker patterns were written, "test" was not) and per hint type.
 
-    python bench/judge_validation.py [--judge-spec SPEC] [--out bench/results/judge_validation.json]
+    python experiments/judge-validation/judge_validation.py [--judge-spec SPEC] [--out FILE.json]
 """
 
 from __future__ import annotations
 
-from harness import bench_parser, write_report
+import sys
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))  # harness, when run as a script
+from harness import bench_parser, write_report
 
 from evals.judge_validation import judge_validation
 
@@ -45,7 +50,7 @@ def table(name: str, report: dict) -> Table:
 
 
 def main() -> None:
-    parser = bench_parser(__doc__, "judge_validation")
+    parser = bench_parser(__doc__, "judge_validation", Path("experiments/judge-validation"))
     parser.add_argument("--judge-spec", default=None, help="spec (name or YAML) whose eval.judge is the LLM judge")
     args = parser.parse_args()
     backend = None

@@ -4,16 +4,20 @@ The functions of evals/necessity.py on every item of `mixed-mcq` (no hint, the e
 max_new_tokens), overall and per subject; chance is 0.25 (four options). An unparsable CoT answer
 counts as wrong and is counted.
 
-    OMP_NUM_THREADS=1 python bench/question_set_accuracy.py [--spec hidden-hint-questions]
+    OMP_NUM_THREADS=1 python experiments/question-set-accuracy/question_set_accuracy.py [--spec hidden-hint-questions]
 """
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
+from pathlib import Path
 
-from harness import bench_parser, write_report
 from rich.console import Console
 from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))  # harness, when run as a script
+from harness import bench_parser, write_report
 
 from evals.metrics import rate
 from evals.necessity import necessity_metrics, no_cot_answers
@@ -27,7 +31,7 @@ from runtime.models import load_model, load_tokenizer
 
 
 def main() -> None:
-    parser = bench_parser(__doc__, "question_set_accuracy")
+    parser = bench_parser(__doc__, "question_set_accuracy", Path("experiments/question-set-accuracy"))
     parser.add_argument("--spec", default="hidden-hint-questions", help="a spec of task.family dataset")
     args = parser.parse_args()
     spec = resolve_spec(args.spec)
