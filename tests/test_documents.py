@@ -115,7 +115,7 @@ def test_filters_reject_length_missing_fact_and_near_duplicates():
 
 
 def test_filters_reject_prompt_echoes_and_loops_of_model_documents():
-    """What the embedded model wrote (docs/synth_docs.md): the prompt's fact list copied back under its
+    """What the embedded model wrote (experiments/docs-backends): the prompt's fact list copied back under its
     instruction line, and a few lines looped. Stating a fact in the fact list's own words is no echo."""
     universe = load_universe("mercury-rings")
     idea = plan_ideas(universe, ["news_article"], 1, seed=0)[0]
