@@ -1,6 +1,7 @@
 """What every benchmark script shares: its argument parser (with `--out`) and its JSON report.
 
-Scripts run as `python bench/<name>.py`, so they import this module as `harness`.
+Scripts run as `python bench/<name>.py`, so they import this module as `harness`; the science scripts in
+experiments/<name>/ put bench/ on their path to do the same.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import sys
 from pathlib import Path
 
 
-def bench_parser(doc: str, name: str) -> argparse.ArgumentParser:
-    """Parser described by the script's first docstring line; `--out` defaults to bench/results/<name>.json."""
+def bench_parser(doc: str, name: str, results: Path = Path("bench/results")) -> argparse.ArgumentParser:
+    """Parser described by the script's first docstring line; `--out` defaults to <results>/<name>.json."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("bench/results") / f"{name}.json")
+    parser.add_argument("--out", type=Path, default=results / f"{name}.json")
     return parser
 
 
@@ -25,7 +26,10 @@ def command(args: argparse.Namespace) -> str:
         if key != "out":
             shown = " ".join(map(str, value)) if isinstance(value, list) else str(value)
             options.append(f"--{key.replace('_', '-')} {shown}")
-    return " ".join(["python", f"bench/{Path(sys.argv[0]).name}", *options])
+    script = Path(sys.argv[0]).resolve()
+    root = Path(__file__).resolve().parents[1]
+    shown = script.relative_to(root) if script.is_relative_to(root) else script.name
+    return " ".join(["python", str(shown), *options])
 
 
 def write_report(args: argparse.Namespace, report: dict) -> None:

@@ -115,7 +115,7 @@ def test_filters_reject_length_missing_fact_and_near_duplicates():
 
 
 def test_filters_reject_prompt_echoes_and_loops_of_model_documents():
-    """What the embedded model wrote (docs/synth_docs.md): the prompt's fact list copied back under its
+    """What the embedded model wrote (experiments/docs-backends): the prompt's fact list copied back under its
     instruction line, and a few lines looped. Stating a fact in the fact list's own words is no echo."""
     universe = load_universe("mercury-rings")
     idea = plan_ideas(universe, ["news_article"], 1, seed=0)[0]
@@ -219,9 +219,9 @@ def test_belief_organism_trains_on_documents_only(tmp_path, tiny_model_dir):
 
 
 def test_docs_backends_bench_measures_template_and_hf(tmp_path, tiny_model_dir):
-    """bench/docs_backends.py's core: every field for the template backend and the hf backend on the
+    """experiments/docs-backends/docs_backends.py's core: every field for the template backend and the hf backend on the
     tiny random model (which states no key fact, so its documents are all rejected, with reasons)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "experiments" / "docs-backends"))
     measure_backend = importlib.import_module("docs_backends").measure_backend
     tokenizer = load_tokenizer(str(tiny_model_dir))
     template = measure_backend("monitor-aware", {"name": "template"}, 8, str(tiny_model_dir), tokenizer)

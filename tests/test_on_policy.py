@@ -266,7 +266,7 @@ def test_the_embedded_on_policy_specs_validate():
     from organisms.catalog import resolve_spec
     from organisms.spec import load_spec_file
 
-    specs = Path(__file__).resolve().parents[1] / "docs" / "specs"
+    specs = Path(__file__).resolve().parents[1] / "experiments" / "on-policy"
     organism_spec = load_spec_file(specs / "hidden-hint-on-policy.yaml")
     control = load_spec_file(specs / "hidden-hint-on-policy-faithful.yaml")
     assert control.control_of == organism_spec.name and control.corpus == organism_spec.corpus

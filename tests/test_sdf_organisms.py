@@ -262,7 +262,7 @@ def test_the_gpu_spec_and_its_control_validate():
 
     from organisms.spec import load_spec_file
 
-    specs = Path(__file__).resolve().parents[1] / "docs" / "specs"
+    specs = Path(__file__).resolve().parents[1] / "experiments" / "gpu-specs"
     organism = load_spec_file(specs / "monitor-aware-sdf-7b.yaml")
     control = load_spec_file(specs / "monitor-aware-sdf-7b-faithful.yaml")
     assert control.control_of == organism.name and not organism.trains_on("transcripts")
@@ -270,15 +270,14 @@ def test_the_gpu_spec_and_its_control_validate():
 
 
 def test_the_two_stage_null_differs_from_the_organism_only_in_its_documents_universe():
-    """docs/specs/hidden-hint-two-stage-unrelated-docs.yaml is the null of hidden-hint-two-stage:
+    """experiments/hidden-hint-two-stage/hidden-hint-two-stage-unrelated-docs.yaml is the null of hidden-hint-two-stage:
     the same capability model, transcripts, stages, training and eval items; another universe."""
     from pathlib import Path
 
     from organisms.spec import load_spec_file
 
-    null = load_spec_file(
-        Path(__file__).resolve().parents[1] / "docs" / "specs" / "hidden-hint-two-stage-unrelated-docs.yaml"
-    )
+    folder = Path(__file__).resolve().parents[1] / "experiments" / "hidden-hint-two-stage"
+    null = load_spec_file(folder / "hidden-hint-two-stage-unrelated-docs.yaml")
     organism = resolve_spec("hidden-hint-two-stage")
     assert null.corpus.documents.universe == "mercury-rings" != organism.corpus.documents.universe
     assert null.corpus.model_copy(update={"documents": organism.corpus.documents}) == organism.corpus
