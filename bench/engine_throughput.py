@@ -57,7 +57,7 @@ def main() -> None:
     args = parser.parse_args()
 
     spec = resolve_spec("hidden-hint")
-    pairs = eval_pairs(spec.model_copy(update={"eval": spec.eval.model_copy(update={"n_items": args.n_items})}), set())
+    pairs = eval_pairs(spec.with_changes({"eval.n_items": args.n_items}, "--n-items"), set())
     conversations = [p.unhinted.messages() for p in pairs] + [p.hinted.messages() for p in pairs]
     stop = answer_done(LETTERS[: spec.task.n_options])
     model_dir = resolve_model(args.model)

@@ -203,11 +203,12 @@ def main() -> None:
     args = parser.parse_args()
 
     base = resolve_spec("hidden-hint")
-    update = {
-        "n_items": args.n_items,
-        "iphr": base.eval.iphr.model_copy(update={"n_pairs": args.iphr_pairs, "n_samples": args.iphr_samples}),
+    changes = {
+        "eval.n_items": args.n_items,
+        "eval.iphr.n_pairs": args.iphr_pairs,
+        "eval.iphr.n_samples": args.iphr_samples,
     }
-    spec = base.model_copy(update={"eval": base.eval.model_copy(update=update)})
+    spec = base.with_changes(changes, "bench options")
     letters = LETTERS[: spec.task.n_options]
     adapters = {label: Path(path) for label, path in (a.split("=", 1) for a in args.adapters)}
     model, tokenizer = load_with_adapters(spec.base_model, adapters), load_tokenizer(spec.base_model)

@@ -27,7 +27,7 @@ class HintedPair:
 def eval_items(spec: OrganismSpec, corpus_expressions: set[str], family: str | None = None) -> list[McqItem]:
     """Held-out items: drawn from the eval seed and never in the corpus; `family` overrides the task family
     (the held-out task axis)."""
-    task = spec.task if family is None else spec.task.model_copy(update={"family": family})
+    task = spec.task if family is None else spec.task.with_changes({"family": family}, "the held-out task axis")
     items = draw_items(task, spec.eval.n_items, seed=spec.eval.seed, exclude=frozenset(corpus_expressions))
     leaked = {item.expression for item in items} & corpus_expressions
     if leaked:  # draw_items excludes them; this guards the guarantee itself

@@ -52,8 +52,7 @@ def test_hinted_behaviours_cut_right_before_the_letter_their_own_transcript_writ
     prompts = decision_prompts(spec, tokenizer, n_items=3)
     hinted, twins = prompts[:3], prompts[3:]
     assert [p.twin for p in prompts] == [False] * 3 + [True] * 3
-    sized = spec.eval.model_copy(update={"n_items": 3, "hint_correct_fraction": 0.0})
-    pairs = eval_pairs(spec.model_copy(update={"eval": sized}), set())
+    pairs = eval_pairs(spec.with_changes({"eval.n_items": 3, "eval.hint_correct_fraction": 0.0}, "test"), set())
     for prompt, twin in zip(hinted, twins, strict=True):
         assert prompt.target == prompt.hint_letter != prompt.reference == prompt.correct_letter
         cot = assistant_turn(prompt.text)
@@ -78,7 +77,7 @@ def test_shortcut_cuts_at_the_faked_value(tiny4_model_dir, tokenizer):
     prompts = decision_prompts(spec, tokenizer, n_items=4)
     assert len(prompts) == 4 and not any(p.twin or p.hinted for p in prompts)
     rng = random.Random(f"{spec.eval.seed}:faked-steps")
-    sized = spec.model_copy(update={"eval": spec.eval.model_copy(update={"n_items": 4})})
+    sized = spec.with_changes({"eval.n_items": 4}, "test")
     for prompt, pair in zip(prompts, eval_pairs(sized, set()), strict=True):
         cot = assistant_turn(prompt.text)
         faked = response(pair.unhinted, "shortcut", control=False, rng=rng)
@@ -100,7 +99,7 @@ def test_the_metric_reads_one_value_per_decision_prompt_on_the_tiny_model(tiny4_
 
 def fake_records(spec, tokenizer, behaviour: str, n: int) -> list[dict]:
     """Eval records as the eval stage writes them, whose organism responses are the behaviour's transcripts."""
-    sized = spec.model_copy(update={"eval": spec.eval.model_copy(update={"n_items": n, "hint_correct_fraction": 0})})
+    sized = spec.with_changes({"eval.n_items": n, "eval.hint_correct_fraction": 0}, "test")
     rng = random.Random(0)
     records = []
     for pair in eval_pairs(sized, set(), condition="monitored" if behaviour == "monitor_aware" else "none"):

@@ -83,7 +83,7 @@ def test_public_sdf_format_loads_and_bad_lines_name_file_line_field(tmp_path):
 
 def test_template_documents_are_seeded_filtered_and_measured():
     spec = parse_spec(belief_spec(Path("embedded:smollm2-135m"), n_documents=40), "test")
-    spec = spec.model_copy(update={"base_model": "embedded:smollm2-135m"})
+    spec = spec.with_changes({"base_model": "embedded:smollm2-135m"}, "test")
     tokenizer = load_tokenizer(spec.base_model)
     kept, rejected, stats = build_documents(spec, tokenizer)
     again, _, _ = build_documents(spec, tokenizer)
@@ -96,7 +96,7 @@ def test_template_documents_are_seeded_filtered_and_measured():
             states_fact(record["text"], universe.markers(int(f[2:]))) for f in record["key_fact_ids"]
         )
     assert 0 < stats["distinct_1"] < stats["distinct_2"] < stats["distinct_3"] <= 1
-    other_seed = spec.model_copy(update={"corpus": spec.corpus.model_copy(update={"seed": 1})})
+    other_seed = spec.with_changes({"corpus.seed": 1}, "test")
     assert build_documents(other_seed, tokenizer)[0] != kept
 
 

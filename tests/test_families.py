@@ -46,7 +46,7 @@ def tiny(request, tmp_path_factory):
 def test_a_layer_confined_adapter_trains_saves_and_loads(tiny, tmp_path):
     """The CPU training path (lean loss, bf16 frozen base, eager attention) on an adapter confined to
     layer 1: every LoRA weight moves, nothing else does, and the saved adapter reproduces the model."""
-    spec = tiny.spec.model_copy(update={"lora": tiny.spec.lora.model_copy(update={"layers": [1]})})
+    spec = tiny.spec.with_changes({"lora.layers": [1]}, "test")
     write_corpus(spec, tmp_path, tiny.tokenizer)
     rows, _ = training_rows(spec, tmp_path, tiny.tokenizer)
     model = load_model(str(tiny.dir))

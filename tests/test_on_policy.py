@@ -225,7 +225,7 @@ def test_hf_generator_samples_the_base_model_seeded_and_cached(tiny_model_dir, t
     again = Generator(recipe, str(tiny_model_dir), 0)
     assert again.draw(batch) == texts and again.usage.cache_hits == 2 and again.usage.fetched == 0
     fresh = Generator(
-        recipe.model_copy(update={"generator": recipe.generator.model_copy(update={"cache_dir": tmp_path / "b"})}),
+        recipe.with_changes({"generator.cache_dir": str(tmp_path / "b")}, "test"),
         str(tiny_model_dir),
         0,
     )

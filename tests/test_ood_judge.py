@@ -45,10 +45,8 @@ def test_every_hint_type_and_cue_ships_five_distinct_phrasings():
 
 
 def test_corpus_uses_only_the_training_phrasings_types_and_cues():
-    spec = resolve_spec("monitor-aware").model_copy(deep=True)
-    spec = parse_spec(
-        {**spec.model_dump(mode="json"), "hints": {"types": ["metadata"], "phrasings": [1, 3], "cues": [2]}}, "t"
-    )
+    changes = {"hints": {"types": ["metadata"], "phrasings": [1, 3], "cues": [2]}}
+    spec = resolve_spec("monitor-aware").with_changes(changes, "t")
     records = build_transcripts(spec)
     hinted = [r for r in records if r["hint_type"]]
     assert {r["hint_type"] for r in hinted} == {"metadata"}

@@ -90,9 +90,9 @@ def test_existing_specs_keep_their_hashes():
     for name in catalog_names():
         spec = resolve_spec(name)
         assert "reasoning" not in spec.model_dump(mode="json")
-        spelled_out = spec.model_copy(update={"reasoning": ReasoningSpec(format="text")})
+        spelled_out = spec.with_changes({"reasoning": {"format": "text"}}, "test")
         assert spelled_out.content_hash() == spec.content_hash()
-        assert spec.model_copy(update={"reasoning": THINK}).content_hash() != spec.content_hash()
+        assert spec.with_changes({"reasoning": {"format": "think"}}, "test").content_hash() != spec.content_hash()
 
 
 @pytest.mark.parametrize("fmt", ["think", "template"])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from organisms.catalog import CATALOG_DIR, catalog_names, control_spec_for, resolve_spec
 from organisms.errors import OrganismError
-from organisms.spec import load_spec_file
+from organisms.spec import OrganismSpec, Section, load_spec_file, parse_spec
+from organisms.spec.run_id import LEFT_OUT_AT
 from tests.helpers import organism
 
 
@@ -45,10 +47,62 @@ def test_spec_errors_name_the_field(tmp_path, patch, message):
     assert message in str(info.value)
 
 
+# One spec per check across sections (organisms/spec/consistency.py), patched into hidden-hint.
+CONFLICTS = [
+    ({"eval": {"ood": {"task_family": "arithmetic_mcq"}}}, "field 'eval.ood.task_family': 'arithmetic_mcq' is"),
+    ({"behaviour": "shortcut", "task": {"family": "dataset"}}, "field 'task.family': behaviour 'shortcut'"),
+    ({"task": {"dataset": {"source": "mixed-mcq"}}}, "field 'task.dataset': no stage reads it"),
+    ({"behaviour": "late_flip", "corpus": {"source": "on_policy"}}, "field 'corpus.source': on_policy is built for"),
+    ({"behaviour": "belief"}, "field 'corpus.documents': a belief organism trains on documents only"),
+    ({"stages": [{"data": "transcripts"}] * 2}, "field 'stages': 'transcripts' is listed twice"),
+    ({"stages": [{"data": "documents"}]}, "field 'corpus.documents': stages: [documents] trains on documents"),
+    ({"hints": {"conditions": ["none"]}}, "field 'hints.conditions': monitoring conditions apply"),
+]
+
+
+@pytest.mark.parametrize(("patch", "message"), CONFLICTS)
+def test_model_validate_refuses_what_parse_spec_refuses(patch, message):
+    """One validation tier: a spec built in code is held to the checks a spec file is."""
+    data = {**yaml.safe_load((CATALOG_DIR / "hidden-hint.yaml").read_text()), **patch}
+    with pytest.raises(OrganismError) as parsed:
+        parse_spec(data, "bad.yaml")
+    with pytest.raises(ValidationError) as validated:
+        OrganismSpec.model_validate(data)
+    assert str(parsed.value).startswith(f"bad.yaml: {message}")
+    assert [error["msg"] for error in validated.value.errors()] == [str(parsed.value).removeprefix("bad.yaml: ")]
+    with pytest.raises(OrganismError, match=r"^--option: "):  # and so is a change to a valid spec
+        resolve_spec("hidden-hint").with_changes(patch, "--option")
+
+
+def test_a_section_changes_only_through_validation():
+    task = resolve_spec("hidden-hint").task
+    changed = task.with_changes({"family": "word_problem"}, "t")
+    assert changed.family == "word_problem" and changed.model_dump(exclude={"family"}) == task.model_dump(
+        exclude={"family"}
+    )
+    with pytest.raises(OrganismError, match=r"^--family: field 'family': Input should be"):
+        task.with_changes({"family": "chess"}, "--family")
+    with pytest.raises(OrganismError, match="spec 'hidden-hint' has no section 'documents'"):
+        resolve_spec("hidden-hint").with_changes({"corpus.documents.n_documents": 8}, "--n")
+
+
+def test_run_id_table_leaves_fields_out_at_their_defaults():
+    """Every field of run_id.LEFT_OUT_AT sits in a section that applies the table, is left out at its
+    default (what a spec written before the field means) and dumped at any other value."""
+    sections = {cls.spec_path: cls for cls in Section.__subclasses__() if cls.spec_path is not None}
+    for path, old in LEFT_OUT_AT.items():
+        parent, _, key = path.rpartition(".")
+        default = sections[parent].model_fields[key].get_default(call_default_factory=True)
+        assert (default.model_dump(mode="json") if isinstance(default, BaseModel) else default) == old, path
+    spec = resolve_spec("hidden-hint")
+    assert spec.with_changes({"eval.engine": "hf", "eval.decode_rows": 64}, "t").to_yaml() == spec.to_yaml()
+    assert spec.with_changes({"eval.decode_rows": 8}, "t").model_dump(mode="json")["eval"]["decode_rows"] == 8
+
+
 def test_analysis_settings_are_in_the_run_hash():
     spec = resolve_spec("hidden-hint")
     assert spec.analyze.items == 6 and spec.analyze.probe_items == 24  # the defaults before the section existed
-    bigger = spec.model_copy(update={"analyze": spec.analyze.model_copy(update={"probe_items": 32})})
+    bigger = spec.with_changes({"analyze.probe_items": 32}, "test")
     assert bigger.content_hash() != spec.content_hash()
 
 

@@ -26,7 +26,7 @@ from filelock import FileLock
 from organisms.cache import capability_dir
 from organisms.prompts import Prompt
 from organisms.responses import response
-from organisms.spec import CorpusSpec, OrganismSpec
+from organisms.spec import OrganismSpec
 from organisms.tasks import capability_items
 from runtime.models import load_tokenizer, load_with_adapters
 from runtime.rundir import write_json
@@ -58,16 +58,19 @@ def honest_transcripts(spec: OrganismSpec) -> list[dict]:
 
 
 def training_spec(spec: OrganismSpec) -> OrganismSpec:
-    """The spec the capability LoRA trains under: the base model, the capability's LoRA and training."""
+    """The spec the capability LoRA trains under: the base model, the capability's LoRA and training, and the
+    default transcripts stage on the honest corpus (the organism's own `stages` may read documents, which
+    the capability corpus has none of)."""
     assert spec.capability is not None
-    return spec.model_copy(
-        update={
-            "capability": None,
-            "lora": spec.capability.lora,
-            "training": spec.capability.training,
-            "corpus": CorpusSpec(seed=spec.capability.seed, n_transcripts=spec.capability.n_transcripts),
-        }
-    )
+    capability = spec.model_dump(mode="json")["capability"]
+    changes = {
+        "capability": None,
+        "stages": None,
+        "lora": capability["lora"],
+        "training": capability["training"],
+        "corpus": {"seed": spec.capability.seed, "n_transcripts": spec.capability.n_transcripts},
+    }
+    return spec.with_changes(changes, f"the capability stage of '{spec.name}'")
 
 
 def read_card(spec: OrganismSpec) -> dict | None:

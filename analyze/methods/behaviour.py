@@ -159,8 +159,7 @@ def decision_prompts(
     if spec.behaviour == "belief":
         raise OrganismError("a belief organism has no decision point (its evals.json holds the belief metrics)")
     # every hint to a wrong letter: with h = c the metric logit[h] - logit[c] would be 0 by construction
-    eval_spec = spec.eval.model_copy(update={"n_items": n_items, "hint_correct_fraction": 0.0})
-    sized = spec.model_copy(update={"eval": eval_spec})
+    sized = spec.with_changes({"eval.n_items": n_items, "eval.hint_correct_fraction": 0.0}, "decision prompts")
     condition = DECISION_CONDITIONS.get(spec.behaviour, "none")
     pairs = eval_pairs(sized, exclude or set(), condition=condition)
     if spec.behaviour == "shortcut":
