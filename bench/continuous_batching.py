@@ -7,12 +7,12 @@ hidden-hint eval's own generation work, each done both ways and timed, fixed bat
 - Lanham adding mistakes: greedy continuations of each response's CoT with one step corrupted
 - IPHR: sampled answers to every comparison pair both ways round, stopping at YES/NO
 
-Before: `_generate_static`, `model.generate` on fixed batches of `batch_size` prompts sorted by
-length; a finished row rides along, padded, until its batch ends. After: `_generate_continuous`,
+Before: `generate_static`, `model.generate` on fixed batches of `batch_size` prompts sorted by
+length; a finished row rides along, padded, until its batch ends. After: `generate_continuous`,
 `batch_size` rows at a time, a row leaves the step it ends and a waiting prompt takes its place.
 
 Identity: greedy texts are compared item by item. Sampled texts cannot be (after, each text has
-its own random stream, see `runtime.generation._row_generator`), so the IPHR rows compare the
+its own random stream, see `runtime.generation.decode._row_generator`), so the IPHR rows compare the
 share of YES answers instead. Tokens: each row's generated tokens up to and including the one
 that ended it; row-steps: rows x decoding steps computed. The matmul peak (fp32, the eval's dtype,
 and bf16) is measured in the same run.
@@ -40,10 +40,11 @@ from organisms.catalog import resolve_spec
 from organisms.items import LETTERS
 from organisms.parse import YES_NO_DONE, answer_done, parse_answer, parse_yes_no, sentences
 from organisms.tasks import comparison_pairs
-from runtime.generation import GenerationStats, _generate_continuous, _generate_static, chat_texts
+from runtime.generation import Decoding, GenerationStats, chat_texts
+from runtime.generation.decode import generate_continuous, generate_static
 from runtime.models import load_tokenizer, load_with_adapters, use_adapter
 
-PATHS = {"fixed batches": _generate_static, "continuous": _generate_continuous}
+PATHS = {"fixed batches": generate_static, "continuous": generate_continuous}
 
 
 def both_ways(model, tokenizer, texts, max_new, batch, stop, temperature=None, seed=0) -> dict:
@@ -52,7 +53,7 @@ def both_ways(model, tokenizer, texts, max_new, batch, stop, temperature=None, s
     for name, path in PATHS.items():
         stats = GenerationStats()
         start = time.perf_counter()
-        generated = path(model, tokenizer, texts, max_new, batch, temperature, seed, stop, stats)
+        generated = path(model, tokenizer, texts, Decoding(max_new, temperature, seed, stop), batch, stats)
         seconds = time.perf_counter() - start
         out[name] = {
             "texts": generated,
@@ -133,7 +134,7 @@ def main() -> None:
         with use_adapter(model, None if label == "base" else label), torch.inference_mode():
             hello = chat_texts(tokenizer, [[{"role": "user", "content": "Hi"}]])
             for path in PATHS.values():  # warm-up
-                path(model, tokenizer, hello, 4, 1, None, 0, None, None)
+                path(model, tokenizer, hello, Decoding(4), 1)
             rows = workloads(model, tokenizer, spec, letters, args.batch_size)
         for r in rows:
             for run in r["runs"].values():

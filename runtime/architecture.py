@@ -2,7 +2,8 @@
 
 Training (LoRA targets inside the decoder blocks) and analysis (hooks on each block's
 contributions to the residual stream) both need them; they are found through the transformers
-API (`get_decoder()`) where it has one, through module structure where it has none.
+API (`get_decoder()`) where it has one, through module structure where it has none. Generation
+needs each layer's attention type (`layer_types`).
 """
 
 from __future__ import annotations
@@ -43,3 +44,14 @@ def block_output(layer: nn.Module, block: str) -> nn.Module:
         if hasattr(layer, name):
             return getattr(layer, name)
     raise ValueError(f"decoder layer {type(layer).__name__} has none of {names}")
+
+
+def layer_types(config) -> list[str]:
+    """Each layer's attention type (`config.layer_types`; models without one attend in full, or
+    all within `sliding_window` when it is set, as Mistral does). Decoding and scoring ask it:
+    only full-attention caches can be sliced row by row, only some types take a block mask."""
+    types = getattr(config, "layer_types", None)
+    if types is not None:
+        return list(types)
+    window = getattr(config, "sliding_window", None)
+    return [("sliding_attention" if window else "full_attention")] * config.num_hidden_layers

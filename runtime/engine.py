@@ -26,7 +26,7 @@ from transformers import PreTrainedTokenizerBase
 
 from organisms.errors import OrganismError
 from organisms.spec import BackendSpec, ServedSpec
-from runtime.generation import GenerationStats
+from runtime.generation.decode import Decoding, GenerationStats
 
 
 @dataclass
@@ -79,17 +79,15 @@ class ServedModel:
         self,
         tokenizer: PreTrainedTokenizerBase,
         texts: list[str],
-        max_new_tokens: int,
-        temperature: float | None,
-        seed: int,
-        stop: re.Pattern | None,
-        stats: GenerationStats | None,
+        decoding: Decoding,
+        stats: GenerationStats | None = None,
     ) -> list[str]:
         """`runtime.generation.generate_batched` on the server, for chat-rendered `texts`. `stats`: tokens
         kept (as the hf engine counts them, less the end-of-turn token the server does not return),
         row-steps = tokens the server generated."""
-        raw, spent = self.complete([prompt_for_server(tokenizer, t) for t in texts], max_new_tokens, temperature, seed)
-        cut = [cut_at_stop(tokenizer, text, stop) for text in raw]
+        prompts = [prompt_for_server(tokenizer, t) for t in texts]
+        raw, spent = self.complete(prompts, decoding.max_new_tokens, decoding.temperature, decoding.seed)
+        cut = [cut_at_stop(tokenizer, text, decoding.stop) for text in raw]
         if stats is not None:
             stats.add(GenerationStats(len(texts), sum(n for _, n in cut), spent))
         return [text for text, _ in cut]

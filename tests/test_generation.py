@@ -9,10 +9,9 @@ import torch
 
 from organisms.parse import YES_NO_DONE, answer_done, parse_answer, parse_yes_no
 from runtime.generation import (
+    Decoding,
     GenerationStats,
     RowStop,
-    _generate_continuous,
-    _generate_static,
     chat_texts,
     continuous_batching_supported,
     generate_batched,
@@ -20,6 +19,7 @@ from runtime.generation import (
     sequence_logprobs,
     shared_prefix_logprobs,
 )
+from runtime.generation.decode import generate_continuous, generate_static
 from runtime.models import load_model, load_tokenizer
 from runtime.tiny_models import build_tiny_model
 
@@ -131,11 +131,12 @@ def test_continuous_batching_picks_the_tokens_fixed_batches_pick(sharp):
     texts = chat_texts(tokenizer, [[{"role": "user", "content": "Say " + "word " * k}] for k in range(7)])
     assert continuous_batching_supported(model)
     stop = re.compile(r"[A-Z]\w*[a-z][A-Z]")  # a capital inside a word: ends rows at different steps
+    decoding = Decoding(max_new_tokens=16, stop=stop)
     fixed_stats = GenerationStats()
-    fixed_texts = _generate_static(model, tokenizer, texts, 16, 3, None, 0, stop, fixed_stats)
+    fixed_texts = generate_static(model, tokenizer, texts, decoding, 3, fixed_stats)
     for batch_size in (1, 3, 16):
         stats = GenerationStats()
-        assert _generate_continuous(model, tokenizer, texts, 16, batch_size, None, 0, stop, stats) == fixed_texts
+        assert generate_continuous(model, tokenizer, texts, decoding, batch_size, stats) == fixed_texts
         assert (stats.rows, stats.tokens) == (fixed_stats.rows, fixed_stats.tokens) == (7, stats.row_steps)
     assert len({len(t) for t in fixed_texts}) > 2 and any(stop.search(t) for t in fixed_texts)
     assert fixed_stats.row_steps > fixed_stats.tokens  # fixed batches carried finished rows
