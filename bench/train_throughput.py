@@ -3,7 +3,7 @@
 In one process, on one machine: (1) the matmul peak at the training dtype, (2) tokens/s of
 LoRA SFT with trl's `SFTConfig` defaults, (3) tokens/s with `train.sft.sft_config` and the
 model's own loss (`build_trainer(lean=False)`, the path before the lean one), (4) the lean CPU
-path (`build_trainer()`, see `train.sft.OrganismSFTTrainer`) with SDPA attention kept and (5) as
+path (`build_trainer()`, see `train.trainer.OrganismSFTTrainer`) with SDPA attention kept and (5) as
 shipped, with eager attention. All train the same
 LoRA on the same hidden-hint transcripts with the same batch size. The configs and the peak are
 measured in rounds (every round runs each once, the order rotated; best of `--rounds`), because
@@ -38,7 +38,9 @@ from runtime.models import load_model, load_tokenizer
 from runtime.precision import use_bf16
 from synth_docs.corpus import write_corpus
 from train.data import training_rows
-from train.sft import build_trainer, lora_config, sft_config
+from train.lora import lora_config
+from train.sft import sft_config
+from train.trainer import build_trainer
 
 
 def matmul_peak(dtype: torch.dtype, size: int | None = None, repeats: int = 10) -> float:

@@ -22,8 +22,11 @@ from runtime.models import load_model, load_tokenizer, load_with_adapters
 from runtime.tiny_models import FAMILIES, GEMMA_WINDOW, build_tiny_model, tiny_config
 from synth_docs.corpus import write_corpus
 from tests.helpers import spec_yaml
+from train.checkpoints import save_adapter
 from train.data import training_rows
-from train.sft import build_trainer, linear_module_names, save_adapter, sft_config
+from train.lora import linear_module_names
+from train.sft import sft_config
+from train.trainer import build_trainer
 
 N_LAYERS = 3
 LINEAR = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"}

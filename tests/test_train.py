@@ -28,7 +28,7 @@ from synth_docs.corpus import write_corpus
 from tests.helpers import ORGANISM, wandb_records
 from tests.helpers import run_cmd as run
 from train.data import chat_row, text_row, training_rows
-from train.sft import lora_config
+from train.lora import lora_config
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "accelerate_configs"
@@ -304,7 +304,8 @@ def test_lean_cpu_loss_trains_like_the_model_loss(tmp_path, tiny_model_dir, writ
     model's own loss: the same loss curve and adapter, with less work, and the base weights put back."""
     from transformers import set_seed
 
-    from train.sft import build_trainer, sft_config
+    from train.sft import sft_config
+    from train.trainer import build_trainer
 
     training = {"epochs": 1, "batch_size": 4, "learning_rate": 0.01, "max_length": 256, "precision": precision}
     spec = load_spec_file(write_spec(training=training))

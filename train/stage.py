@@ -22,7 +22,8 @@ from runtime.tracking import log_run_end
 from synth_docs.corpus import corpus_sha256, load_corpus
 from train.capability import read_card
 from train.data import read_replay
-from train.sft import check_quantization, train_adapter
+from train.lora import check_quantization
+from train.sft import train_adapter
 
 CARD_FILE = "organism_card.json"
 LOG_FILE = "train.log"  # the Trainer's log dicts (loss, learning rate, grad norm), one JSON line each
