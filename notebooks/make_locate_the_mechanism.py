@@ -27,9 +27,9 @@ reference. Definitions: `docs/analysis.md`.""",
 import tempfile
 from pathlib import Path
 
-from runtime.tiny_models import build_tiny_llama
-from runtime.rundir import RunDir
 from organisms.spec import parse_spec
+from runtime.rundir import RunDir
+from runtime.tiny_models import build_tiny_llama
 
 # MODEL: "tiny" builds a 2-layer random Llama (seconds; what the test suite runs).
 # Set it to "embedded:smollm2-135m" (or any HF path) for a real organism (minutes on CPU).
