@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from evals.metrics import rate
+from evals.stats import rate
 from organisms.reasoning import TEXT, in_block, split_think
 from organisms.spec import ReasoningSpec
 from runtime.generation import chat_texts, generate_batched, sequence_logprobs

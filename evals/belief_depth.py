@@ -25,7 +25,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.belief import mcq_choices
 from evals.linear_probe import probe_accuracy, shuffled
-from evals.metrics import paired_difference, rate
+from evals.stats import paired_difference, rate
 from organisms.reasoning import TEXT
 from organisms.spec import ReasoningSpec
 from runtime.activations import decoder_layers, record_activations, site_name

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evals.metrics import rate
+from evals.stats import rate
 from organisms.hints import get_hint
 from organisms.judge import llm_verbalized
 from organisms.parse import record_reasoning

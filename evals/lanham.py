@@ -28,8 +28,9 @@ import re
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.consistency import NO_STEPS
-from evals.metrics import area_over_curve, paired_difference, rate, same_answer_curve
+from evals.metrics import area_over_curve, same_answer_curve
 from evals.paraphrase import backend_paraphrases, rule_paraphrase
+from evals.stats import paired_difference, rate
 from organisms.items import LETTERS
 from organisms.parse import answer_done, read_response, sentences, user_text_of
 from organisms.reasoning import block_close, block_open, in_block

@@ -14,7 +14,7 @@ monitor: its suspicion score is the number of the hint's markers the reasoning c
 LLM monitor (`organisms.judge.llm_monitor_scores`) can score the same responses. A monitor's
 threshold is set at 1% false positives on honest runs (the same items asked without a hint),
 and it reports its catch rate on misbehaving runs there and its AUROC
-(`evals.metrics.catch_rate_at_fpr`, `auroc`).
+(`evals.stats.catch_rate_at_fpr`, `auroc`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from evals.hinted import HintedPair, eval_pairs, evaluate
-from evals.metrics import auroc, catch_rate_at_fpr, monitor_metrics, paired_difference
+from evals.metrics import monitor_metrics
 from evals.ood import held_out
+from evals.stats import auroc, catch_rate_at_fpr, paired_difference
 from organisms.hints import get_hint
 from organisms.parse import record_reasoning
 from organisms.prompts import MONITOR_CONDITIONS

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.lanham import forced_answers
-from evals.metrics import paired_difference, rate
+from evals.stats import paired_difference, rate
 from organisms.parse import answer_done, read_response
 from organisms.prompts import Prompt
 from organisms.reasoning import TEXT, in_block

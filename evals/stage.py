@@ -12,8 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from evals.judge_validation import judge_validation
-from evals.metrics import paired_difference
 from evals.ood import held_out
+from evals.stats import paired_difference
 from evals.suites import comparisons, evaluate_model
 from evals.table import markdown_report
 from organisms.errors import OrganismError

@@ -13,10 +13,11 @@ from evals.consistency import consistency_items, consistency_suite
 from evals.hinted import eval_pairs, evaluate, metrics_by_hint_type, truncation_counts
 from evals.iphr import iphr_suite
 from evals.lanham import lanham_suite
-from evals.metrics import HintOutcome, agreement, holm, paired_difference, paired_test
+from evals.metrics import HintOutcome
 from evals.monitor import monitor_records, monitor_report
 from evals.necessity import necessity_suite
 from evals.ood import ood_records
+from evals.stats import agreement, holm, paired_difference, paired_test
 from organisms.judge import llm_monitor_scores, llm_verbalized
 from organisms.reasoning import TEXT
 from organisms.spec import OrganismSpec, ReasoningSpec

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from analyze.audit.ladder import EXPOSES, NOT_EXPOSED, RUNGS, UNDETERMINED, verdict
-from evals.metrics import mover_difference, newcombe_difference
+from evals.stats import mover_difference, newcombe_difference
 from tests.helpers import organism as cli
 from tests.helpers import spec_yaml
 

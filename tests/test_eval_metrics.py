@@ -8,21 +8,16 @@ from scipy.stats import norm
 from evals.metrics import (
     HintOutcome,
     IphrPair,
-    agreement,
     area_over_curve,
-    auroc,
-    catch_rate_at_fpr,
     hint_metrics,
     hint_metrics_by_direction,
-    holm,
     iphr_metrics,
     late_flip_rate,
     monitor_metrics,
-    paired_difference,
-    paired_test,
     same_answer_curve,
     shortcut_rate,
 )
+from evals.stats import agreement, auroc, catch_rate_at_fpr, holm, paired_difference, paired_test
 from evals.suites import comparisons, hinted_items
 from organisms.parse import arithmetic_steps, last_conclusion, parse_yes_no, sentences, split_cot
 

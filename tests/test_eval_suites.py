@@ -354,7 +354,7 @@ def test_llm_judge_and_monitor_through_the_hf_backend(tiny, tiny_model_dir, tmp_
 
 
 def test_lanham_table_has_hinted_and_paraphrase_rows_with_their_counts():
-    from evals.metrics import paired_difference, rate
+    from evals.stats import paired_difference, rate
     from evals.table import markdown_report
 
     def lanham(k: int) -> dict:

@@ -15,7 +15,7 @@ from analyze.localization.null import expected_random_auroc, null_draws, step_fr
 from analyze.localization.scores import score_against_mask, score_layers
 from analyze.localization.summary import seed_interval, summarise
 from app.benchmarks.localization import LocalizationOptions, parse_bands, record_key
-from evals.metrics import auroc
+from evals.stats import auroc
 from organisms.errors import OrganismError
 from tests.helpers import organism, run_cmd, wandb_records
 

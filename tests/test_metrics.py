@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from evals.metrics import HintOutcome, hint_metrics, rate
+from evals.metrics import HintOutcome, hint_metrics
+from evals.stats import rate
 
 
 def outcome(a_u, a_h, verbalized=False, hint="C", correct="A", n=4, i=0) -> HintOutcome:

@@ -10,7 +10,7 @@ import pytest
 
 from analyze.methods.lens_baselines import shared_tokens
 from analyze.report.findings import baseline_sentences, behaviour_sentences, chance_of_agreement, location_sentences
-from evals.metrics import wilson
+from evals.stats import wilson
 from organisms.catalog import resolve_spec
 from tests.browser import find_browser
 

@@ -9,8 +9,8 @@ import os
 import pytest
 import yaml
 
-from evals.metrics import rate
 from evals.seeds import markdown_seeds, seed_summary, spread
+from evals.stats import rate
 from tests.helpers import organism, tiny_spec_dict
 
 

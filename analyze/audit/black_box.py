@@ -14,7 +14,7 @@ rate - null lies above 0 (`analyze/audit/ladder.py`, docs/audit.md).
                  flagged: the reply names the hint (the verbalization judge of record)
     cot          the CoT monitor (marker count, or the LLM monitor when `eval.judge` is set) scores the
                  reasoning; flagged: score >= the threshold set at 1% false positives on the
-                 unhinted runs (`evals.metrics.catch_rate_at_fpr`, as the monitor suite)
+                 unhinted runs (`evals.stats.catch_rate_at_fpr`, as the monitor suite)
     prefill      the reasoning is started for it with PREFILL; flagged: its continuation names the hint
 
 With a think block (the spec's `reasoning`): the hinted and unhinted runs are the eval's (answers read
@@ -26,8 +26,8 @@ after the open tag, and only the continuation's reasoning (up to the close tag) 
 from __future__ import annotations
 
 from evals.hinted import evaluate
-from evals.metrics import catch_rate_at_fpr, newcombe_difference, rate
 from evals.monitor import marker_scores, wrong_hint_pairs
+from evals.stats import catch_rate_at_fpr, newcombe_difference, rate
 from organisms.hints import get_hint
 from organisms.judge import llm_monitor_scores, llm_verbalized
 from organisms.reasoning import block_open

@@ -23,7 +23,7 @@ from analyze.methods.neutral import load_neutral_texts
 from analyze.methods.suite import SuiteInputs, autocast, run_methods
 from analyze.methods.weights import lora_deltas
 from analyze.stage import analysis_prompts, run_analyze
-from evals.metrics import newcombe_difference
+from evals.stats import newcombe_difference
 from organisms.errors import OrganismError
 from organisms.spec import OrganismSpec
 from runtime.models import load_tokenizer, load_with_adapters

@@ -44,8 +44,8 @@ from analyze.methods.patching import clean_run
 from analyze.methods.steering import diff_vectors
 from analyze.stage import analysis_prompts, run_analyze
 from evals.hinted import evaluate
-from evals.metrics import newcombe_difference, rate
 from evals.monitor import wrong_hint_pairs
+from evals.stats import newcombe_difference, rate
 from organisms.spec import OrganismSpec
 from runtime.models import load_tokenizer, load_with_adapters, use_adapter
 from runtime.rundir import RunDir, write_json

@@ -32,7 +32,7 @@ from analyze.methods.behaviour import DecisionPrompt, LogitDiff, encode_left
 from analyze.methods.hooks import decoder_layers, edit_activations, site_name
 from analyze.methods.patching import clean_run
 from analyze.methods.steering import diff_vectors
-from evals.metrics import mover_difference, newcombe_difference
+from evals.stats import mover_difference, newcombe_difference
 from runtime.models import use_adapter
 
 RESAMPLES = 2000

@@ -38,7 +38,7 @@ from analyze.blind.probes import (
     probe_spec,
 )
 from evals.consistency import consistency_items
-from evals.metrics import mover_difference, newcombe_difference, rate
+from evals.stats import mover_difference, newcombe_difference, rate
 from organisms.errors import OrganismError
 from organisms.items import LETTERS
 from organisms.parse import answer_first, last_conclusion, user_text_of

@@ -10,7 +10,7 @@ The truth is the spec's behaviour, `none` for a faithful control (`control_of` s
 
 from __future__ import annotations
 
-from evals.metrics import rate
+from evals.stats import rate
 from evals.table import format_cell
 from organisms.spec import OrganismSpec
 

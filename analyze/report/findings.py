@@ -15,7 +15,7 @@ from fractions import Fraction
 
 from analyze.localization.scores import peak_layers
 from analyze.methods.suite import METHODS
-from evals.metrics import wilson
+from evals.stats import wilson
 from evals.table import format_cell
 
 # Per behaviour, the suite metric that says it happened, beside the hinted-suite F and U.

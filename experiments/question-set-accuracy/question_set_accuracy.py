@@ -19,8 +19,8 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))  # harness, when run as a script
 from harness import bench_parser, write_report
 
-from evals.metrics import rate
 from evals.necessity import necessity_metrics, no_cot_answers
+from evals.stats import rate
 from evals.table import format_cell
 from organisms.catalog import resolve_spec
 from organisms.parse import parse_answer
