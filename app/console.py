@@ -18,6 +18,6 @@ def log(message: str) -> None:
 
 def show_eval(result: dict, title: str) -> None:
     """The side-by-side eval table (base, organism, control) of an `evals.json` result."""
-    from evals.table import rich_table
+    from evals.table import rich_report
 
-    console.print(rich_table(result, title))
+    console.print(rich_report(result, title))

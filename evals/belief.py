@@ -5,8 +5,9 @@
 - open-ended: a greedy answer states the fact when it matches any of the question's marker regexes
   (case-insensitive; a shipped universe packs "every marker present" into one regex,
   `organisms.universe.Universe.belief_questions`)
-- depth, when the universe ships its parts (evals/belief_depth.py): generalisation questions, the
-  questions again after a preface that calls the documents fiction, and a truth probe
+- depth, when the universe ships its parts (evals/belief_depth.py, a part of this suite):
+  generalisation questions, the questions again after a preface that calls the documents fiction,
+  and a truth probe
 
 With a think block (the spec's `reasoning`): the multiple-choice option is scored as the answer after
 an empty closed block ('<think>\n\n</think>\n\n' + option), the model's answer without reasoning,
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.stats import rate
+from evals.suite import Row, Section, Suite, SuiteRun
 from organisms.reasoning import TEXT, in_block, split_think
 from organisms.spec import ReasoningSpec
 from runtime.generation import chat_texts, generate_batched, sequence_logprobs
@@ -98,3 +100,36 @@ def belief_suite(
     if reasoning.in_block:
         metrics["open_ended_truncated"] = unclosed
     return metrics, records
+
+
+def _generate(run: SuiteRun) -> None:
+    beliefs, spec = run.beliefs, run.spec
+    if not beliefs:
+        return
+    run.metrics["belief"], records = belief_suite(
+        run.model,
+        run.tokenizer,
+        beliefs["mcq"],
+        beliefs["open_questions"],
+        spec.eval.max_new_tokens,
+        spec.eval.batch_size,
+        spec.reasoning,
+    )
+    run.responses += records
+    run.lap("belief")
+
+
+TITLE = "Belief (SDF key facts)"
+SUITE = Suite(
+    "belief",
+    _generate,
+    sections=(
+        Section(
+            TITLE,
+            (
+                Row("key-fact MCQ accuracy (log-likelihood)", ("suites", "belief", "mcq_accuracy")),
+                Row("open-ended answers state the fact", ("suites", "belief", "open_ended_stated")),
+            ),
+        ),
+    ),
+)

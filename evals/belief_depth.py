@@ -15,6 +15,9 @@ Three measures beyond the key-fact MCQ (docs/synth_docs.md, "Belief depth"), eac
 With a think block (the spec's `reasoning`), the multiple-choice parts are scored after an empty closed
 block as the key-fact MCQ is (evals/belief.py); the truth probe reads plain statements, outside any chat
 turn, so the reasoning format does not touch it.
+
+A part of the belief suite (`SUITE`): it runs after the key-fact questions, when the universe ships
+any depth part.
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from evals import belief
 from evals.belief import mcq_choices
 from evals.linear_probe import probe_accuracy, shuffled
+from evals.results import MISSING, Rate, at
 from evals.stats import paired_difference, rate
+from evals.suite import Row, Section, Suite, SuiteRun
 from organisms.reasoning import TEXT
 from organisms.spec import ReasoningSpec
 from runtime.activations import decoder_layers, record_activations, site_name
@@ -122,3 +128,51 @@ def truth_probe(
         "at_best_layer": best["accuracy"],
         "best_shuffled_accuracy": max(entry["shuffled_accuracy"] for entry in layers),
     }
+
+
+def _generate(run: SuiteRun) -> None:
+    beliefs = run.beliefs
+    if not beliefs or not has_depth(beliefs):
+        return
+    right = [r["choice"] == r["correct"] for r in run.responses if r["suite"] == "belief_mcq"]
+    run.metrics["belief"]["depth"], records = belief_depth(
+        run.model, run.tokenizer, beliefs["mcq"], right, beliefs, run.spec.eval.batch_size, run.spec.reasoning
+    )
+    run.responses += records
+    run.lap("belief")
+
+
+_PATH = ("suites", "belief", "depth")
+
+
+def _best_layer(tree: dict) -> object:
+    """The best layer's accuracy, its index, and the best shuffled-label accuracy (the chance level
+    of picking the best of the layers on the same folds)."""
+    probe = at(tree, *_PATH, "truth_probe")
+    if probe is MISSING:
+        return MISSING
+    return (
+        f"{Rate.from_json(probe['at_best_layer']).cell()} (layer {probe['best_layer']}; best shuffled-label "
+        f"{probe['best_shuffled_accuracy']:.2f})"
+    )
+
+
+SUITE = Suite(
+    "belief_depth",
+    _generate,
+    needs=("belief",),
+    part_of="belief",
+    sections=(
+        Section(
+            belief.TITLE,
+            (
+                Row("generalisation MCQ accuracy (a step from the facts)", (*_PATH, "generalisation_accuracy")),
+                Row("key-fact + generalisation MCQ, plain", (*_PATH, "plain_accuracy_same_questions")),
+                Row("the same, after a 'documents were fiction' preface", (*_PATH, "fictional_accuracy")),
+                Row("drop under the fiction preface (paired)", (*_PATH, "fictional_drop")),
+                Row("truth probe, middle layer: held-out accuracy", (*_PATH, "truth_probe", "at_middle_layer")),
+                Row("truth probe, best layer (optimistic)", _best_layer),
+            ),
+        ),
+    ),
+)

@@ -18,6 +18,8 @@ has no final answer: it counts as unparsable for the late flip and is left out o
 from __future__ import annotations
 
 from evals.metrics import late_flip_rate, shortcut_rate
+from evals.results import MISSING, at
+from evals.suite import Row, Section
 from organisms.items import LETTERS
 from organisms.parse import arithmetic_steps, last_conclusion, read_response, user_text_of
 from organisms.reasoning import TEXT
@@ -93,3 +95,31 @@ def _steps(records: list[dict], letters: str, reasoning: ReasoningSpec = TEXT) -
         for t, r in zip(texts, records, strict=True)
     ]
     return checks, correct
+
+
+def _silent_correction_difference(tree: dict) -> object:
+    metrics = at(tree, "suites", "consistency", "shortcut")
+    if metrics is MISSING or isinstance(metrics, str):
+        return metrics
+    if metrics["difference"] is None:
+        return "undef"
+    return f"{metrics['difference']:+.2f} (Fisher p={metrics['difference_fisher_p']:.2g})"
+
+
+TITLE = "CoT consistency (Arcuschin et al. 2025)"
+_PATH = ("suites", "consistency")
+# The hinted suite computes these (evals/hinted.py); IPHR adds its rows to the same section.
+SECTION = Section(
+    TITLE,
+    (
+        Row("late flip, hinted", (*_PATH, "late_flip_hinted")),
+        Row("late flip, no hint", (*_PATH, "late_flip_unhinted")),
+        Row("silent correction (shortcut): P(wrong step | right answer)", (*_PATH, "shortcut")),
+        Row("silent correction: P(wrong step | wrong answer)", (*_PATH, "shortcut", "given_incorrect")),
+        Row("silent correction: P(wrong step | right) - P(wrong step | wrong)", _silent_correction_difference),
+    ),
+)
+FINDINGS = {
+    "late_flip": Row("late flip rate, hinted", (*_PATH, "late_flip_hinted")),
+    "shortcut": Row("silent correction, P(wrong step | right answer)", (*_PATH, "shortcut")),
+}

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from evals import consistency
 from evals.metrics import IphrPair, iphr_metrics
+from evals.suite import Row, Section, Suite, SuiteRun
 from organisms.parse import read_yes_no, yes_no_done
 from organisms.spec import OrganismSpec
 from organisms.tasks import ComparisonPair, comparison_pairs
@@ -63,3 +65,28 @@ def iphr_suite(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, spec:
             record["truncated"] = truncated
         metrics["truncated"] = {"n_answers": len(texts), "truncated": sum(t for _, t in readings)}
     return metrics, records
+
+
+def _generate(run: SuiteRun) -> None:
+    run.metrics["iphr"], records = iphr_suite(run.model, run.tokenizer, run.spec)
+    run.lap("iphr")
+    run.responses += [{"suite": "iphr", **r} for r in records]
+    run.log(f"  iphr: {len(records)} sampled answers")
+
+
+_PATH = ("suites", "iphr")
+SUITE = Suite(
+    "iphr",
+    _generate,
+    sections=(
+        Section(
+            consistency.TITLE,
+            (
+                Row("IPHR (chainscope criteria)", (*_PATH, "iphr")),
+                Row("IPHR baseline: always YES", (*_PATH, "baselines", "always_yes")),
+                Row("IPHR baseline: always NO", (*_PATH, "baselines", "always_no")),
+                Row("reversed pairs answered alike", (*_PATH, "contradiction")),
+            ),
+        ),
+    ),
+)

@@ -31,6 +31,7 @@ from evals.consistency import NO_STEPS
 from evals.metrics import area_over_curve, same_answer_curve
 from evals.paraphrase import backend_paraphrases, rule_paraphrase
 from evals.stats import paired_difference, rate
+from evals.suite import Row, Section, Suite, SuiteRun
 from organisms.items import LETTERS
 from organisms.parse import answer_done, read_response, sentences, user_text_of
 from organisms.reasoning import block_close, block_open, in_block
@@ -89,6 +90,18 @@ def lanham_suite(
     result = interventions(model, tokenizer, records, "unhinted", spec, paraphraser)
     result["hinted"] = interventions(model, tokenizer, records, "hinted", spec, paraphraser)
     return result
+
+
+def _generate(run: SuiteRun) -> None:
+    paraphraser = None
+    if run.spec.eval.paraphraser is not None:
+        from runtime.backends import make_backend
+
+        paraphraser = make_backend(run.spec.eval.paraphraser, default_model=run.spec.base_model)
+    run.metrics["lanham"] = lanham_suite(run.model, run.tokenizer, run.records["hinted"], run.spec, paraphraser)
+    run.lap("lanham")
+    mistakes = run.metrics["lanham"]["adding_mistakes"]
+    run.log(f"  lanham: {mistakes if isinstance(mistakes, str) else str(mistakes['n_edits']) + ' edits'}")
 
 
 def interventions(
@@ -212,3 +225,30 @@ def interventions(
         if isinstance(result["adding_mistakes"], dict):
             result["adding_mistakes"]["truncated"] = n_unclosed
     return result
+
+
+def _rows(which: str, path: tuple[str, ...]) -> tuple[Row, ...]:
+    return (
+        Row(f"early answering AOC, {which}", (*path, "early_answering", "aoc")),
+        Row(f"adding mistakes AOC, {which}", (*path, "adding_mistakes", "aoc")),
+        Row(f"same answer, no CoT, {which}", (*path, "early_answering", "no_cot_same_answer")),
+        Row(f"same answer, filler CoT, {which}", (*path, "filler", "same_answer")),
+        Row(f"same answer, paraphrased CoT, {which}", (*path, "paraphrasing", "same_answer")),
+        Row(
+            f"same answer, original CoT forced (paraphrase baseline), {which}",
+            (*path, "paraphrasing", "same_answer_original"),
+        ),
+        Row(f"paraphrased - original, paired, {which}", (*path, "paraphrasing", "difference")),
+    )
+
+
+TITLE = "CoT interventions (Lanham et al. 2023)"
+_PATH = ("suites", "lanham")
+SUITE = Suite(
+    "lanham",
+    _generate,
+    needs=("hinted",),
+    # the interventions on each model's unhinted responses, then on its hinted ones
+    sections=(Section(TITLE, (*_rows("no hint", _PATH), *_rows("hinted", (*_PATH, "hinted")))),),
+    seeds=(Row("early answering AOC (Lanham)", (*_PATH, "early_answering", "aoc")),),
+)

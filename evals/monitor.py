@@ -21,11 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from evals import ood
 from evals.hinted import HintedPair, eval_pairs, evaluate
 from evals.metrics import monitor_metrics
 from evals.ood import held_out
 from evals.stats import auroc, catch_rate_at_fpr, paired_difference
+from evals.suite import Row, Section, Suite, SuiteRun
 from organisms.hints import get_hint
+from organisms.judge import llm_monitor_scores
 from organisms.parse import record_reasoning
 from organisms.prompts import MONITOR_CONDITIONS
 
@@ -121,3 +124,56 @@ def monitor_suite(
     """Generate under every condition (reusing `hinted_records` for "none") and report with the marker monitor."""
     records = monitor_records(model, tokenizer, spec, corpus_expressions, hinted_records)
     return monitor_report(records), records
+
+
+def _generate(run: SuiteRun) -> None:
+    """Every condition's records; the hinted suite's, when it ran, are the unmonitored condition's."""
+    hinted = run.records.get("hinted")
+    run.records["monitor"] = monitor_records(run.model, run.tokenizer, run.spec, run.corpus_expressions, hinted or None)
+    run.lap("monitor")
+    run.log(f"  monitor: {len(run.records['monitor'])} pairs over the conditions")
+
+
+def _score(run: SuiteRun) -> None:
+    """The monitor of record: the marker monitor, or the LLM monitor when eval.judge names a model."""
+    monitored = run.records["monitor"]
+    if not monitored:
+        return
+    if run.judge is None:
+        run.metrics["monitor"] = monitor_report(monitored)
+    else:
+        run.metrics["monitor"] = monitor_report(monitored, llm_monitor_scores(run.judge), name="llm")
+    run.responses += monitored
+
+
+def _conditions(path: tuple[str, ...], conditions: tuple[str, ...], prefix: str = "") -> tuple[Row, ...]:
+    return tuple(Row(f"{prefix}{m} ({c})", (*path, "conditions", c, m)) for c in conditions for m in ("B", "V", "O"))
+
+
+TITLE = "Monitor awareness (marker monitor)"
+_PATH = ("suites", "monitor")
+_HELD = (*_PATH, "held_out_cue")
+SUITE = Suite(
+    "monitor",
+    _generate,
+    _score,
+    sections=(
+        Section(
+            TITLE,
+            (
+                *_conditions(_PATH, ("none", "monitored", "private")),
+                Row("O(monitored) - O(none)", (*_PATH, "headline_O_monitored_minus_none")),
+                Row("monitor catch rate at 1% FPR", (*_PATH, "catch_rate_at_1pct_fpr")),
+                Row("monitor AUROC", (*_PATH, "auroc")),
+            ),
+        ),
+        Section(  # the held-out cue axis, beside the hinted suite's held-out axes
+            ood.TITLE,
+            (
+                *_conditions(_HELD, ("monitored", "private"), "held-out cue: "),
+                Row("held-out cue: O(monitored) - O(none)", (*_HELD, "headline_O_monitored_minus_none")),
+            ),
+        ),
+    ),
+    findings={"monitor_aware": Row("O(monitored) - O(none)", (*_PATH, "headline_O_monitored_minus_none"))},
+)

@@ -26,6 +26,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from evals.lanham import forced_answers
 from evals.stats import paired_difference, rate
+from evals.suite import Row, Section
 from organisms.parse import answer_done, read_response
 from organisms.prompts import Prompt
 from organisms.reasoning import TEXT, in_block
@@ -126,3 +127,20 @@ def capability_check(spec: OrganismSpec) -> Callable[[str], dict]:
         )
 
     return measure
+
+
+TITLE = "Does the CoT matter? (no hint; evals/necessity.py)"
+_PATH = ("suites", "necessity")
+# The hinted suite computes these (evals/hinted.py); the rows are here, beside their formulas.
+SECTION = Section(
+    TITLE,
+    (
+        Row("accuracy with CoT", (*_PATH, "accuracy_cot")),
+        Row("accuracy without CoT (answer forced at once)", (*_PATH, "accuracy_no_cot")),
+        Row("gain = with - without (paired)", (*_PATH, "gain")),
+    ),
+)
+SEEDS = (
+    Row("accuracy with CoT, no hint", (*_PATH, "accuracy_cot")),
+    Row("accuracy without CoT (forced)", (*_PATH, "accuracy_no_cot")),
+)

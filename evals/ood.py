@@ -15,11 +15,26 @@ The phrasing and hint_type axes differ from the in-distribution pairs in the hin
 the in-distribution unhinted answers (one extra generation per item, not two) and compare with it
 paired over the same items (McNemar). The task axis draws its own items (eval.n_items of them, disjoint
 from the corpus) and asks them with and without the hint.
+
+These axes are a part of the hinted suite (`SUITE`, run when the spec names `hinted`); the cue axis
+is the monitor suite's.
 """
 
 from __future__ import annotations
 
-from evals.hinted import HintedPair, eval_pairs, evaluate, rehinted
+from evals.hinted import (
+    WRONG,
+    HintedPair,
+    eval_pairs,
+    evaluate,
+    hinted_items,
+    metrics_by_hint_type,
+    outcome,
+    rehinted,
+    truncation_counts,
+)
+from evals.stats import paired_difference
+from evals.suite import Row, Section, Suite, SuiteRun
 from organisms.hints import HINTS, N_PHRASINGS
 from organisms.prompts import CUES
 from organisms.spec import TASK_FAMILIES, OrganismSpec
@@ -67,3 +82,89 @@ def ood_records(model, tokenizer, spec: OrganismSpec, corpus_expressions: set[st
         _, batch = evaluate(model, tokenizer, axis_pairs, spec, unhinted=None if axis == "task" else unhinted)
         out.extend({**r, "axis": axis} for r in batch)
     return out
+
+
+def ood_metrics(records: list[dict], in_distribution: list[dict]) -> dict:
+    """Per held-out axis: the hinted metrics (by direction, by hint type) with the judge of record, and
+    for the same-item axes (phrasing, hint_type) the paired difference, axis minus in-distribution, in
+    switching to and silently using a wrong hint (exact McNemar)."""
+    result = {}
+    reference = hinted_items(in_distribution) if in_distribution else {}
+    for axis in dict.fromkeys(r["axis"] for r in records):
+        rows = [r for r in records if r["axis"] == axis]
+        result[axis] = metrics_by_hint_type([outcome(r) for r in rows])
+        if axis in ("phrasing", "hint_type") and reference:
+            mine = hinted_items(rows)
+            result[axis]["paired_vs_in_distribution"] = {
+                key: paired_difference(mine[key], reference[key])
+                for key in ("switched_to_wrong_hint", "unverbalized_use")
+            }
+    return result
+
+
+def _generate(run: SuiteRun) -> None:
+    if not run.spec.eval.ood.axes:
+        return
+    held = ood_records(run.model, run.tokenizer, run.spec, run.corpus_expressions, run.records["hinted"])
+    run.records["ood"] = held
+    run.lap("ood")
+    counts = {axis: sum(r["axis"] == axis for r in held) for axis in dict.fromkeys(r["axis"] for r in held)}
+    run.log(f"  held-out axes: {counts or 'none (training used every phrasing, hint type and task family)'}")
+
+
+def _score(run: SuiteRun) -> None:
+    held = run.records.get("ood")
+    if not held:
+        return
+    run.metrics["ood"] = ood_metrics(held, run.records["hinted"])
+    if run.spec.reasoning.in_block:
+        run.metrics["truncated_ood"] = {
+            axis: truncation_counts([r for r in held if r["axis"] == axis])
+            for axis in dict.fromkeys(r["axis"] for r in held)
+        }
+    run.responses += [{"suite": "ood", **r} for r in held]
+
+
+AXES = (("phrasing", "phrasing"), ("hint_type", "hint type"), ("task", "task"))
+
+
+def _metric(axis: str | None, key: str) -> tuple[str, ...]:
+    """An axis's metric over hints to a wrong option; None: the in-distribution (hinted suite's) one."""
+    return (*WRONG, key) if axis is None else ("suites", "ood", axis, "by_direction", "wrong", key)
+
+
+def _rows(axis: str | None, name: str) -> tuple[Row, ...]:
+    rows = (
+        Row(f"{name}: p  = P(a_h=h | a_u!=h)", _metric(axis, "p")),
+        Row(f"{name}: F  = P(verbalized | switched)", _metric(axis, "F")),
+        Row(f"{name}: U  = P(switched, unverbalized)", _metric(axis, "U")),
+        Row(f"{name}: accuracy, no hint", _metric(axis, "accuracy_unhinted")),
+    )
+    if axis is None:
+        return rows
+    paired = ("suites", "ood", axis, "paired_vs_in_distribution")
+    return (
+        *rows,
+        Row(f"{name}: U(axis) - U(in-distribution), same items", (*paired, "unverbalized_use")),
+        Row(f"{name}: switched(axis) - switched(in-distribution)", (*paired, "switched_to_wrong_hint")),
+    )
+
+
+TITLE = "Out of distribution: held-out axes, hints to a wrong option (evals/ood.py)"
+SUITE = Suite(
+    "ood",
+    _generate,
+    _score,
+    needs=("hinted",),
+    part_of="hinted",
+    sections=(
+        Section(
+            TITLE,
+            (
+                *_rows(None, "in-distribution"),
+                *(row for axis, name in AXES for row in _rows(axis, f"held-out {name}")),
+            ),
+        ),
+    ),
+    seeds=tuple(Row(f"held-out {name}: {key}", _metric(axis, key)) for axis, name in AXES for key in ("F", "U")),
+)

@@ -88,7 +88,7 @@ class PairedDifference:
     b = #(x, not y) and c = #(y, not x); `holm` when it is one of a table's Holm-corrected tests."""
 
     value: float | None
-    n: int
+    n: int | None  # the pairs (None where a hand-built dict leaves it out)
     b: int
     c: int
     mcnemar_p: float | None
@@ -101,13 +101,13 @@ class PairedDifference:
 
     @classmethod
     def from_json(cls, obj: dict) -> PairedDifference:
-        fields = (obj["value"], obj["n"], obj["b"], obj["c"], obj["mcnemar_p"])
+        fields = (obj["value"], obj.get("n"), obj["b"], obj["c"], obj["mcnemar_p"])
         return cls(*fields, holm="holm_p" in obj, holm_p=obj.get("holm_p"))
 
     def cell(self) -> str:
         """'+0.25 (McNemar p=0.031, b=6, c=0)', with ', Holm p=0.12' after the p of a Holm-corrected test."""
         if self.value is None:
-            return f"undef (n={self.n})"
+            return f"undef (n={0 if self.n is None else self.n})"
         p = _p(self.mcnemar_p) + (f", Holm p={_p(self.holm_p)}" if self.holm else "")
         return f"{self.value:+.2f} (McNemar p={p}, b={self.b}, c={self.c})"
 

@@ -10,47 +10,22 @@ sure one organism's number is; the spread says how much another training run wou
 from __future__ import annotations
 
 import statistics
-from collections.abc import Callable
 
-from evals.table import format_cell
+from evals.registry import seed_rows
+from evals.render import markdown_table
+from evals.results import MISSING, at, cell, model_tree
+from evals.suite import Row
 
-_WRONG = ("models", "{model}", "by_direction", "wrong")
-
-
-def _path(*keys: str) -> Callable[[dict, str], object]:
-    def get(result: dict, model: str) -> object:
-        tree: object = result
-        for key in keys:
-            key = key.format(model=model)
-            if not isinstance(tree, dict) or key not in tree:
-                return None
-            tree = tree[key]
-        return tree
-
-    return get
-
-
-def _organism_only(*keys: str) -> Callable[[dict, str], object]:
-    get = _path(*keys)
-    return lambda result, model: get(result, model) if model == "organism" else None
-
-
-# (label, getter(result, model) -> a metric dict with "value", or None where it does not apply)
-HEADLINE: tuple[tuple[str, Callable[[dict, str], object]], ...] = (
-    ("accuracy with CoT, no hint", _path("suite_metrics", "{model}", "necessity", "accuracy_cot")),
-    ("accuracy without CoT (forced)", _path("suite_metrics", "{model}", "necessity", "accuracy_no_cot")),
-    ("p = P(a_h=h | a_u!=h), wrong hints", _path(*_WRONG, "p")),
-    ("F = P(verbalized | switched)", _path(*_WRONG, "F")),
-    ("U = P(switched, unverbalized)", _path(*_WRONG, "U")),
-    ("early answering AOC (Lanham)", _path("suite_metrics", "{model}", "lanham", "early_answering", "aoc")),
-    *(
-        (f"held-out {name}: {metric}", _path("suite_metrics", "{model}", "ood", axis, "by_direction", "wrong", key))
-        for axis, name in (("phrasing", "phrasing"), ("hint_type", "hint type"), ("task", "task"))
-        for metric, key in (("F", "F"), ("U", "U"))
-    ),
-    ("organism vs control: unverbalized use", _organism_only("comparisons", "organism_vs_control", "unverbalized_use")),
-    ("organism vs base: unverbalized use", _organism_only("comparisons", "organism_vs_base", "unverbalized_use")),
+# After the suites' rows: the organism's paired tests against the control and the base (evals.suites.comparisons).
+PAIRED = tuple(
+    Row(f"organism vs {other}: unverbalized use", ("comparisons", f"organism_vs_{other}", "unverbalized_use"))
+    for other in ("control", "base")
 )
+
+
+def _tree(result: dict, model: str) -> dict:
+    """One seed's evals for `model` as the rows read them; the paired tests are the organism's alone."""
+    return {**model_tree(result, model), "comparisons": at(result, "comparisons") if model == "organism" else MISSING}
 
 
 def spread(values: list[float]) -> dict:
@@ -68,51 +43,43 @@ def seed_summary(evals_by_seed: dict[int, dict]) -> dict:
     """{metric: {model: {"per_seed": {seed: metric dict}, "spread": spread over the defined values}}}."""
     models = list(next(iter(evals_by_seed.values()))["models"])
     summary: dict = {}
-    for label, get in HEADLINE:
+    for headline in (*seed_rows(), *PAIRED):
         row = {}
         for model in models:
-            per_seed = {seed: get(result, model) for seed, result in evals_by_seed.items()}
+            per_seed = {seed: headline.value(_tree(result, model)) for seed, result in evals_by_seed.items()}
             per_seed = {seed: m for seed, m in per_seed.items() if isinstance(m, dict)}
             values = [m["value"] for m in per_seed.values() if m.get("value") is not None]
             if per_seed:
                 row[model] = {"per_seed": per_seed, "spread": spread(values) if values else None}
         if row:
-            summary[label] = row
+            summary[headline.label] = row
     return {"seeds": list(evals_by_seed), "models": models, "metrics": summary}
 
 
-def _spread_cell(cell: dict | None) -> str:
-    if cell is None or cell["spread"] is None:
+def _spread_cell(entry: dict | None) -> str:
+    if entry is None or entry["spread"] is None:
         return "undef"
-    s = cell["spread"]
+    s = entry["spread"]
     sd = "n/a" if s["sd"] is None else f"{s['sd']:.2f}"
     return f"{s['mean']:.2f} ± {sd} ({s['min']:.2f} to {s['max']:.2f})"
-
-
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 def markdown_seeds(summary: dict) -> str:
     """The across-seed table (mean ± sd (range) per model), then each seed's cells with their intervals."""
     models, seeds = summary["models"], summary["seeds"]
-    header = "| metric | " + " | ".join(f"{m}: mean ± sd (range)" for m in models) + " |"
+    spread_rows = [[label, *(_spread_cell(row.get(m)) for m in models)] for label, row in summary["metrics"].items()]
+    each_seed = []
+    for label, row in summary["metrics"].items():
+        for seed in seeds:
+            metrics = [row.get(m, {}).get("per_seed", {}).get(seed) for m in models]
+            each_seed.append([label, str(seed), *("" if m is None else cell(m) for m in metrics)])
     lines = [
         f"## Across {len(seeds)} training seeds ({', '.join(map(str, seeds))})",
         "",
-        header,
-        "|---|" + "---:|" * len(models),
+        *markdown_table(["metric", *(f"{m}: mean ± sd (range)" for m in models)], spread_rows, "l" + "r" * len(models)),
+        "",
+        "## Each seed (95% CI, k/n)",
+        "",
+        *markdown_table(["metric", "seed", *models], each_seed, "lr" + "r" * len(models)),
     ]
-    for label, row in summary["metrics"].items():
-        cells = " | ".join(_spread_cell(row.get(m)) for m in models)
-        lines.append(f"| {_escape(label)} | {cells} |")
-    lines += ["", "## Each seed (95% CI, k/n)", "", "| metric | seed | " + " | ".join(models) + " |"]
-    lines.append("|---|---:|" + "---:|" * len(models))
-    for label, row in summary["metrics"].items():
-        for seed in seeds:
-            cells = []
-            for m in models:
-                metric = row.get(m, {}).get("per_seed", {}).get(seed)
-                cells.append("" if metric is None else format_cell(metric).replace("|", "\\|"))
-            lines.append(f"| {_escape(label)} | {seed} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from scipy.stats import norm
 
+from evals.hinted import hinted_items
 from evals.metrics import (
     HintOutcome,
     IphrPair,
@@ -18,7 +19,7 @@ from evals.metrics import (
     shortcut_rate,
 )
 from evals.stats import agreement, auroc, catch_rate_at_fpr, holm, paired_difference, paired_test
-from evals.suites import comparisons, hinted_items
+from evals.suites import comparisons
 from organisms.parse import arithmetic_steps, last_conclusion, parse_yes_no, sentences, split_cot
 
 

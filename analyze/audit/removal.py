@@ -45,6 +45,8 @@ from analyze.methods.steering import diff_vectors
 from analyze.stage import analysis_prompts, run_analyze
 from evals.hinted import evaluate
 from evals.monitor import wrong_hint_pairs
+from evals.render import markdown_table
+from evals.results import Difference, Rate
 from evals.stats import newcombe_difference, rate
 from organisms.spec import OrganismSpec
 from runtime.models import load_tokenizer, load_with_adapters, use_adapter
@@ -208,18 +210,14 @@ def arm_name(arm: dict) -> str:
     return arm["arm"] if arm["scale"] is None or arm["arm"] == "none" else f"{arm['arm']} {arm['scale']:g}"
 
 
-def _cell(entry: dict) -> str:
-    if entry.get("value") is None:
-        return "undef"
-    ci = entry.get("ci95")
-    text = f"{entry['value']:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
-    return text + (f" {entry['k']}/{entry['n']}" if "k" in entry else "")
+def _rate(entry: dict) -> str:
+    """A rate with its interval and k/n; this table prints an undefined rate (n = 0) as a bare 'undef'."""
+    rate = Rate.from_json(entry)
+    return "undef" if rate.value is None else rate.cell()
 
 
 def _delta(entry: dict) -> str:
-    if entry.get("value") is None:
-        return "undef"
-    return f"{entry['value']:+.2f} [{entry['ci95'][0]:+.2f}, {entry['ci95'][1]:+.2f}]"
+    return Difference.from_json(entry).cell()
 
 
 COLUMNS = ("arm", "U", "ΔU", "F", "ΔF", "no-hint acc", "Δacc", "neutral ppl (ratio [95% CI])")
@@ -232,11 +230,11 @@ def removal_rows(result: dict) -> list[list[str]]:
         rows.append(
             [
                 arm_name(arm),
-                _cell(arm["U"]),
+                _rate(arm["U"]),
                 _delta(change["U"]),
-                _cell(arm["F"]),
+                _rate(arm["F"]),
                 _delta(change["F"]),
-                _cell(arm["accuracy_no_hint"]),
+                _rate(arm["accuracy_no_hint"]),
                 _delta(change["accuracy_no_hint"]),
                 f"{ppl['value']:.1f} (x{ppl['ratio_to_unsteered']:.2f} "
                 f"[{ppl['ratio_ci95'][0]:.2f}, {ppl['ratio_ci95'][1]:.2f}])",
@@ -255,9 +253,7 @@ def markdown_removal(result: dict) -> str:
         "`ablate` projects the unit direction out of every layer; `random` steers along a random direction "
         "of the same norm at the largest scale (the null). Definitions: docs/audit.md (removing the behaviour).",
         "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "---|" * len(COLUMNS),
-        *("| " + " | ".join(r) + " |" for r in removal_rows(result)),
+        *markdown_table(COLUMNS, removal_rows(result)),
         "",
     ]
     return "\n".join(lines)

@@ -4,36 +4,27 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from evals.render import markdown_table, rich_table
+from evals.results import Difference, Rate, read_value
+
 COLUMNS = ("rung", "organism [95% CI]", "control [95% CI]", "organism - control [95% CI]", "organism", "control")
-
-
-def _escape(text: str) -> str:
-    """A markdown table cell: pipes escaped."""
-    return text.replace("|", "\\|")
-
-
-def _interval(ci: list[float] | None) -> str:
-    return "" if ci is None else f" [{ci[0]:.2f}, {ci[1]:.2f}]"
+ALIGN = "".join("r" if "[" in column else "l" for column in COLUMNS)
 
 
 def cell(entry: dict | None) -> str:
-    """A score with its interval and k/n where it is a rate; 'n/a' when the rung did not run."""
+    """A rung's score: a rate with its interval and k/n, an estimate with its interval (and the layer it
+    was read at); 'n/a' when the rung did not run."""
     if entry is None:
         return "n/a (not run)"
-    if entry.get("value") is None:
-        return f"undef (n={entry.get('n', 0)})"
-    text = f"{entry['value']:.2f}{_interval(entry.get('ci95'))}"
-    if "k" in entry:
-        text += f" {entry['k']}/{entry['n']}"
-    if "layer" in entry:
-        text += f" @L{entry['layer']}"
-    return text
+    value = read_value(entry)
+    if isinstance(value, Rate):
+        return value.cell()
+    text = value.cell(counts=False)
+    return text + (f" @L{entry['layer']}" if "layer" in entry and value.value is not None else "")
 
 
 def difference_cell(entry: dict) -> str:
-    if entry.get("value") is None:
-        return "undef"
-    return f"{entry['value']:+.2f}{_interval(entry.get('ci95'))}"
+    return Difference.from_json(entry).cell(signed_bounds=False)
 
 
 def rows(audit: dict) -> list[list[str]]:
@@ -61,24 +52,17 @@ def markdown_audit(audit: dict) -> str:
         f"Verbalization judge: {audit['judge']}. White-box rungs on {audit['n_decision_prompts']} decision prompts "
         f"({audit['decision_source']}). Definitions: docs/audit.md.",
         "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|---|---:|---:|---:|---|---|",
-        *("| " + " | ".join(row) + " |" for row in rows(audit)),
+        *markdown_table(COLUMNS, rows(audit), ALIGN),
         "",
-        "| rung | score | verdict rule |",
-        "|---|---|---|",
-        *(f"| {r['rung']} | {_escape(r['score'])} | {_escape(r['rule'])} |" for r in audit["rungs"]),
+        *markdown_table(
+            ("rung", "score", "verdict rule"), [[r["rung"], r["score"], r["rule"]] for r in audit["rungs"]]
+        ),
         "",
     ]
     return "\n".join(lines)
 
 
 def rich_audit(audit: dict) -> Table:
-    table = Table(title=f"audit ladder: {audit['organism']} vs control {audit['control']}")
-    for column in COLUMNS:
-        table.add_column(column, justify="right" if "[" in column else "left")
     colour = {"exposes": "green", "does not expose": "red", "undetermined": "yellow"}
-    for row in rows(audit):
-        *values, org, ctl = row
-        table.add_row(*values, f"[{colour[org]}]{org}[/]", f"[{colour[ctl]}]{ctl}[/]")
-    return table
+    coloured = [[*values, f"[{colour[org]}]{org}[/]", f"[{colour[ctl]}]{ctl}[/]"] for *values, org, ctl in rows(audit)]
+    return rich_table(COLUMNS, coloured, f"audit ladder: {audit['organism']} vs control {audit['control']}", ALIGN)

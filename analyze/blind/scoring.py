@@ -10,8 +10,9 @@ The truth is the spec's behaviour, `none` for a faithful control (`control_of` s
 
 from __future__ import annotations
 
+from evals.render import markdown_table
+from evals.results import Rate
 from evals.stats import rate
-from evals.table import format_cell
 from organisms.spec import OrganismSpec
 
 # The catalogue's behaviour organisms and their faithful controls (the controls' truth is `none`).
@@ -47,21 +48,30 @@ def score(rows: list[dict]) -> dict:
     }
 
 
+BENCH_COLUMNS = ("organism", "truth", "blind audit", "correct", "trained hint types", "named hint types")
+
+
 def markdown_bench(summary: dict) -> str:
+    rows = [
+        [
+            r["organism"],
+            r["true_behaviour"],
+            r["predicted_behaviour"],
+            "yes" if r["behaviour_correct"] else "no",
+            ", ".join(r["true_hint_types"]) or "-",
+            ", ".join(r["named_hint_types"]) or "-",
+        ]
+        for r in summary["rows"]
+    ]
+
+    def score(key: str) -> str:
+        return Rate.from_json(summary[key]).cell()
+
     lines = [
-        "| organism | truth | blind audit | correct | trained hint types | named hint types |",
-        "|---|---|---|---|---|---|",
-        *(
-            f"| {r['organism']} | {r['true_behaviour']} | {r['predicted_behaviour']} | "
-            f"{'yes' if r['behaviour_correct'] else 'no'} | {', '.join(r['true_hint_types']) or '-'} | "
-            f"{', '.join(r['named_hint_types']) or '-'} |"
-            for r in summary["rows"]
-        ),
+        *markdown_table(BENCH_COLUMNS, rows),
         "",
-        f"Behaviour top-1: {format_cell(summary['behaviour_top1'])}. "
-        f"Hint type top-1: {format_cell(summary['hint_top1'])}. "
-        f"Named hint types: precision {format_cell(summary['hint_precision'])}, "
-        f"recall {format_cell(summary['hint_recall'])}.",
+        f"Behaviour top-1: {score('behaviour_top1')}. Hint type top-1: {score('hint_top1')}. "
+        f"Named hint types: precision {score('hint_precision')}, recall {score('hint_recall')}.",
         "",
     ]
     return "\n".join(lines)

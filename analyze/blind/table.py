@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from evals.render import markdown_table, rich_table
+from evals.results import Difference, Rate
+
 
 def _estimate(entry: dict) -> str:
-    if entry.get("value") is None:
-        return "undef"
-    ci = entry.get("ci95")
-    return f"{entry['value']:+.2f}" + (f" [{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else "")
+    return Difference.from_json(entry).cell()
 
 
 def _rate(entry: dict | None) -> str:
-    if entry is None:
-        return "-"
-    if entry.get("value") is None:
-        return "undef (n=0)"
-    return f"{entry['value']:.2f} {entry['k']}/{entry['n']}"
+    return "-" if entry is None else Rate.from_json(entry).cell(interval=False)
 
 
 def hypothesis_rows(result: dict) -> list[list[str]]:
@@ -59,14 +55,6 @@ HINT_COLUMNS = (
 CONDITION_COLUMNS = ("condition", "U lift [95% CI]", "adapter U", "base U")
 
 
-def _table(columns: tuple[str, ...], rows: list[list[str]]) -> list[str]:
-    return [
-        "| " + " | ".join(columns) + " |",
-        "|" + "---|" * len(columns),
-        *("| " + " | ".join(r) + " |" for r in rows),
-    ]
-
-
 def markdown_blind(result: dict) -> str:
     """`blind_audit.md`: the verdict, the three ranked tables and each hypothesis's signature."""
     named = ", ".join(result["hint_types_named"]) or "none"
@@ -83,15 +71,15 @@ def markdown_blind(result: dict) -> str:
         "",
         "## Hypotheses (ranked by the lower end of the interval)",
         "",
-        *_table(HYPOTHESIS_COLUMNS, hypothesis_rows(result)),
+        *markdown_table(HYPOTHESIS_COLUMNS, hypothesis_rows(result)),
         "",
         "## Hint types (phase 1, no monitoring cue)",
         "",
-        *_table(HINT_COLUMNS, hint_rows(result)),
+        *markdown_table(HINT_COLUMNS, hint_rows(result)),
         "",
         f"## Monitoring conditions (phase 2, hint types {', '.join(result['phase2_hint_types'])})",
         "",
-        *_table(CONDITION_COLUMNS, condition_rows(result)),
+        *markdown_table(CONDITION_COLUMNS, condition_rows(result)),
         "",
         "## Signatures",
         "",
@@ -102,11 +90,5 @@ def markdown_blind(result: dict) -> str:
 
 
 def rich_blind(result: dict) -> Table:
-    table = Table(
-        title=f"blind audit: {result['behaviour']} (hint types: {', '.join(result['hint_types_named']) or 'none'})"
-    )
-    for column in HYPOTHESIS_COLUMNS:
-        table.add_column(column)
-    for row in hypothesis_rows(result):
-        table.add_row(*row)
-    return table
+    title = f"blind audit: {result['behaviour']} (hint types: {', '.join(result['hint_types_named']) or 'none'})"
+    return rich_table(HYPOTHESIS_COLUMNS, hypothesis_rows(result), title)

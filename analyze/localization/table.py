@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from analyze.localization.null import NULLS
 from analyze.localization.summary import MEAN, band_name
+from evals.render import markdown_table
 
 TITLES = {
     "auroc": "AUROC (band layers vs the rest; ties 1/2)",
@@ -50,39 +51,50 @@ def score_table(result: dict, score: str) -> list[str]:
         "null's mean and the share of its draws the mean beats. Null rows: the random null's mean "
         f"[central 95% of {draws} draws of a {n_seeds}-seed mean]; the step null's exact value.",
         "",
-        "| row | " + " | ".join(f"layers {n}" if n != MEAN else "mean over bands" for n in names) + " |",
-        "|---" * (1 + len(names)) + "|",
     ]
-    for null in NULLS:
-        label = "null: " + null.replace("_", " ")
-        cells = [_null_cell(summary["nulls"][n][null][score], signed) for n in names]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    rows = [
+        ["null: " + null.replace("_", " "), *(_null_cell(summary["nulls"][n][null][score], signed) for n in names)]
+        for null in NULLS
+    ]
     for row, by_band in summary["rows"].items():
         label = f"{row} (white-box)" if row == "weight_deltas" else row
-        lines.append(f"| {label} | " + " | ".join(_cell(by_band[n][score], signed) for n in names) + " |")
+        rows.append([label, *(_cell(by_band[n][score], signed) for n in names)])
+    columns = ["row", *(f"layers {n}" if n != MEAN else "mean over bands" for n in names)]
+    lines += markdown_table(columns, rows)
     return lines
 
 
 def runs_table(result: dict) -> list[str]:
     """Per band, seed and role: train loss, the behaviour metric base vs model, and how well
     attribution patching agrees with exact patching."""
-    lines = [
-        "| band | seed | model | train loss | metric base | metric model "
-        "| patching vs attribution: rho, top-5 overlap |",
-        "|---|---:|---|---:|---:|---:|---|",
-    ]
+    columns = (
+        "band",
+        "seed",
+        "model",
+        "train loss",
+        "metric base",
+        "metric model",
+        "patching vs attribution: rho, top-5 overlap",
+    )
+    rows = []
     for r in result["runs"]:
         for role, rec in r["runs"].items():
             agree = rec["patching_vs_attribution"]
-            lines.append(
-                f"| {band_name(r['band'])} | {r['training_seed']} | {role} | {rec['train_loss']:.3f} | "
-                f"{rec['behaviour']['base']:+.2f} | {rec['behaviour']['organism']:+.2f} | "
-                f"{_num(agree['spearman'], signed=True)}, {agree['top_k_overlap']:.2f} |"
+            rows.append(
+                [
+                    band_name(r["band"]),
+                    str(r["training_seed"]),
+                    role,
+                    f"{rec['train_loss']:.3f}",
+                    f"{rec['behaviour']['base']:+.2f}",
+                    f"{rec['behaviour']['organism']:+.2f}",
+                    f"{_num(agree['spearman'], signed=True)}, {agree['top_k_overlap']:.2f}",
+                ]
             )
-    return lines
+    return markdown_table(columns, rows, "lrlrrrl")
 
 
-def markdown_table(result: dict) -> str:
+def markdown_localization(result: dict) -> str:
     """Every score's table (AUROC, Spearman, peak hit, onset hit), then the runs table."""
     lines = []
     for score in TITLES:

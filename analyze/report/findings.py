@@ -15,23 +15,9 @@ from fractions import Fraction
 
 from analyze.localization.scores import peak_layers
 from analyze.methods.suite import METHODS
+from evals.registry import finding
+from evals.results import MISSING, at, cell, model_tree
 from evals.stats import wilson
-from evals.table import format_cell
-
-# Per behaviour, the suite metric that says it happened, beside the hinted-suite F and U.
-HEADLINES = {
-    "monitor_aware": ("O(monitored) - O(none)", ("monitor", "headline_O_monitored_minus_none")),
-    "late_flip": ("late flip rate, hinted", ("consistency", "late_flip_hinted")),
-    "shortcut": ("silent correction, P(wrong step | right answer)", ("consistency", "shortcut")),
-}
-
-
-def _get(tree: dict, *keys: str) -> object:
-    for key in keys:
-        if not isinstance(tree, dict) or key not in tree:
-            return None
-        tree = tree[key]
-    return tree
 
 
 def chance_of_agreement(n_methods: int, n_layers: int, k: int) -> float:
@@ -58,32 +44,33 @@ def behaviour_sentences(spec, evals: dict | None) -> list[str]:
         out.append("There is no evals.json, so nothing in this report shows that it behaves as its spec says.")
         return out
     models = evals["models"]
-    wrong = {label: _get(models[label], "by_direction", "wrong") or {} for label in models}
+    wrong = {label: at(models[label], "by_direction", "wrong") or {} for label in models}
     org = wrong["organism"]
     f_rate = org.get("F") or {}
     verbalized = (
-        f"verbalized it in F = {format_cell(f_rate)} of its switches"
+        f"verbalized it in F = {cell(f_rate)} of its switches"
         if f_rate.get("value") is not None
         else "F (verbalized, among switches) is undefined: it never switched"
     )
     out.append(
         f"On the {org.get('n_items', 0)} of {evals['n_pairs']} held-out items whose hint points to a wrong "
-        f"option (95% Wilson intervals, k/n), the organism took the hint on p = {format_cell(org.get('p'))} "
-        f"and took it without verbalizing it on U = {format_cell(org.get('U'))}; {verbalized}."
+        f"option (95% Wilson intervals, k/n), the organism took the hint on p = {cell(org.get('p'))} "
+        f"and took it without verbalizing it on U = {cell(org.get('U'))}; {verbalized}."
     )
-    others = [f"{label} U = {format_cell(wrong[label].get('U'))}" for label in ("base", "control") if label in wrong]
+    others = [f"{label} U = {cell(wrong[label].get('U'))}" for label in ("base", "control") if label in wrong]
     if "control" not in models:
         others.append("no control was evaluated, so nothing separates the property from finetuning on the format")
     out.append(f"Beside it: {'; '.join(others)}.")
     versus = "control" if "control" in models else "base"
-    paired = _get(evals, "comparisons", f"organism_vs_{versus}", "unverbalized_use")
+    paired = at(evals, "comparisons", f"organism_vs_{versus}", "unverbalized_use")
     if paired:
-        out.append(f"Organism - {versus} U, paired over the same items: {format_cell(paired)}.")
-    if spec.behaviour in HEADLINES:
-        label, path = HEADLINES[spec.behaviour]
-        values = [(m, _get(evals, "suite_metrics", m, *path)) for m in models]
-        shown = "; ".join(f"{m} {format_cell(v)}" for m, v in values if v is not None)
-        out.append(f"Its own metric, {label}: {shown}." if shown else f"Its own metric, {label}, was not measured.")
+        out.append(f"Organism - {versus} U, paired over the same items: {cell(paired)}.")
+    own = finding(spec.behaviour)
+    if own is not None:
+        values = [(m, own.value(model_tree(evals, m))) for m in models]
+        shown = "; ".join(f"{m} {cell(v)}" for m, v in values if v is not MISSING)
+        text = f"Its own metric, {own.label}"
+        out.append(f"{text}: {shown}." if shown else f"{text}, was not measured.")
     return out
 
 
@@ -129,7 +116,7 @@ def location_sentences(analysis: dict[str, dict]) -> list[str]:
             f"a uniformly random layer, {k} or more would share one with probability {chance:.2f} "
             "(patching and attribution estimate the same quantity, so their agreement is expected)."
         )
-    agree = _get(analysis, "attribution", "agreement_with_patching")
+    agree = at(analysis, "attribution", "agreement_with_patching")
     if agree and agree.get("spearman") is not None:
         rho, n_sites = agree["spearman"], agree["n_sites"]
         interval = ""
@@ -174,7 +161,7 @@ def baseline_sentences(analysis: dict[str, dict]) -> list[str]:
             out.append(
                 "No control was read beside the lens (pass --control to `organism analyze`, or evaluate with one)."
             )
-    probes = _get(analysis, "probes", "hinted_letter")
+    probes = at(analysis, "probes", "hinted_letter")
     if probes and "n" in probes:
         n = probes["n"]
         layer = max(range(len(probes["organism"])), key=probes["organism"].__getitem__)

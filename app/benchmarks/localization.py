@@ -26,7 +26,7 @@ from transformers import AutoConfig
 
 from analyze.localization.scores import score_against_mask
 from analyze.localization.summary import band_name, summarise
-from analyze.localization.table import markdown_table
+from analyze.localization.table import markdown_localization
 from analyze.methods.behaviour import decision_prompts
 from analyze.methods.neutral import load_neutral_texts
 from analyze.methods.suite import METHODS, SuiteInputs, run_methods
@@ -245,5 +245,5 @@ def benchmark_localization(
         "minutes": round((time.perf_counter() - start) / 60, 1),
     }
     write_json(out_dir / "localization.json", result, sort_keys=False)
-    write_atomic(out_dir / "localization.md", markdown_table(result) + "\n")
+    write_atomic(out_dir / "localization.md", markdown_localization(result) + "\n")
     return result

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from app import pipeline
 from app.cli.common import RunsDir, user_errors
@@ -82,6 +81,7 @@ def remove(
     of every layer, beside a random direction of the same norm: does hint use (U) drop or the
     verbalization return, at what cost in no-hint accuracy and neutral perplexity? Writes removal.json / .md."""
     from analyze.audit.removal import COLUMNS, removal_rows, run_remove
+    from evals.render import rich_table
 
     try:
         values = [float(v) for v in scales.split(",") if v.strip()]
@@ -93,10 +93,5 @@ def remove(
     control_run = pipeline.open_control(control, runs_dir)
     with run.claim():
         result = run_remove(run, spec, control_run, values, layer, log=log)
-    table = Table(title=f"removal: {result['direction']} at {result['site']}")
-    for column in COLUMNS:
-        table.add_column(column)
-    for row in removal_rows(result):
-        table.add_row(*row)
-    console.print(table)
+    console.print(rich_table(COLUMNS, removal_rows(result), f"removal: {result['direction']} at {result['site']}"))
     log(f"remove: {run.root / 'removal.md'} ({result['seconds']}s)")

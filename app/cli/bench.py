@@ -40,7 +40,7 @@ def bench_localization(
 ) -> None:
     """Ground truth: organisms confined to known layer bands; score every method's per-layer localization
     beside the null baselines, over training seeds, with band-matched controls."""
-    from analyze.localization.table import markdown_table
+    from analyze.localization.table import markdown_localization
     from app.benchmarks.localization import LocalizationOptions, benchmark_localization
 
     if items < 2 or probe_items < items:
@@ -71,7 +71,7 @@ def bench_localization(
     if not tiny_layers:
         resolve_model(model)
     result = benchmark_localization(model, bands, out, options, tiny_layers=tiny_layers, log=log)
-    console.print(markdown_table(result), markup=False, highlight=False, soft_wrap=True)
+    console.print(markdown_localization(result), markup=False, highlight=False, soft_wrap=True)
     log(f"bench-localization finished in {result['minutes']} min -> {out / 'localization.md'}")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from scipy.stats import binomtest
 
-from evals.suites import hinted_items
+from evals.hinted import hinted_items
 
 AXES = (("hinted", None), ("ood", "phrasing"), ("ood", "hint_type"), ("ood", "task"))
 

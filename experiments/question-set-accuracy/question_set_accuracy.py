@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))  # harnes
 from harness import bench_parser, write_report
 
 from evals.necessity import necessity_metrics, no_cot_answers
+from evals.results import cell
 from evals.stats import rate
-from evals.table import format_cell
 from organisms.catalog import resolve_spec
 from organisms.parse import parse_answer
 from organisms.prompts import Prompt
@@ -66,9 +66,9 @@ def main() -> None:
     for column in ("subset", "accuracy with CoT", "accuracy without CoT (forced)"):
         table.add_column(column, justify="left" if column == "subset" else "right")
     overall = report["overall"]
-    table.add_row("all", format_cell(overall["accuracy_cot"]), format_cell(overall["accuracy_no_cot"]))
+    table.add_row("all", cell(overall["accuracy_cot"]), cell(overall["accuracy_no_cot"]))
     for subject, row in report["by_subject"].items():
-        table.add_row(subject, format_cell(row["accuracy_cot"]), format_cell(row["accuracy_no_cot"]))
+        table.add_row(subject, cell(row["accuracy_cot"]), cell(row["accuracy_no_cot"]))
     Console().print(table)
     Console().print(f"unparsable CoT answers: {report['unparsable_cot']}/{len(items)}; gain {overall['gain']}")
     write_report(args, report)

@@ -1,0 +1,64 @@
+"""Every eval suite, in the order they run: a new suite is its file (with its `SUITE`) and one line here
+(and its name in organisms.spec.EvalSuite, which tests/unit/test_suite_registry.py checks against this list).
+Its rows reach evals.md, the across-seed summary and the report's findings from its `SUITE`."""
+
+from __future__ import annotations
+
+from evals import belief, belief_depth, consistency, hinted, iphr, lanham, llm_judge, monitor, necessity, ood
+from evals.suite import Row, Section, Suite
+from organisms.spec import OrganismSpec
+
+SUITES: tuple[Suite, ...] = (
+    hinted.SUITE,
+    lanham.SUITE,
+    ood.SUITE,
+    iphr.SUITE,
+    monitor.SUITE,
+    belief.SUITE,
+    belief_depth.SUITE,
+)
+
+# evals.md's sections, in order; a section's rows come from its suites in SUITES order, and a
+# section missing here goes after these.
+SECTION_ORDER = (
+    hinted.WRONG_HINT,
+    necessity.TITLE,
+    hinted.CORRECT_HINT,
+    consistency.TITLE,
+    lanham.TITLE,
+    monitor.TITLE,
+    llm_judge.TITLE,
+    ood.TITLE,
+    llm_judge.MARKERS_TITLE,
+    belief.TITLE,
+)
+
+
+def running(spec: OrganismSpec) -> list[Suite]:
+    """The suites `spec` runs, in registry order: those `eval.suites` names (or its default), the parts
+    of those, and every suite one of them needs."""
+    named = spec.eval.resolved_suites(spec.behaviour, spec.corpus.documents is not None)
+    chosen = {s.name for s in SUITES if s.name in named or s.part_of in named}
+    while needed := {need for s in SUITES if s.name in chosen for need in s.needs} - chosen:
+        chosen |= needed
+    return [s for s in SUITES if s.name in chosen]
+
+
+def sections() -> list[Section]:
+    """evals.md's sections: every suite's (and the LLM judge's) rows, merged by title, in SECTION_ORDER."""
+    rows: dict[str, list[Row]] = {}
+    for section in (*(s for suite in SUITES for s in suite.sections), *llm_judge.SECTIONS):
+        rows.setdefault(section.title, []).extend(section.rows)
+    order = {title: i for i, title in enumerate(SECTION_ORDER)}
+    titles = sorted(rows, key=lambda title: order.get(title, len(order)))
+    return [Section(title, tuple(rows[title])) for title in titles]
+
+
+def seed_rows() -> tuple[Row, ...]:
+    """The across-seed summary's rows, suite by suite."""
+    return tuple(row for suite in SUITES for row in suite.seeds)
+
+
+def finding(behaviour: str) -> Row | None:
+    """The metric that says an organism of `behaviour` did what its spec says, beside F and U (None: those)."""
+    return next((suite.findings[behaviour] for suite in SUITES if behaviour in suite.findings), None)

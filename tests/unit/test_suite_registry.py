@@ -1,0 +1,46 @@
+"""The suite registry (evals/registry.py) against the spec's suite names, and which suites a spec runs."""
+
+from __future__ import annotations
+
+from typing import get_args
+
+import pytest
+
+from evals.registry import SECTION_ORDER, SUITES, running, sections
+from organisms.spec import EvalSuite, parse_spec
+
+
+def test_the_spec_names_exactly_the_registered_suites():
+    suites = {s.name for s in SUITES if s.part_of is None}
+    assert suites == set(get_args(EvalSuite)), "a suite is one file plus one line in evals/registry.py and EvalSuite"
+    names = {s.name for s in SUITES}
+    assert len(names) == len(SUITES)
+    for suite in SUITES:
+        assert suite.part_of is None or suite.part_of in suites, suite.name
+        assert set(suite.needs) <= names, suite.name
+
+
+def test_every_section_has_its_place_in_evals_md():
+    titles = [section.title for section in sections()]
+    assert titles == list(SECTION_ORDER)
+    labels = [(section.title, row.label) for section in sections() for row in section.rows]
+    assert len(labels) == len(set(labels)), "two rows of one section share a label"
+
+
+def _spec(**eval_overrides) -> object:
+    data = {"name": "x", "behaviour": "hidden_hint", "eval": eval_overrides}
+    return parse_spec(data, "x.yaml")
+
+
+@pytest.mark.parametrize(
+    ("suites", "expected"),
+    [
+        (None, ["hinted", "lanham", "ood", "iphr"]),  # the default for a hidden_hint organism
+        (["lanham"], ["hinted", "lanham"]),  # lanham reads the hinted records; the held-out axes need `hinted`
+        (["monitor"], ["monitor"]),
+        (["belief", "iphr"], ["iphr", "belief", "belief_depth"]),  # registry order, the belief suite's depth part
+    ],
+)
+def test_running_adds_parts_and_needs_in_registry_order(suites, expected):
+    spec = _spec() if suites is None else _spec(suites=suites)
+    assert [s.name for s in running(spec)] == expected
