@@ -100,9 +100,10 @@ follows it and says so (F).""",
         "code",
         """from IPython.display import Markdown, display
 
+from app.pipeline import build
+from evals.render import markdown_table
 from evals.stage import run_eval
 from evals.table import sections
-from app.pipeline import build
 from runtime.rundir import RunDir
 
 runs = {}
@@ -114,9 +115,8 @@ for spec in (control, organism):
 organism_run, control_run = runs[organism.name], runs[control.name]
 evals = run_eval(organism_run, organism, control_run, log=lambda m: None)
 title, body = sections(evals)[0]  # the hinted pairs: p, F, U and the rest, with intervals
-header = ["| " + title + " | " + " | ".join(evals["models"]) + " |", "|---|" + "---:|" * len(evals["models"])]
-lines = ["| " + " | ".join(cell.replace("|", "\\\\|") for cell in row) + " |" for row in body]
-display(Markdown("\\n".join(header + lines)))""",
+table = markdown_table([title, *evals["models"]], body, "l" + "r" * len(evals["models"]))
+display(Markdown("\\n".join(table)))""",
     ),
     (
         "md",
@@ -180,7 +180,8 @@ The `reading` column applies these steps to the verdicts and the difference's in
     (
         "code",
         """from analyze.audit.ladder import EXPOSES, UNDETERMINED
-from analyze.audit.table import COLUMNS, rows
+from analyze.audit.table import ALIGN, COLUMNS, rows
+from evals.render import markdown_table
 
 
 def reading(row):
@@ -201,11 +202,8 @@ def reading(row):
     return "exposes both alike: hint use, not the hiding"
 
 
-table = ["| " + " | ".join((*COLUMNS, "reading")) + " |", "|---|---:|---:|---:|---|---|---|"]
-table += [
-    "| " + " | ".join((*cells, reading(row))) + " |" for cells, row in zip(rows(audit), audit["rungs"], strict=True)
-]
-display(Markdown("\\n".join(table)))
+readings = [(*cells, reading(row)) for cells, row in zip(rows(audit), audit["rungs"], strict=True)]
+display(Markdown("\\n".join(markdown_table((*COLUMNS, "reading"), readings, ALIGN + "l"))))
 print("ladder:", {r["rung"]: (r["verdict"]["organism"], r["verdict"]["control"]) for r in audit["rungs"]})""",
     ),
     (
