@@ -13,11 +13,11 @@ from organisms.spec import EvalSuite, parse_spec
 def test_the_spec_names_exactly_the_registered_suites():
     suites = {s.name for s in SUITES if s.part_of is None}
     assert suites == set(get_args(EvalSuite)), "a suite is one file plus one line in evals/registry.py and EvalSuite"
-    names = {s.name for s in SUITES}
-    assert len(names) == len(SUITES)
-    for suite in SUITES:
+    order = [s.name for s in SUITES]
+    assert len(set(order)) == len(order)
+    for i, suite in enumerate(SUITES):
         assert suite.part_of is None or suite.part_of in suites, suite.name
-        assert set(suite.needs) <= names, suite.name
+        assert set(suite.needs) <= set(order[:i]), f"{suite.name}: what it needs runs before it"
 
 
 def test_every_section_has_its_place_in_evals_md():
