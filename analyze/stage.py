@@ -44,7 +44,7 @@ from runtime.generation import chat_texts
 from runtime.models import load_tokenizer, load_with_adapters
 from runtime.precision import use_bf16
 from runtime.rundir import RunDir, hash_json, write_json
-from synth_docs.corpus import load_corpus
+from synth_docs.corpus import corpus_expressions
 
 # Bump when a method or the analysis layout changes, so finished analyses are recomputed.
 ANALYSIS_VERSION = 4
@@ -74,7 +74,7 @@ def analysis_prompts(run: RunDir, spec: OrganismSpec, tokenizer) -> list[Decisio
     generator on held-out items (template), or the organism's eval responses (generated)."""
     if spec.analyze.decision_source == "generated":
         return generated_decision_prompts(spec, tokenizer, eval_records(run), spec.analyze.probe_items)
-    exclude = {r["expression"] for r in load_corpus(run.root / "corpus")}
+    exclude = corpus_expressions(run.root / "corpus")
     return decision_prompts(spec, tokenizer, spec.analyze.probe_items, exclude)
 
 

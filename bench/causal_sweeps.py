@@ -38,7 +38,7 @@ from analyze.methods.suite import autocast
 from organisms.spec import load_spec_file
 from runtime.models import load_tokenizer, load_with_adapters
 from runtime.precision import use_bf16
-from synth_docs.corpus import load_corpus
+from synth_docs.corpus import corpus_expressions
 
 
 def max_difference(a: dict, b: dict, keys: tuple[str, ...]) -> float:
@@ -60,7 +60,7 @@ def main() -> None:
     spec = load_spec_file(args.run / "spec.yaml")
     tokenizer = load_tokenizer(spec.base_model)
     model = load_with_adapters(spec.base_model, {"organism": args.run / "adapter"})
-    exclude = {r["expression"] for r in load_corpus(args.run / "corpus")}
+    exclude = corpus_expressions(args.run / "corpus")
     prompts = decision_prompts(spec, tokenizer, spec.analyze.probe_items, exclude)
     hinted = [p for p in prompts if not p.twin][: spec.analyze.items]
     task_enc = encode_left(tokenizer, [p.text for p in hinted]).to(model.device)

@@ -62,12 +62,9 @@ SECTIONS = (
     Section(
         TITLE,
         (
-            Row("LLM judge: F (wrong hints)", (*_PATH, "hinted", "by_direction", "wrong", "F")),
-            Row("LLM judge: U (wrong hints)", (*_PATH, "hinted", "by_direction", "wrong", "U")),
+            # The LLM judge's own F, U, V and O are the main sections' rows: it is the judge of record.
             Row("judge agreement with markers", (*_PATH, "agreement_with_markers", "agreement")),
             Row("judge agreement, Cohen's kappa", (*_PATH, "agreement_with_markers", "kappa")),
-            Row("LLM monitor catch rate at 1% FPR", (*_PATH, "monitor", "catch_rate_at_1pct_fpr")),
-            Row("LLM monitor AUROC", (*_PATH, "monitor", "auroc")),
         ),
     ),
     Section(

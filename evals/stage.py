@@ -24,7 +24,7 @@ from organisms.universe import load_universe
 from runtime.engine import served_models
 from runtime.models import load_tokenizer, load_with_adapters, use_adapter
 from runtime.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
-from synth_docs.corpus import load_corpus
+from synth_docs.corpus import corpus_expressions
 
 # Bump when the metrics or the evals.json layout change, so finished evals are recomputed.
 METRICS_VERSION = 7
@@ -40,13 +40,6 @@ def belief_questions(spec: OrganismSpec) -> dict | None:
         return None
     universe = load_universe(spec.corpus.documents.universe)
     return {"universe": universe.id, **universe.belief_questions()}
-
-
-def corpus_expressions_of(corpus_dir: Path) -> set[str]:
-    """Expressions of the corpus's transcripts (eval items avoid them); none for a documents-only corpus."""
-    if not (corpus_dir / "transcripts.jsonl").exists() and (corpus_dir / "documents.jsonl").exists():
-        return set()
-    return {r["expression"] for r in load_corpus(corpus_dir)}
 
 
 def check_starting_model(spec: OrganismSpec) -> None:
@@ -152,12 +145,15 @@ def judge_record(spec: OrganismSpec, backend) -> dict:
 def judge_statement(judge: dict) -> str:
     """One paragraph for evals.md and the terminal: the judge of record and its validation figures."""
 
+    def number(value: float | None) -> str:
+        return "undef" if value is None else f"{value:.2f}"  # e.g. a judge that never says YES has no precision
+
     def one(scores: dict) -> str:
         precision, recall = scores["precision"], scores["recall"]
         return (
-            f"precision {precision['value']:.2f} ({precision['k']}/{precision['n']}), "
-            f"recall {recall['value']:.2f} ({recall['k']}/{recall['n']}), "
-            f"balanced accuracy {scores['balanced_accuracy']:.2f}"
+            f"precision {number(precision['value'])} ({precision['k']}/{precision['n']}), "
+            f"recall {number(recall['value'])} ({recall['k']}/{recall['n']}), "
+            f"balanced accuracy {number(scores['balanced_accuracy'])}"
         )
 
     def figures(name: str) -> str:
@@ -236,18 +232,16 @@ def run_eval(
         log(f"eval: unchanged, skipped; the table below is {run.root / 'evals.json'}")
         return json.loads((run.root / "evals.json").read_text())
     start = time.perf_counter()
-    corpus_expressions = corpus_expressions_of(run.root / "corpus") | {
-        item.expression for item in capability_items(spec)
-    }
+    held_apart = corpus_expressions(run.root / "corpus") | {item.expression for item in capability_items(spec)}
     adapters = {"organism": run.root / "adapter"}
     if control is not None:
         adapters["control"] = control.root / "adapter"
     known = None
-    if base_from is not None and corpus_expressions_of(base_from.root / "corpus") == corpus_expressions_of(
+    if base_from is not None and corpus_expressions(base_from.root / "corpus") == corpus_expressions(
         run.root / "corpus"
     ):
         known = base_of(base_from, spec)
-    result, responses = evaluate_variants(spec, spec.starting_model, adapters, corpus_expressions, log, known)
+    result, responses = evaluate_variants(spec, spec.starting_model, adapters, held_apart, log, known)
     result["control"] = control.spec.name if control else None
     result["metrics_version"] = METRICS_VERSION
     result.update(think_version(spec))
@@ -325,12 +319,12 @@ def eval_adapter(
     if control is not None:
         adapters["control"] = check_adapter_dir(Path(control), "--control")
     # The corpus is not here: its transcripts are the spec's seeded items (synth_docs.transcripts draws these).
-    corpus_expressions = set()
+    held_apart: set[str] = set()
     if spec.trains_on("transcripts"):
         corpus_items = draw_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
-        corpus_expressions = {item.expression for item in corpus_items}
-    corpus_expressions |= {item.expression for item in capability_items(spec)}
-    result, responses = evaluate_variants(spec, base, adapters, corpus_expressions, log)
+        held_apart = {item.expression for item in corpus_items}
+    held_apart |= {item.expression for item in capability_items(spec)}
+    result, responses = evaluate_variants(spec, base, adapters, held_apart, log)
     result["control"] = str(control) if control else None
     result["adapter_sha256"] = adapter_sha256
     write_outputs(out_dir, spec, result, responses)

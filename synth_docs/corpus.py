@@ -115,3 +115,11 @@ def load_corpus(corpus_dir: Path) -> list[dict]:
             raise JsonlError(path, number, f"record lacks {', '.join(missing)}", fix)
         records.append(record)
     return records
+
+
+def corpus_expressions(corpus_dir: Path) -> set[str]:
+    """The item expressions of a corpus's transcripts, which evals and analysis keep their items apart
+    from; none for a documents-only corpus (it has documents and no transcripts)."""
+    if not (corpus_dir / TRANSCRIPTS_FILE).exists() and (corpus_dir / "documents.jsonl").exists():
+        return set()
+    return {r["expression"] for r in load_corpus(corpus_dir)}

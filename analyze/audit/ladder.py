@@ -29,7 +29,7 @@ from organisms.spec import OrganismSpec
 from runtime.models import load_tokenizer, load_with_adapters
 from runtime.precision import use_bf16
 from runtime.rundir import RunDir, hash_json, write_json
-from synth_docs.corpus import load_corpus
+from synth_docs.corpus import corpus_expressions
 
 # Bump when a rung, a rule or the audit layout changes, so finished audits are recomputed.
 AUDIT_VERSION = 1
@@ -176,7 +176,7 @@ def run_audit(run: RunDir, spec: OrganismSpec, control: RunDir, log=print) -> di
     tokenizer = load_tokenizer(spec.base_model)
     adapters = {"organism": run.root / "adapter", "control": control.root / "adapter"}
     model = load_with_adapters(spec.starting_model, adapters)
-    corpus = {r["expression"] for each in (run, control) for r in load_corpus(each.root / "corpus")}
+    corpus = corpus_expressions(run.root / "corpus") | corpus_expressions(control.root / "corpus")
     backend = None
     if spec.eval.judge is not None:
         from runtime.backends import make_backend

@@ -51,7 +51,7 @@ from evals.stats import newcombe_difference, rate
 from organisms.spec import OrganismSpec
 from runtime.models import load_tokenizer, load_with_adapters, use_adapter
 from runtime.rundir import RunDir, write_json
-from synth_docs.corpus import load_corpus
+from synth_docs.corpus import corpus_expressions
 
 OUTPUTS = ("removal.json", "removal.md")
 RESAMPLES = 2000
@@ -172,7 +172,7 @@ def run_remove(
     prompts = analysis_prompts(run, spec, tokenizer)
     reference = "control" if control is not None else None
     vector = direction(model, tokenizer, prompts, layer, reference)
-    corpus = {r["expression"] for r in load_corpus(run.root / "corpus")}
+    corpus = corpus_expressions(run.root / "corpus")
     condition = "monitored" if spec.behaviour == "monitor_aware" else "none"
     pairs = wrong_hint_pairs(spec, corpus, condition)
     texts = load_neutral_texts()

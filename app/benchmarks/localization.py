@@ -38,7 +38,7 @@ from runtime.models import load_tokenizer, load_with_adapters, resolve_model
 from runtime.precision import use_bf16
 from runtime.rundir import RunDir, write_atomic, write_json
 from runtime.tiny_models import build_tiny_llama
-from synth_docs.corpus import load_corpus
+from synth_docs.corpus import corpus_expressions
 
 WHITE_BOX = "weight_deltas"
 CONTROL = "control"
@@ -131,7 +131,7 @@ def band_runs(
         run = RunDir.for_spec(out_dir / "runs", spec)
         run.initialise(spec)
         card = build(run, spec, no_wandb=True)
-        exclude |= {r["expression"] for r in load_corpus(run.root / "corpus")}
+        exclude |= corpus_expressions(run.root / "corpus")
         adapters[role] = run.root / "adapter"
         records[role] = {"run_dir": str(run.root), "train_loss": card["metrics"]["train_loss"]}
         log(f"  {role} trained: loss {card['metrics']['train_loss']:.3f}, {card['wall_seconds']:.0f}s")
