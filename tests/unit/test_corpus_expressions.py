@@ -25,5 +25,5 @@ def test_a_documents_only_corpus_holds_no_items(tmp_path):
 
 
 def test_a_corpus_with_neither_file_is_an_error_naming_it(tmp_path):
-    with pytest.raises(OrganismError, match="transcripts.jsonl"):
+    with pytest.raises(OrganismError, match=r"transcripts\.jsonl"):
         corpus_expressions(tmp_path)
