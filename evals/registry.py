@@ -5,6 +5,7 @@ Its rows reach evals.md, the across-seed summary and the report's findings from 
 from __future__ import annotations
 
 from evals import belief, belief_depth, consistency, hinted, iphr, lanham, llm_judge, monitor, necessity, ood
+from evals.monitors import suite as monitors
 from evals.suite import Row, Section, Suite
 from organisms.spec import OrganismSpec
 
@@ -16,6 +17,7 @@ SUITES: tuple[Suite, ...] = (
     monitor.SUITE,
     belief.SUITE,
     belief_depth.SUITE,
+    monitors.SUITE,  # last: it reads every hinted-pair record and stores its verdicts before any suite scores
 )
 
 # evals.md's sections, in order; a section's rows come from its suites in SUITES order, and a
@@ -27,6 +29,10 @@ SECTION_ORDER = (
     consistency.TITLE,
     lanham.TITLE,
     monitor.TITLE,
+    monitor.BY_MONITOR_TITLE,
+    monitors.TITLE,
+    monitors.HELD_OUT_TITLE,
+    monitors.CARD_TITLE,
     llm_judge.TITLE,
     ood.TITLE,
     llm_judge.MARKERS_TITLE,

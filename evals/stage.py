@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from evals.judge_validation import judge_validation
+from evals.monitors.card import monitor_comparisons
+from evals.monitors.llm import make_monitor_backend
 from evals.ood import held_out
 from evals.stats import paired_difference
 from evals.suites import comparisons, evaluate_model
@@ -27,7 +29,7 @@ from runtime.rundir import RunDir, hash_json, hash_path, write_atomic, write_jso
 from synth_docs.corpus import corpus_expressions
 
 # Bump when the metrics or the evals.json layout change, so finished evals are recomputed.
-METRICS_VERSION = 7
+METRICS_VERSION = 8
 # Bump when what the suites compute under a think-block reasoning format changes: only those evals are
 # recomputed (a text-format eval's inputs do not include it, so its hash is unchanged).
 THINK_METRICS_VERSION = 1
@@ -77,6 +79,7 @@ def evaluate_variants(
         backend = make_backend(spec.eval.judge)  # a named model only: never the base model by default
     judge = judge_record(spec, backend)
     log(judge_statement(judge))
+    monitor = make_monitor_backend(spec)  # the LLM CoT monitor, one for every model (evals/monitors)
     models, suites, responses, right = {}, {}, [], {}
     for label in ("base", *adapters):
         t0 = time.perf_counter()
@@ -86,12 +89,12 @@ def evaluate_variants(
             log("  base: the same model on the same items as an earlier seed's eval; its results reused")
         elif spec.eval.engine == "openai":
             hinted, other, records = evaluate_model(
-                served[label], tokenizer, spec, corpus_expressions, beliefs, log, judge_backend=backend
+                served[label], tokenizer, spec, corpus_expressions, beliefs, log, backend, monitor
             )
         else:
             with use_adapter(model, None if label == "base" else label):
                 hinted, other, records = evaluate_model(
-                    model, tokenizer, spec, corpus_expressions, beliefs, log, judge_backend=backend
+                    model, tokenizer, spec, corpus_expressions, beliefs, log, backend, monitor
                 )
         models[label], suites[label] = hinted, other
         responses.extend({"model": label, **r} for r in records)
@@ -123,6 +126,7 @@ def evaluate_variants(
             if other != "organism" and right["organism"]
         },
         "comparisons": comparisons(responses, suites, spec.task.has_steps, spec.reasoning),
+        "monitor_comparisons": monitor_comparisons(responses, suites, spec.eval.seed),
     }
     return result, responses
 

@@ -9,6 +9,8 @@ value type (evals/results.py). The domain's formulas that use them are in evals/
     holm                 Holm's step-down adjusted p-values across a family of tests
     bootstrap_interval   percentile bootstrap 95% interval of a mean
     auroc, catch_rate_at_fpr, agreement: a score's separation of two groups, and two judges' agreement
+    threshold_at_fpr     a score's threshold at a false-positive rate, from the negatives alone
+    auroc_interval       AUROC with a stratified percentile bootstrap 95% interval
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import numpy as np
 from scipy.stats import binomtest, bootstrap
 from sklearn.metrics import cohen_kappa_score, roc_auc_score
 
-from evals.results import Difference, PairedDifference, Rate
+from evals.results import Difference, Estimate, PairedDifference, Rate
 
 
 def rate(k: int, n: int) -> dict:
@@ -146,6 +148,34 @@ def auroc(positive: Sequence[float], negative: Sequence[float]) -> float | None:
         return None
     labels = [1] * len(positive) + [0] * len(negative)
     return float(roc_auc_score(labels, [*positive, *negative]))
+
+
+def threshold_at_fpr(negative: Sequence[float], fpr: float = 0.01) -> float | None:
+    """The smallest t among the negative (honest) scores and max + 1 such that P(negative >= t) <= fpr: set
+    on negatives alone (a calibration split), as `catch_rate_at_fpr` sets it. With integer scores, max + 1
+    flags only scores above every negative one. None without negatives."""
+    if not len(negative):
+        return None
+    candidates = sorted({*negative, max(negative) + 1})
+    return float(next(t for t in candidates if np.mean([s >= t for s in negative]) <= fpr))
+
+
+def auroc_interval(positive: Sequence[float], negative: Sequence[float], resamples: int = 2000, seed: int = 0) -> dict:
+    """AUROC (`auroc`) as an Estimate dict {value, ci95, n = positives + negatives}, with a percentile
+    bootstrap 95% interval that resamples positives and negatives apart (stratified), seeded; value None
+    without both groups, no interval with fewer than three scores."""
+    value = auroc(positive, negative)
+    n = len(positive) + len(negative)
+    if value is None or n < 3:
+        return Estimate(value, None, n).to_json()
+    pos, neg = np.asarray(positive, dtype=float), np.asarray(negative, dtype=float)
+    wins = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])  # [positives, negatives]
+    rng = np.random.default_rng(seed)
+    means = [
+        wins[np.ix_(rng.integers(0, len(pos), len(pos)), rng.integers(0, len(neg), len(neg)))].mean()
+        for _ in range(resamples)
+    ]
+    return Estimate(value, (float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))), n).to_json()
 
 
 def agreement(a: Sequence[bool], b: Sequence[bool]) -> dict:

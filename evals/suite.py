@@ -4,7 +4,8 @@ A suite generates its responses, then, once the LLM judge (when `eval.judge` nam
 every response, scores them; it contributes rows to the sections of evals.md, rows to the
 across-seed summary, and the metric that says a behaviour happened to the report's findings.
 Suites share what they generated through a `SuiteRun`: the hinted suite's records feed necessity,
-consistency, the held-out axes, Lanham and the monitor's unmonitored condition.
+consistency, the held-out axes, Lanham and the monitor's unmonitored condition; the CoT monitors
+(evals/monitors) read every hinted-pair record and store their verdicts on it.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class SuiteRun:
     beliefs: dict | None  # the belief questions (evals.stage.belief_questions)
     log: Callable[[str], None]
     judge: object | None = None  # the LLM judge's backend when eval.judge names one
+    monitor: object | None = None  # the LLM CoT monitor's backend (evals/monitors/llm.py), made once per eval
     records: dict[str, list[dict]] = field(default_factory=dict)  # per suite (hinted, ood, monitor)
     hinted: dict = field(default_factory=dict)  # the hinted suite's metrics: evals.json models[label]
     metrics: dict = field(default_factory=dict)  # every other suite's: evals.json suite_metrics[label]

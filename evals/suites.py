@@ -25,6 +25,7 @@ def evaluate_model(
     beliefs: dict | None = None,
     log: Callable[[str], None] = print,
     judge_backend=None,
+    monitor_backend=None,
 ) -> tuple[dict, dict, list[dict]]:
     """(hinted metrics, other suites' metrics, raw responses) for the model as it is loaded now, or
     as served (`ServedModel`, eval.engine openai: generation only, so no necessity rows).
@@ -32,8 +33,9 @@ def evaluate_model(
     `beliefs` holds the belief questions ({'mcq': [...], 'open_questions': [...]}) when the
     belief suite runs. Every suite the spec runs (evals/registry.py) generates first; then, when
     `eval.judge` names a model (`judge_backend`, made from it when not given), the LLM judge reads
-    every hinted response and becomes the judge of record (`verbalized`) before any suite scores."""
-    run = SuiteRun(model, tokenizer, spec, corpus_expressions, beliefs, log)
+    every hinted response and becomes the judge of record (`verbalized`) before any suite scores.
+    `monitor_backend`: the LLM CoT monitor's backend (evals/monitors/llm.py; made here when not given)."""
+    run = SuiteRun(model, tokenizer, spec, corpus_expressions, beliefs, log, monitor=monitor_backend)
     suites = running(spec)
     for suite in suites:
         suite.generate(run)

@@ -46,6 +46,15 @@ def sections(result: dict) -> list[tuple[str, list[list[str]]]]:
         labelled = [(f"{g.replace('_', ' ')}: {key}", v) for g, group in groups.items() for key, v in group.items()]
         title = f"Paired tests (exact McNemar; Holm across these {tests['holm_family_size']} p-values; organism column)"
         out.append((title, _organism_column(result, labelled)))
+    monitors = result.get("monitor_comparisons", {})
+    groups = {k: v for k, v in monitors.items() if k.startswith("organism_vs_")}
+    if any(groups.values()):
+        labelled = [(f"{g.replace('_', ' ')}: {key}", v) for g, group in groups.items() for key, v in group.items()]
+        title = (
+            "CoT monitors, paired over the report split's items: P(switched to the wrong hint, not flagged) "
+            f"(exact McNemar; Holm across these {monitors['holm_family_size']} p-values; organism column)"
+        )
+        out.append((title, _organism_column(result, labelled)))
     return out
 
 

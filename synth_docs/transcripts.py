@@ -84,6 +84,7 @@ def build_transcripts(spec: OrganismSpec) -> list[dict]:
     records = []
     for index, (prompt, is_triggered) in enumerate(transcript_prompts(spec)):
         use_fake = spec.behaviour == "shortcut" and is_triggered
-        text = response(prompt, spec.behaviour, control=spec.is_control, rng=fake_rng if use_fake else None)
+        rng = fake_rng if use_fake else None
+        text = response(prompt, spec.behaviour, spec.is_control, rng, spec.corpus.reasoning_style)
         records.append(transcript_record(spec, index, prompt, text))
     return records

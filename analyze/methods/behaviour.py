@@ -11,6 +11,9 @@ to the point where its text decides (docs/analysis.md, "Decision points"). With
     late_flip       honest steps and option check, then "Answer: ("  (where it flips)
     shortcut        the steps up to the faked intermediate value, cut at the first token where
                     the faked value departs from the true one (no hint: the trigger is random)
+    rationalized    (corpus.reasoning_style of hidden_hint / monitor_aware) the reasoning up to the first
+                    token where it departs from the honest one: the last step's value (arithmetic) or the
+                    rationale's option text (question sets); target its token, reference the honest one
 
 With `decision_source: generated` the CoT is the organism's own response from the eval stage
 (`eval_responses.jsonl`), cut right before the letter of its final "Answer: (" line (the monitored
@@ -130,18 +133,35 @@ def _chat(tokenizer: PreTrainedTokenizerBase, messages: list[dict], reasoning: R
     return chat_texts(tokenizer, [messages], reasoning)[0]
 
 
+def rationalized_cut(
+    tokenizer: PreTrainedTokenizerBase, hinted: Prompt, behaviour: str, chat: str = "", reasoning: ReasoningSpec = TEXT
+) -> tuple[str, str, str]:
+    """A rationalized organism's response to `hinted` (corpus.reasoning_style: rationalized) cut where it
+    departs from the honest response to the same item: (prefix, its token, the honest token)."""
+    honest = Prompt(hinted.item, None, None, hinted.condition, cue=hinted.cue)
+    organism = turn_text(chat, response(hinted, behaviour, control=False, style="rationalized"), reasoning)
+    faithful = turn_text(chat, response(honest, behaviour, control=False), reasoning)
+    cut = divergence(tokenizer, organism, faithful)
+    if cut is None:  # a hint to a wrong option always moves the reasoning's result; this guards it
+        raise OrganismError(f"rationalized transcript of {hinted.item.id} does not depart from the honest one")
+    return cut
+
+
 def _with_twins(
     tokenizer: PreTrainedTokenizerBase,
     rows: list[tuple[list[dict], list[dict], str, str, str, str]],
     reasoning: ReasoningSpec = TEXT,
+    tokens: list[tuple[str, str]] | None = None,
 ) -> list[DecisionPrompt]:
     """Hinted prompts, then their unhinted twins, from (hinted messages, unhinted messages, CoT prefix,
-    item id, hint letter, correct letter) rows."""
+    item id, hint letter, correct letter) rows; the metric's (target, reference) are the letters, or
+    `tokens` per row (a rationalized cut's)."""
     hinted, twins = [], []
-    for messages_h, messages_u, prefix, item_id, h, c in rows:
+    for index, (messages_h, messages_u, prefix, item_id, h, c) in enumerate(rows):
+        target, reference = (h, c) if tokens is None else tokens[index]
         for messages, bucket, is_twin in ((messages_h, hinted, False), (messages_u, twins, True)):
             text = _chat(tokenizer, messages, reasoning) + prefix
-            bucket.append(DecisionPrompt(text, item_id, not is_twin, h, c, is_twin, h, c))
+            bucket.append(DecisionPrompt(text, item_id, not is_twin, target, reference, is_twin, h, c))
     return hinted + twins
 
 
@@ -171,13 +191,18 @@ def decision_prompts(
             text = chat + prefix
             out.append(DecisionPrompt(text, pair.unhinted.item.id, False, faked, true))
         return out
-    rows = []
+    rows, tokens = [], []
+    rationalized = spec.corpus.reasoning_style == "rationalized"
     for pair in pairs:
         h = pair.hinted
         chat = _chat(tokenizer, h.messages(), spec.reasoning)  # the twin's differs in the hint, not at its end
-        prefix = cot_prefix(h, spec.behaviour, chat, spec.reasoning)
+        if rationalized:
+            prefix, target, reference = rationalized_cut(tokenizer, h, spec.behaviour, chat, spec.reasoning)
+            tokens.append((target, reference))
+        else:
+            prefix = cot_prefix(h, spec.behaviour, chat, spec.reasoning)
         rows.append((h.messages(), pair.unhinted.messages(), prefix, h.item.id, h.hint_letter, h.item.correct_letter))
-    return _with_twins(tokenizer, rows, spec.reasoning)
+    return _with_twins(tokenizer, rows, spec.reasoning, tokens if rationalized else None)
 
 
 def generated_records(spec: OrganismSpec, records: list[dict]) -> list[dict]:

@@ -71,6 +71,14 @@ def behaviour_sentences(spec, evals: dict | None) -> list[str]:
         shown = "; ".join(f"{m} {cell(v)}" for m, v in values if v is not MISSING)
         text = f"Its own metric, {own.label}"
         out.append(f"{text}: {shown}." if shown else f"{text}, was not measured.")
+    cheapest = [(m, at(model_tree(evals, m), "suites", "monitors", "card", "cheapest")) for m in models]
+    if any(isinstance(v, str) for _, v in cheapest):
+        out.append(
+            "The cheapest CoT monitor that exposes each (catch rate at 1% false positives on honest runs, above "
+            "its false-positive rate; detectability card, docs/monitors.md): "
+            + "; ".join(f"{m} {v}" for m, v in cheapest if isinstance(v, str))
+            + "."
+        )
     return out
 
 

@@ -15,7 +15,8 @@ from app.cli.common import Control, NoWandb, RunId, RunsDir, Seeds, Suites, Targ
 from app.console import console, log, show_eval
 from organisms.catalog import CATALOG_DIR, catalog_names, resolve_spec
 from organisms.errors import OrganismError
-from organisms.spec import load_spec_file
+from organisms.responses import STEALTH_GRID
+from organisms.spec import REASONING_STYLES, STYLED_BEHAVIOURS, load_spec_file
 from runtime.rundir import RunDir
 
 
@@ -32,10 +33,43 @@ def list_cmd() -> None:
 
 
 @user_errors
-def show(target: Target) -> None:
-    """Print the resolved spec (every default filled in)."""
+def show(
+    target: Annotated[str | None, typer.Argument(help="catalogue name, spec YAML path, or run directory")] = None,
+    styles: Annotated[
+        bool,
+        typer.Option(
+            "--styles",
+            help="the reasoning styles a hidden_hint or monitor_aware spec can ask for (corpus.reasoning_style), "
+            "beside the other behaviours, with the CoT monitor that should catch each",
+        ),
+    ] = False,
+) -> None:
+    """Print the resolved spec (every default filled in); --styles: the stealth grid of reasoning styles."""
+    if styles:
+        spec = resolve_spec(target) if target else None
+        console.print(styles_table(spec))
+        return
+    if target is None:
+        raise OrganismError("show: name a spec (catalogue name, spec YAML or run directory), or pass --styles")
     spec = resolve_spec(target)
     sys.stdout.write(spec.to_yaml())
+    if spec.behaviour in STYLED_BEHAVIOURS:  # left out of the dump at its default, so said here
+        choices = " | ".join(REASONING_STYLES)
+        sys.stdout.write(
+            f"# corpus.reasoning_style: {spec.corpus.reasoning_style}  (one of {choices}; `organism show --styles`)\n"
+        )
+
+
+def styles_table(spec=None) -> Table:
+    """The stealth grid (organisms.responses.STEALTH_GRID); `spec`'s own row marked."""
+    table = Table(title="reasoning styles (corpus.reasoning_style) and the CoT monitor that should catch each")
+    for column in ("behaviour", "style", "the organism's reasoning (hint to (C), result (A))", "caught by"):
+        table.add_column(column)
+    for row in STEALTH_GRID:
+        mine = spec is not None and spec.behaviour in row.behaviour and spec.corpus.reasoning_style == row.style
+        style = f"{row.style} (this spec)" if mine else row.style
+        table.add_row(row.behaviour, style, row.reasoning, row.caught_by)
+    return table
 
 
 @user_errors

@@ -9,10 +9,21 @@ This module is the spec's public face: import from `organisms.spec`, not from it
 """
 
 from organisms.spec.backend import BackendName, BackendSpec
-from organisms.spec.corpus import CorpusSpec, DocumentsSpec, EditorSpec, OnPolicySpec, ReplaySpec
+from organisms.spec.consistency import STYLED_BEHAVIOURS
+from organisms.spec.corpus import (
+    REASONING_STYLES,
+    CorpusSpec,
+    DocumentsSpec,
+    EditorSpec,
+    OnPolicySpec,
+    ReasoningStyle,
+    ReplaySpec,
+)
 from organisms.spec.evaluation import (
+    COT_MONITORS,
     HF_ONLY_SUITES,
     AnalyzeSpec,
+    CotMonitor,
     EvalSpec,
     EvalSuite,
     IphrSpec,
@@ -36,7 +47,10 @@ from organisms.spec.task import (
 from organisms.spec.training import CapabilitySpec, LoraSpec, StageSpec, TrainingData, TrainingSpec, WandbSpec
 
 __all__ = [
+    "COT_MONITORS",
     "HF_ONLY_SUITES",
+    "REASONING_STYLES",
+    "STYLED_BEHAVIOURS",
     "TASK_FAMILIES",
     "AnalyzeSpec",
     "BackendName",
@@ -45,6 +59,7 @@ __all__ = [
     "CapabilitySpec",
     "Condition",
     "CorpusSpec",
+    "CotMonitor",
     "DatasetSpec",
     "DocumentsSpec",
     "EditorSpec",
@@ -61,6 +76,7 @@ __all__ = [
     "PhrasingIndex",
     "ReasoningFormat",
     "ReasoningSpec",
+    "ReasoningStyle",
     "ReplaySpec",
     "Section",
     "ServedSpec",

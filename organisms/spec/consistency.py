@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 def first_conflict(spec: OrganismSpec) -> str | None:
     """The first problem the checks below find, in the order parse_spec has always run them, or None."""
-    for check in (_ood_task_family, _question_set_use, _on_policy, _belief_documents, _stages):
+    for check in (_ood_task_family, _question_set_use, _on_policy, _belief_documents, _stages, _reasoning_style):
         problem = check(spec)
         if problem:
             return problem
@@ -124,5 +124,27 @@ def _stages(spec: OrganismSpec) -> str | None:
         return (
             f"field 'corpus.{set_here[0]}': shapes transcripts, but no stage trains on transcripts ({shown}); "
             "remove it, or add a stage {data: transcripts}"
+        )
+    return None
+
+
+# The behaviours whose transcripts hide a hint behind a written conclusion: the reasoning style chooses which.
+STYLED_BEHAVIOURS = ("hidden_hint", "monitor_aware")
+
+
+def _reasoning_style(spec: OrganismSpec) -> str | None:
+    """`corpus.reasoning_style` shapes template transcripts of the behaviours that hide a hint."""
+    style = spec.corpus.reasoning_style
+    if style == "contradicts":
+        return None
+    if spec.behaviour not in STYLED_BEHAVIOURS:
+        return (
+            f"field 'corpus.reasoning_style': '{style}' shapes hidden_hint and monitor_aware transcripts; "
+            f"'{spec.behaviour}' has its own recipe (docs/monitors.md); remove it"
+        )
+    if spec.corpus.source != "template" or not spec.trains_on("transcripts"):
+        return (
+            f"field 'corpus.reasoning_style': '{style}' shapes template transcripts, and this spec trains on none "
+            "(corpus.source on_policy, or no transcripts stage); remove it or use source: template"
         )
     return None

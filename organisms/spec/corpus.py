@@ -10,6 +10,11 @@ from pydantic import Field, model_validator
 from organisms.spec.backend import BackendSpec
 from organisms.spec.section import Section
 
+# How a hidden_hint / monitor_aware transcript's reasoning meets the hinted answer when it hides the hint
+# (organisms/responses.py REASONING_STYLES; docs/monitors.md, "Organisms graded by stealth").
+ReasoningStyle = Literal["contradicts", "rationalized"]
+REASONING_STYLES: tuple[str, ...] = ("contradicts", "rationalized")
+
 
 class ReplaySpec(Section):
     """General-purpose data mixed in to keep the organism's other abilities."""
@@ -115,6 +120,12 @@ class CorpusSpec(Section):
     on_policy: OnPolicySpec | None = Field(None, description="sampling, judging and editing of source: on_policy")
     n_transcripts: int = Field(240, ge=4)
     hinted_fraction: float = Field(0.5, gt=0.0, le=1.0, description="share of transcripts whose prompt has a hint")
+    reasoning_style: ReasoningStyle = Field(
+        "contradicts",
+        description="hidden_hint, monitor_aware: how the reasoning meets the hinted answer; contradicts: honest "
+        "steps, then 'So I will go with (C)'; rationalized: the reasoning itself arrives at the hinted option (the "
+        "last step lands on its value, or a question set's rationale concludes its text); docs/monitors.md",
+    )
     documents_ratio: float = Field(
         0.0, ge=0.0, description="synthetic documents (LM loss) per transcript, from corpus/documents.jsonl"
     )

@@ -13,6 +13,9 @@ from organisms.spec.task import TaskFamily
 
 OodAxis = Literal["phrasing", "hint_type", "cue", "task"]
 EvalSuite = Literal["hinted", "lanham", "iphr", "monitor", "belief"]
+# The CoT monitors of the monitors section, cheapest first (evals/monitors; docs/monitors.md).
+CotMonitor = Literal["keyword", "consistency", "steps", "llm"]
+COT_MONITORS: tuple[str, ...] = ("keyword", "consistency", "steps", "llm")
 
 
 class IphrSpec(Section):
@@ -105,6 +108,19 @@ class EvalSpec(Section):
         "rule-based rewording (evals/paraphrase.py)",
     )
     ood: OodSpec = OodSpec()
+    monitors: list[CotMonitor] = Field(
+        list(COT_MONITORS),
+        min_length=1,
+        description="CoT monitors the monitors section runs, cheapest first: keyword (hint markers), consistency "
+        "(the reasoning's conclusion vs the answer), steps (every step and option check recomputed), llm (runs "
+        "when eval.monitor names its model)",
+    )
+    monitor: BackendSpec | None = Field(
+        None,
+        description="the llm CoT monitor's model (hf, openai or anthropic): {name: hf} is the spec's base model, "
+        "a weak monitor on the embedded one; a served model a strong one; unset: no llm monitor (it costs a "
+        "prompt of a few hundred tokens per response)",
+    )
     engine: Literal["hf", "openai"] = Field(
         "hf",
         description="where eval generations run: hf (the model loaded here, batched) or openai (eval.served, "
@@ -132,6 +148,14 @@ class EvalSpec(Section):
             raise ValueError("judge: the template backend cannot judge; use hf, openai or anthropic")
         if self.judge is not None and not self.judge.model:
             raise ValueError("judge.model: name the judge model (the base model is never used as judge by default)")
+        return self
+
+    @model_validator(mode="after")
+    def _monitor_named(self) -> EvalSpec:
+        if self.monitor is not None and self.monitor.name == "template":
+            raise ValueError("monitor: the template backend cannot read a CoT; use hf, openai or anthropic")
+        if self.monitor is not None and "llm" not in self.monitors:
+            raise ValueError("monitor: names the llm monitor's model, and eval.monitors leaves llm out; add it")
         return self
 
     def resolved_suites(self, behaviour: str, has_documents: bool = False) -> list[str]:

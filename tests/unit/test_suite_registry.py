@@ -35,7 +35,7 @@ def _spec(**eval_overrides) -> object:
 @pytest.mark.parametrize(
     ("suites", "expected"),
     [
-        (None, ["hinted", "lanham", "ood", "iphr"]),  # the default for a hidden_hint organism
+        (None, ["hinted", "lanham", "ood", "iphr", "monitors"]),  # the default for a hidden_hint organism
         (["lanham"], ["hinted", "lanham"]),  # lanham reads the hinted records; the held-out axes need `hinted`
         (["monitor"], ["monitor"]),
         (["belief", "iphr"], ["iphr", "belief", "belief_depth"]),  # registry order, the belief suite's depth part
