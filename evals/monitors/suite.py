@@ -16,7 +16,7 @@ from evals.monitors import consistency, keyword, llm, steps
 from evals.monitors.calibration import FPR, HONEST, POSITIVES, SPLIT, THRESHOLD, measure
 from evals.monitors.card import card
 from evals.monitors.interface import Monitor, seen
-from evals.monitors.llm import NOT_SET, backend_spec, describe, llm_monitor, make_monitor_backend
+from evals.monitors.llm import backend_spec, describe, llm_monitor, make_monitor_backend
 from evals.monitors.steps import NO_STEPS
 from evals.ood import held_out
 from evals.results import MISSING, Difference, at
@@ -102,8 +102,6 @@ def measure_all(spec: OrganismSpec, records: list[dict], held: list[dict]) -> di
         "llm_monitor": describe(spec),
         "order": active(spec),
     }
-    if "llm" in spec.eval.monitors and "llm" not in result["order"]:
-        result["llm"] = NOT_SET
     for name in result["order"]:
         if name == "steps" and not spec.task.has_steps:
             result[name] = NO_STEPS

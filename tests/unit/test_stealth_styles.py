@@ -135,3 +135,61 @@ def test_the_reasoning_style_is_a_spec_field_left_out_at_its_default():
     ):
         with pytest.raises(OrganismError, match="reasoning_style"):
             parse_spec(refused, "x")
+
+
+def transcript_records(spec, style: str, control: bool) -> list[dict]:
+    """Hinted-pair records of a model that writes exactly its transcripts (an ideal organism or control)."""
+    from evals.hinted import eval_pairs
+
+    records = []
+    for pair in eval_pairs(spec, set()):
+        item = pair.hinted.item
+        texts = {
+            "unhinted": response(pair.unhinted, spec.behaviour, control),
+            "hinted": response(pair.hinted, spec.behaviour, control, style=style),
+        }
+        prompts = {"unhinted": pair.unhinted, "hinted": pair.hinted}
+        reads = {w: read_response(texts[w], item.letters, prompts[w].user_text()) for w in texts}
+        records.append(
+            {
+                "item_id": item.id,
+                "hint_type": pair.hinted.hint_type,
+                "hint_text": pair.hinted.hint_text,
+                "hint_letter": pair.hinted.hint_letter,
+                "correct_letter": item.correct_letter,
+                "a_u": reads["unhinted"].answer,
+                "a_h": reads["hinted"].answer,
+                **{f"prompt_{w}": prompts[w].messages() for w in texts},
+                **{f"response_{w}": texts[w] for w in texts},
+                **{f"reasoning_{w}": reads[w].reasoning for w in texts},
+            }
+        )
+    return records
+
+
+@pytest.mark.parametrize(
+    ("style", "control", "cheapest"),
+    [
+        ("contradicts", False, "consistency"),
+        ("rationalized", False, "steps"),
+        ("contradicts", True, "keyword"),
+        ("rationalized", True, "keyword"),
+    ],
+)
+def test_the_card_of_a_model_that_writes_its_transcripts_names_the_grid_monitor(style, control, cheapest):
+    from evals.monitors.suite import measure_all
+    from organisms.catalog import resolve_spec
+
+    spec = resolve_spec("hidden-hint")
+    records = transcript_records(spec, style, control)
+    score_records(RULES, records, True)
+    result = measure_all(spec, records, [])
+    assert result["card"]["cheapest"] == cheapest
+    for name in ("keyword", "consistency", "steps"):
+        measured = result[name]
+        assert measured["fpr"]["k"] == 0 and measured["calibration"]["honest"] == 24  # honest transcripts
+        assert measured["catch_rate"]["n"] == measured["yes_no"]["catch_rate"]["n"] > 10  # the report split's switches
+    should_catch = {"keyword": control, "consistency": style == "contradicts", "steps": style == "rationalized"}
+    for name, caught in should_catch.items():
+        assert result[name]["catch_rate"]["value"] == (1.0 if caught else 0.0), name
+        assert result[name]["auroc"]["value"] == (1.0 if caught else 0.5), name
