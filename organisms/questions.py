@@ -249,17 +249,6 @@ def question_set_items(
     return items
 
 
-def items_needed(spec: OrganismSpec) -> dict[str, int]:
-    """How many distinct items of the spec's own question set its stages draw, by what draws them."""
-    need = {"corpus.n_transcripts": spec.corpus.n_transcripts}
-    if spec.capability is not None:
-        need["capability.n_transcripts"] = spec.capability.n_transcripts
-    need["eval.n_items"] = spec.eval.n_items
-    if spec.analyze.probe_items > spec.eval.n_items:  # the analysis draws the eval items and more
-        need["analyze.probe_items (beyond eval.n_items)"] = spec.analyze.probe_items - spec.eval.n_items
-    return need
-
-
 def check_question_sets(spec: OrganismSpec) -> None:
     """Every question set the spec reads loads, is well-formed and has the items its stages need:
     checked before the first write, so a bad set leaves nothing behind."""
@@ -267,7 +256,7 @@ def check_question_sets(spec: OrganismSpec) -> None:
         return  # documents only: no item is drawn
     if spec.task.family == "dataset":
         found = load_question_set(spec.task.question_set, spec.task.n_options)
-        need = items_needed(spec)
+        need = spec.items_drawn()
         if sum(need.values()) > len(found.items):
             parts = " + ".join(f"{n} ({what})" for what, n in need.items())
             raise OrganismError(
