@@ -96,3 +96,13 @@ def test_the_cli_refuses_a_huge_spec_with_exit_2_and_writes_nothing(tmp_path, mo
     assert result.exit_code == 2, result.output
     assert "field 'corpus.n_transcripts'" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_held_out_task_axis_of_a_question_set_organism_is_bounded_by_its_procedural_family():
+    """The question set's own size is checked when it is loaded; the arithmetic axis is known here."""
+    data = yaml.safe_load((CATALOG_DIR / "hidden-hint-questions.yaml").read_text())
+    data["task"].update({"n_operands": 2, "operand_min": 10, "operand_max": 12})
+    with pytest.raises(OrganismError, match=r"field 'eval.n_items': the held-out task axis \(arithmetic_mcq\)"):
+        parse_spec(data, "questions.yaml")
+    data["eval"]["ood"] = {"axes": ["phrasing", "hint_type"]}
+    assert parse_spec(data, "questions.yaml").eval.n_items == 48
