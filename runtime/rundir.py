@@ -210,10 +210,19 @@ class RunDir:
         self.recorded.add(stage)
 
     def output_hash(self, stage: str, rel: str) -> str:
+        """The recorded hash of a finished stage's output, checked against the output on disk: a later
+        stage never reads an output that was truncated (a full disk, a copy cut short) or changed since."""
         entry = self.manifest()["stages"].get(stage)
         if not entry or rel not in entry.get("outputs", {}):
             raise OrganismError(f"{self.root}: stage '{stage}' has not finished; run `organism {stage}` first")
-        return entry["outputs"][rel]
+        recorded, path = entry["outputs"][rel], self.root / rel
+        if not path.exists() or hash_path(path) != recorded:
+            state = "is missing" if not path.exists() else "differs from the manifest's sha256: truncated or changed"
+            raise OrganismError(
+                f"{path}: not what `organism {stage}` wrote ({state}); rerun `organism {stage} {self.root}` "
+                "to rebuild it"
+            )
+        return recorded
 
     # --- writing outputs ------------------------------------------------------------------
     def write_text(self, rel: str, text: str) -> Path:
