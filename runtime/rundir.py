@@ -59,8 +59,12 @@ def hash_path(path: Path) -> str:
 def write_atomic(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, a kill: no partial temp file left beside the output
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_json(path: Path, obj: object, sort_keys: bool = True) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import gc
 from pathlib import Path
@@ -44,11 +45,40 @@ Suites = Annotated[
 VaryCorpus = Annotated[bool, typer.Option("--vary-corpus", help="with --seeds: the corpus seed follows it too")]
 
 
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+FULL_DISK_TEXT = ("No space left on device", "Disk quota exceeded")  # as safetensors' Rust errors say it
+
+
+def disk_full(exc: BaseException) -> str | None:
+    """The one-line message for an error a full disk (or quota) caused anywhere in `exc`'s chain, else None.
+    Every writer leaves nothing half-written (write_atomic, staged_dir, the Trainer's checkpoints), so the
+    rerun picks up where this one stopped."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in FULL_DISK:
+            where = f" writing {exc.filename}" if exc.filename else ""
+            reason = "no space left on device" if exc.errno == errno.ENOSPC else "no space left on device (quota)"
+            break
+        if any(text in str(exc) for text in FULL_DISK_TEXT):
+            where, reason = "", "no space left on device"
+            break
+        exc = exc.__cause__ or exc.__context__
+    else:
+        return None
+    return (
+        f"{reason}{where}; free space (or pass --runs-dir on another disk) and rerun the same command: "
+        "finished stages are kept and training resumes from its last checkpoint"
+    )
+
+
 def user_errors(command):
-    """Bad input: one line on stderr (one per invalid spec field), exit code 2. Ctrl-C: exit 130."""
+    """Bad input: one line on stderr (one per invalid spec field), exit code 2; a full disk too.
+    Ctrl-C: exit 130."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        full = None
         try:
             return command(*args, **kwargs)
         except OrganismError as exc:
@@ -56,9 +86,16 @@ def user_errors(command):
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             pass
+        except Exception as exc:
+            full = disk_full(exc)
+            if full is None:
+                raise
         # Outside the handler, so the interrupted frames are gone: progress bars they held print
         # their last state now, not after this line.
         gc.collect()
+        if full is not None:
+            err_console.print(f"[bold red]error:[/] {escape(full)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
         err_console.print("interrupted; rerun the same command to resume", highlight=False)
         raise typer.Exit(130)
 
