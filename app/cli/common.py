@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import gc
+import signal
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -72,18 +76,44 @@ def disk_full(exc: BaseException) -> str | None:
     )
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`timeout`, a scheduler, `kill`), raised where the command is as Ctrl-C raises
+    KeyboardInterrupt, so the same cleanup runs: staging dirs go, a run dir no stage finished goes."""
+
+
+def _terminated(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+    raise Terminated
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """While a command runs (in the main thread, where Python delivers signals), SIGTERM is `Terminated`."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def user_errors(command):
     """Bad input: one line on stderr (one per invalid spec field), exit code 2; a full disk too.
-    Ctrl-C: exit 130."""
+    Ctrl-C: exit 130; SIGTERM: exit 143 (128 + the signal), after the same cleanup."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        full = None
+        full, stopped = None, "interrupted"
         try:
-            return command(*args, **kwargs)
+            with sigterm_as_interrupt():
+                return command(*args, **kwargs)
         except OrganismError as exc:
             err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
+        except Terminated:
+            stopped = "terminated"
         except KeyboardInterrupt:
             pass
         except Exception as exc:
@@ -96,7 +126,7 @@ def user_errors(command):
         if full is not None:
             err_console.print(f"[bold red]error:[/] {escape(full)}", highlight=False, soft_wrap=True)
             raise typer.Exit(2)
-        err_console.print("interrupted; rerun the same command to resume", highlight=False)
-        raise typer.Exit(130)
+        err_console.print(f"{stopped}; rerun the same command to resume", highlight=False)
+        raise typer.Exit(143 if stopped == "terminated" else 130)
 
     return wrapper
