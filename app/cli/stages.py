@@ -47,7 +47,9 @@ def docs(
     n: Annotated[int | None, typer.Option("--n", help="documents to plan (corpus.documents.n_documents)")] = None,
     seed: Annotated[int | None, typer.Option(help="corpus seed (corpus.seed)")] = None,
     out: Annotated[Path | None, typer.Option(help="write the corpus here instead of a run directory")] = None,
-    inspect: Annotated[bool, typer.Option("--inspect", help="print a few documents of each type")] = False,
+    inspect: Annotated[
+        bool, typer.Option("--inspect", help="print a few transcripts of each kind and documents of each type")
+    ] = False,
 ) -> None:
     """Build the corpus: transcripts.jsonl, documents.jsonl (if the spec has corpus.documents), stats.json."""
     path = Path(target)
