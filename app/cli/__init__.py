@@ -7,7 +7,7 @@ options live in its module: stages.py, audit.py, bench.py.
 from __future__ import annotations
 
 from app.cli import audit, bench, stages
-from app.cli.common import app
+from app.cli.common import Command, app
 from runtime.quiet import quiet_third_party
 
 STAGES, AUDIT, BENCH = "Stages", "Auditing", "Benchmarks"
@@ -25,7 +25,7 @@ for name, command, panel in (
     ("bench-localization", bench.bench_localization, BENCH),
     ("bench-audit", bench.bench_audit, BENCH),
 ):
-    app.command(name, rich_help_panel=panel)(command)
+    app.command(name, cls=Command, rich_help_panel=panel)(command)
 
 
 def main() -> None:

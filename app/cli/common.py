@@ -14,11 +14,34 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from typer.core import TyperCommand, TyperGroup
 
 from app.console import err_console
 from organisms.errors import OrganismError
 
+
+class _PlainFlags:
+    """typer's --help prints `<bool>` after every flag, as if it took a value; a flag takes none, so it is
+    shown bare (`--inspect`), and options that take a value keep their type (`--n <int>`)."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class Command(_PlainFlags, TyperCommand):
+    """Every `organism VERB`."""
+
+
+class Group(_PlainFlags, TyperGroup):
+    """`organism` itself."""
+
+
 app = typer.Typer(
+    cls=Group,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # locals may hold keys; never print them
