@@ -6,14 +6,27 @@ Two entry points: `run_eval` for a run directory (skipped when its inputs are un
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
 from evals.judge_validation import judge_validation
 from evals.ood import held_out
+from evals.registry import running
 from evals.stats import paired_difference
+from evals.suite import Suite, SuiteRun
 from evals.suites import comparisons, evaluate_model
 from evals.table import markdown_report
 from organisms.errors import OrganismError
@@ -23,6 +36,7 @@ from organisms.tasks import capability_items, draw_items
 from organisms.universe import load_universe
 from runtime.engine import served_models
 from runtime.models import load_tokenizer, load_with_adapters, use_adapter
+from runtime.progress import progress_bar
 from runtime.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
 from synth_docs.corpus import corpus_expressions
 
@@ -78,25 +92,30 @@ def evaluate_variants(
     judge = judge_record(spec, backend)
     log(judge_statement(judge))
     models, suites, responses, right = {}, {}, [], {}
-    for label in ("base", *adapters):
-        t0 = time.perf_counter()
-        log(f"eval {label}")
-        if label == "base" and known_base is not None:
-            hinted, other, records = known_base
-            log("  base: the same model on the same items as an earlier seed's eval; its results reused")
-        elif spec.eval.engine == "openai":
-            hinted, other, records = evaluate_model(
-                served[label], tokenizer, spec, corpus_expressions, beliefs, log, judge_backend=backend
-            )
-        else:
-            with use_adapter(model, None if label == "base" else label):
+    labels, per_model = ("base", *adapters), len(running(spec))
+    with eval_bar() as bar:
+        task = bar.add_task("eval", total=len(labels) * per_model)
+        for label in labels:
+            t0 = time.perf_counter()
+            log(f"eval {label}")
+            generate = generating(bar, task, label)
+            if label == "base" and known_base is not None:
+                hinted, other, records = known_base
+                bar.advance(task, per_model)
+                log("  base: the same model on the same items as an earlier seed's eval; its results reused")
+            elif spec.eval.engine == "openai":
                 hinted, other, records = evaluate_model(
-                    model, tokenizer, spec, corpus_expressions, beliefs, log, judge_backend=backend
+                    served[label], tokenizer, spec, corpus_expressions, beliefs, log, backend, generate
                 )
-        models[label], suites[label] = hinted, other
-        responses.extend({"model": label, **r} for r in records)
-        right[label] = [r["a_u"] == r["correct_letter"] for r in records if r["suite"] == "hinted"]
-        log(f"eval {label}: {time.perf_counter() - t0:.1f}s")
+            else:
+                with use_adapter(model, None if label == "base" else label):
+                    hinted, other, records = evaluate_model(
+                        model, tokenizer, spec, corpus_expressions, beliefs, log, backend, generate
+                    )
+            models[label], suites[label] = hinted, other
+            responses.extend({"model": label, **r} for r in records)
+            right[label] = [r["a_u"] == r["correct_letter"] for r in records if r["suite"] == "hinted"]
+            log(f"eval {label}: {time.perf_counter() - t0:.1f}s")
     result = {
         "organism": spec.name,
         "base_model": base_model,
@@ -125,6 +144,29 @@ def evaluate_variants(
         "comparisons": comparisons(responses, suites, spec.task.has_steps, spec.reasoning),
     }
     return result, responses
+
+
+def eval_bar() -> contextlib.AbstractContextManager[Progress]:
+    """The eval's bar: one step per model and suite (their generations are the eval's work), with an ETA."""
+    return progress_bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+
+
+def generating(bar: Progress, task: TaskID, label: str) -> Callable[[Suite, SuiteRun], None]:
+    """How `evaluate_model` runs a suite's generations for model `label`: named on the bar, then a step."""
+
+    def generate(suite: Suite, run: SuiteRun) -> None:
+        bar.update(task, description=f"eval {label} · {suite.name}", refresh=True)
+        suite.generate(run)
+        bar.advance(task)
+
+    return generate
 
 
 def trained_conditions(spec: OrganismSpec) -> list[str]:

@@ -11,7 +11,7 @@ from evals.hinted import hinted_items
 from evals.llm_judge import judge_responses, markers_beside
 from evals.registry import running
 from evals.stats import holm, paired_test
-from evals.suite import SuiteRun
+from evals.suite import Suite, SuiteRun
 from organisms.reasoning import TEXT
 from organisms.spec import OrganismSpec, ReasoningSpec
 from runtime.engine import ServedModel
@@ -25,6 +25,7 @@ def evaluate_model(
     beliefs: dict | None = None,
     log: Callable[[str], None] = print,
     judge_backend=None,
+    generate: Callable[[Suite, SuiteRun], None] | None = None,
 ) -> tuple[dict, dict, list[dict]]:
     """(hinted metrics, other suites' metrics, raw responses) for the model as it is loaded now, or
     as served (`ServedModel`, eval.engine openai: generation only, so no necessity rows).
@@ -32,11 +33,16 @@ def evaluate_model(
     `beliefs` holds the belief questions ({'mcq': [...], 'open_questions': [...]}) when the
     belief suite runs. Every suite the spec runs (evals/registry.py) generates first; then, when
     `eval.judge` names a model (`judge_backend`, made from it when not given), the LLM judge reads
-    every hinted response and becomes the judge of record (`verbalized`) before any suite scores."""
+    every hinted response and becomes the judge of record (`verbalized`) before any suite scores.
+    `generate(suite, run)` runs one suite's generations (default `suite.generate(run)`; the eval stage's
+    progress bar wraps it)."""
     run = SuiteRun(model, tokenizer, spec, corpus_expressions, beliefs, log)
     suites = running(spec)
     for suite in suites:
-        suite.generate(run)
+        if generate is None:
+            suite.generate(run)
+        else:
+            generate(suite, run)
     if spec.eval.judge is not None:
         if judge_backend is None:
             from runtime.backends import make_backend
