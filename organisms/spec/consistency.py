@@ -142,9 +142,9 @@ def _item_space(spec: OrganismSpec) -> str | None:
     drawn = spec.items_drawn()
     where = f"{task.n_operands} operands in [{task.operand_min}, {task.operand_max}]"
     if task.item_space is not None and sum(drawn.values()) > drawable(task.item_space):
-        parts = " + ".join(f"{n} ({field})" for field, n in drawn.items())
+        parts = " + ".join(f"{n:,} ({field})" for field, n in drawn.items())
         return (
-            f"field '{max(drawn, key=drawn.__getitem__)}': the stages draw {sum(drawn.values())} distinct items "
+            f"field '{max(drawn, key=drawn.__getitem__)}': the stages draw {sum(drawn.values()):,} distinct items "
             f"({parts}), and task '{task.family}' can draw at most {drawable(task.item_space):,} (half its "
             f"{task.item_space:,} operand sequences: {where}); lower them, or widen task.operand_min/operand_max "
             "or raise task.n_operands"
@@ -154,7 +154,7 @@ def _item_space(spec: OrganismSpec) -> str | None:
     procedural_axis = task.family == "dataset" and ood_family != "dataset" and "task" in spec.eval.ood.axes
     if drawn and procedural_axis and spec.eval.n_items > drawable(task.operand_sequences):
         return (
-            f"field 'eval.n_items': the held-out task axis ({ood_family}) draws {spec.eval.n_items} items, and "
+            f"field 'eval.n_items': the held-out task axis ({ood_family}) draws {spec.eval.n_items:,} items, and "
             f"it can draw at most {drawable(task.operand_sequences):,} (half its {task.operand_sequences:,} "
             f"operand sequences: {where}); lower it, or widen task.operand_min/operand_max"
         )
