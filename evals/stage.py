@@ -91,7 +91,7 @@ def evaluate_variants(
         backend = make_backend(spec.eval.judge)  # a named model only: never the base model by default
     judge = judge_record(spec, backend)
     log(judge_statement(judge))
-    models, suites, responses, right = {}, {}, [], {}
+    scored = {}
     labels, per_model = ("base", *adapters), len(running(spec))
     with eval_bar() as bar:
         task = bar.add_task("eval", total=len(labels) * per_model)
@@ -100,22 +100,34 @@ def evaluate_variants(
             log(f"eval {label}")
             generate = generating(bar, task, label)
             if label == "base" and known_base is not None:
-                hinted, other, records = known_base
+                scored[label] = known_base
                 bar.advance(task, per_model)
                 log("  base: the same model on the same items as an earlier seed's eval; its results reused")
             elif spec.eval.engine == "openai":
-                hinted, other, records = evaluate_model(
+                scored[label] = evaluate_model(
                     served[label], tokenizer, spec, corpus_expressions, beliefs, log, backend, generate
                 )
             else:
                 with use_adapter(model, None if label == "base" else label):
-                    hinted, other, records = evaluate_model(
+                    scored[label] = evaluate_model(
                         model, tokenizer, spec, corpus_expressions, beliefs, log, backend, generate
                     )
-            models[label], suites[label] = hinted, other
-            responses.extend({"model": label, **r} for r in records)
-            right[label] = [r["a_u"] == r["correct_letter"] for r in records if r["suite"] == "hinted"]
             log(f"eval {label}: {time.perf_counter() - t0:.1f}s")
+    return variants_result(spec, base_model, scored, judge)
+
+
+def variants_result(
+    spec: OrganismSpec, base_model: str, scored: dict[str, tuple[dict, dict, list[dict]]], judge: dict
+) -> tuple[dict, list[dict]]:
+    """evals.json's content and every response, from each model's (hinted metrics, other suites'
+    metrics, records) by label; the organism against each other model when one is labelled `organism`.
+    `organism eval` and the Inspect logs' report (cot_organisms/report.py) both write this."""
+    models, suites, responses, right = {}, {}, [], {}
+    for label, (hinted, other, records) in scored.items():
+        models[label], suites[label] = hinted, other
+        responses.extend({"model": label, **r} for r in records)
+        right[label] = [r["a_u"] == r["correct_letter"] for r in records if r["suite"] == "hinted"]
+    compared = "organism" in scored and len(scored) > 1
     result = {
         "organism": spec.name,
         "base_model": base_model,
@@ -139,9 +151,9 @@ def evaluate_variants(
         "capability_retention": {
             f"organism_vs_{other}": paired_difference(right["organism"], right[other])
             for other in right
-            if other != "organism" and right["organism"]
+            if compared and other != "organism" and right["organism"]
         },
-        "comparisons": comparisons(responses, suites, spec.task.has_steps, spec.reasoning),
+        "comparisons": comparisons(responses, suites, spec.task.has_steps, spec.reasoning) if compared else {},
     }
     return result, responses
 
@@ -167,6 +179,19 @@ def generating(bar: Progress, task: TaskID, label: str) -> Callable[[Suite, Suit
         bar.advance(task)
 
     return generate
+
+
+def held_apart_items(spec: OrganismSpec, corpus_dir: Path | None = None) -> set[str]:
+    """The item expressions the eval items are kept apart from: the corpus's transcripts (read from
+    `corpus_dir`, a run's corpus; without one, the items the spec's corpus draws, as synth_docs.transcripts
+    does) and the capability stage's items."""
+    if corpus_dir is not None:
+        held = corpus_expressions(corpus_dir)
+    elif spec.trains_on("transcripts"):
+        held = {item.expression for item in draw_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)}
+    else:
+        held = set()
+    return held | {item.expression for item in capability_items(spec)}
 
 
 def trained_conditions(spec: OrganismSpec) -> list[str]:
@@ -215,10 +240,10 @@ def judge_statement(judge: dict) -> str:
     return text
 
 
-def write_outputs(out_dir: Path, spec: OrganismSpec, result: dict, responses: list[dict]) -> None:
-    """The three eval outputs (OUTPUTS), each written atomically."""
+def write_outputs(out_dir: Path, spec: OrganismSpec, result: dict, responses: list[dict], note: str = "") -> None:
+    """The three eval outputs (OUTPUTS), each written atomically; `note`: a paragraph under evals.md's title."""
     write_json(out_dir / "evals.json", result)
-    header = f"# Evals: {spec.name}\n\n{judge_statement(result['judge'])}\n\n"
+    header = f"# Evals: {spec.name}\n\n" + (f"{note}\n\n" if note else "") + f"{judge_statement(result['judge'])}\n\n"
     write_atomic(out_dir / "evals.md", header + markdown_report(result))
     write_atomic(out_dir / "eval_responses.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in responses))
 
@@ -274,7 +299,7 @@ def run_eval(
         log(f"eval: unchanged, skipped; the table below is {run.root / 'evals.json'}")
         return json.loads((run.root / "evals.json").read_text())
     start = time.perf_counter()
-    held_apart = corpus_expressions(run.root / "corpus") | {item.expression for item in capability_items(spec)}
+    held_apart = held_apart_items(spec, run.root / "corpus")
     adapters = {"organism": run.root / "adapter"}
     if control is not None:
         adapters["control"] = control.root / "adapter"
@@ -360,13 +385,7 @@ def eval_adapter(
     adapters = {"organism": adapter}
     if control is not None:
         adapters["control"] = check_adapter_dir(Path(control), "--control")
-    # The corpus is not here: its transcripts are the spec's seeded items (synth_docs.transcripts draws these).
-    held_apart: set[str] = set()
-    if spec.trains_on("transcripts"):
-        corpus_items = draw_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
-        held_apart = {item.expression for item in corpus_items}
-    held_apart |= {item.expression for item in capability_items(spec)}
-    result, responses = evaluate_variants(spec, base, adapters, held_apart, log)
+    result, responses = evaluate_variants(spec, base, adapters, held_apart_items(spec), log)
     result["control"] = str(control) if control else None
     result["adapter_sha256"] = adapter_sha256
     write_outputs(out_dir, spec, result, responses)

@@ -43,11 +43,21 @@ def evaluate_model(
             suite.generate(run)
         else:
             generate(suite, run)
-    if spec.eval.judge is not None:
-        if judge_backend is None:
-            from runtime.backends import make_backend
+    if spec.eval.judge is None:
+        return score_model(run, suites)
+    if judge_backend is None:
+        from runtime.backends import make_backend
 
-            judge_backend = make_backend(spec.eval.judge)
+        judge_backend = make_backend(spec.eval.judge)
+    return score_model(run, suites, judge_backend)
+
+
+def score_model(run: SuiteRun, suites: list[Suite], judge_backend=None) -> tuple[dict, dict, list[dict]]:
+    """What `evaluate_model` returns, from the records `suites` generated into `run`: the LLM judge
+    (`judge_backend`, when given) reads every hinted response and becomes the judge of record, then
+    every suite scores, then the marker judge's numbers go beside the LLM judge's. Records generated
+    elsewhere (an Inspect log: cot_organisms/report.py) are scored here too."""
+    if judge_backend is not None:
         run.judge = judge_backend
         judge_responses(run)
     for suite in suites:
