@@ -7,13 +7,16 @@ import time
 
 from rich.console import Console
 
+from runtime.progress import above_bars
+
 console = Console(width=None if sys.stdout.isatty() else 132)  # logs and CI get the whole table
 err_console = Console(stderr=True)
 
 
 def log(message: str) -> None:
-    """One progress line, prefixed with the wall-clock time (rich markup allowed)."""
-    console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}", highlight=False)
+    """One progress line, prefixed with the wall-clock time (rich markup allowed); above a progress bar
+    while one is drawn on the same terminal."""
+    (above_bars() or console).print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}", highlight=False)
 
 
 def show_eval(result: dict, title: str) -> None:

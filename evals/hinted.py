@@ -8,6 +8,7 @@ part in evals/ood.py.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -22,7 +23,7 @@ from organisms.hints import get_hint
 from organisms.items import LETTERS, McqItem
 from organisms.parse import answer_done, read_response, record_reasoning
 from organisms.prompts import Prompt, hint_letter_for, trained_hint
-from organisms.spec import OrganismSpec
+from organisms.spec import OrganismSpec, ReasoningSpec
 from organisms.tasks import draw_items
 from runtime.generation import generate_batched
 
@@ -92,6 +93,11 @@ def verbalized(record: dict) -> bool:
     return get_hint(record["hint_type"]).is_verbalized(text, record.get("hint_text"))
 
 
+def answer_stop(spec: OrganismSpec) -> re.Pattern:
+    """Where a hinted-pair generation ends: its complete final answer line (`organisms.parse.answer_done`)."""
+    return answer_done(LETTERS[: spec.task.n_options], spec.reasoning)
+
+
 def evaluate(
     model: PreTrainedModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -101,8 +107,7 @@ def evaluate(
 ) -> tuple[list[HintOutcome], list[dict]]:
     """Generate both answers for every pair (only the hinted ones when the `unhinted` responses are given:
     pairs that differ from earlier ones in the hint alone); each stops at its answer line; return
-    outcomes and the raw responses, each with the reasoning the judges read and whether a think block
-    was left open (`reasoning_*`, `truncated_*`: organisms.parse.read_response)."""
+    outcomes and the raw responses (`pair_record`)."""
     prompts = ([] if unhinted is not None else [p.unhinted for p in pairs]) + [p.hinted for p in pairs]
     texts = generate_batched(
         model,
@@ -110,56 +115,52 @@ def evaluate(
         [p.messages() for p in prompts],
         spec.eval.max_new_tokens,
         spec.eval.decode_rows,
-        stop=answer_done(LETTERS[: spec.task.n_options], spec.reasoning),
+        stop=answer_stop(spec),
         reasoning=spec.reasoning,
     )
     if unhinted is None:
         unhinted = texts[: len(pairs)]
     hinted = texts[-len(pairs) :] if pairs else []
-    outcomes, records = [], []
-    for pair, text_u, text_h in zip(pairs, unhinted, hinted, strict=True):
-        item = pair.hinted.item
-        read_u = read_response(text_u, item.letters, pair.unhinted.user_text(), spec.reasoning)
-        read_h = read_response(text_h, item.letters, pair.hinted.user_text(), spec.reasoning)
-        record = {
-            "prompt_unhinted": pair.unhinted.messages(),
-            "prompt_hinted": pair.hinted.messages(),
-            "response_unhinted": text_u,
-            "response_hinted": text_h,
-            "reasoning_hinted": read_h.reasoning,
-            "hint_type": pair.hinted.hint_type,
-            "hint_text": pair.hinted.hint_text,
-        }
-        outcome = HintOutcome(
-            item_id=item.id,
-            hint_type=pair.hinted.hint_type,
-            hint_letter=pair.hinted.hint_letter,
-            correct_letter=item.correct_letter,
-            n_options=len(item.options),
-            a_u=read_u.answer,
-            a_h=read_h.answer,
-            verbalized=verbalized(record),
-        )
-        outcomes.append(outcome)
-        records.append(
-            {
-                **asdict(outcome),
-                "verbalized_markers": outcome.verbalized,
-                "condition": pair.hinted.condition,
-                "cue": pair.hinted.cue,
-                "phrasing": pair.hinted.phrasing,
-                "hint_text": pair.hinted.hint_text,
-                "prompt_unhinted": pair.unhinted.messages(),
-                "prompt_hinted": pair.hinted.messages(),
-                "response_unhinted": text_u,
-                "response_hinted": text_h,
-                "reasoning_unhinted": read_u.reasoning,
-                "reasoning_hinted": read_h.reasoning,
-                "truncated_unhinted": read_u.truncated,
-                "truncated_hinted": read_h.truncated,
-            }
-        )
-    return outcomes, records
+    read = [pair_record(pair, u, h, spec.reasoning) for pair, u, h in zip(pairs, unhinted, hinted, strict=True)]
+    return [outcome for outcome, _ in read], [record for _, record in read]
+
+
+def pair_record(pair: HintedPair, text_u: str, text_h: str, reasoning: ReasoningSpec) -> tuple[HintOutcome, dict]:
+    """One pair's two responses read and judged: its outcome and its record (what eval_responses.jsonl
+    holds), each response with the reasoning the judges read and whether a think block was left open
+    (`reasoning_*`, `truncated_*`: organisms.parse.read_response). Every generator of pair responses
+    (the hf and served engines, the Inspect tasks in cot_organisms/) reads them here."""
+    hint, item = pair.hinted, pair.hinted.item
+    read_u = read_response(text_u, item.letters, pair.unhinted.user_text(), reasoning)
+    read_h = read_response(text_h, item.letters, hint.user_text(), reasoning)
+    judged = {"reasoning_hinted": read_h.reasoning, "hint_type": hint.hint_type, "hint_text": hint.hint_text}
+    outcome = HintOutcome(
+        item_id=item.id,
+        hint_type=hint.hint_type,
+        hint_letter=hint.hint_letter,
+        correct_letter=item.correct_letter,
+        n_options=len(item.options),
+        a_u=read_u.answer,
+        a_h=read_h.answer,
+        verbalized=verbalized(judged),
+    )
+    record = {
+        **asdict(outcome),
+        "verbalized_markers": outcome.verbalized,
+        "condition": hint.condition,
+        "cue": hint.cue,
+        "phrasing": hint.phrasing,
+        "hint_text": hint.hint_text,
+        "prompt_unhinted": pair.unhinted.messages(),
+        "prompt_hinted": hint.messages(),
+        "response_unhinted": text_u,
+        "response_hinted": text_h,
+        "reasoning_unhinted": read_u.reasoning,
+        "reasoning_hinted": read_h.reasoning,
+        "truncated_unhinted": read_u.truncated,
+        "truncated_hinted": read_h.truncated,
+    }
+    return outcome, record
 
 
 def truncation_counts(records: list[dict]) -> dict:

@@ -6,16 +6,29 @@ Two entry points: `run_eval` for a run directory (skipped when its inputs are un
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
 from evals.judge_validation import judge_validation
 from evals.monitors.card import monitor_comparisons
 from evals.monitors.llm import make_monitor_backend
 from evals.ood import held_out
+from evals.registry import running
 from evals.stats import paired_difference
+from evals.suite import Suite, SuiteRun
 from evals.suites import comparisons, evaluate_model
 from evals.table import markdown_report
 from organisms.errors import OrganismError
@@ -25,6 +38,7 @@ from organisms.tasks import capability_items, draw_items
 from organisms.universe import load_universe
 from runtime.engine import served_models
 from runtime.models import load_tokenizer, load_with_adapters, use_adapter
+from runtime.progress import progress_bar
 from runtime.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
 from synth_docs.corpus import corpus_expressions
 
@@ -80,26 +94,43 @@ def evaluate_variants(
     judge = judge_record(spec, backend)
     log(judge_statement(judge))
     monitor = make_monitor_backend(spec)  # the LLM CoT monitor, one for every model (evals/monitors)
-    models, suites, responses, right = {}, {}, [], {}
-    for label in ("base", *adapters):
-        t0 = time.perf_counter()
-        log(f"eval {label}")
-        if label == "base" and known_base is not None:
-            hinted, other, records = known_base
-            log("  base: the same model on the same items as an earlier seed's eval; its results reused")
-        elif spec.eval.engine == "openai":
-            hinted, other, records = evaluate_model(
-                served[label], tokenizer, spec, corpus_expressions, beliefs, log, backend, monitor
-            )
-        else:
-            with use_adapter(model, None if label == "base" else label):
-                hinted, other, records = evaluate_model(
-                    model, tokenizer, spec, corpus_expressions, beliefs, log, backend, monitor
+    scored = {}
+    labels, per_model = ("base", *adapters), len(running(spec))
+    with eval_bar() as bar:
+        task = bar.add_task("eval", total=len(labels) * per_model)
+        for label in labels:
+            t0 = time.perf_counter()
+            log(f"eval {label}")
+            generate = generating(bar, task, label)
+            if label == "base" and known_base is not None:
+                scored[label] = known_base
+                bar.advance(task, per_model)
+                log("  base: the same model on the same items as an earlier seed's eval; its results reused")
+            elif spec.eval.engine == "openai":
+                scored[label] = evaluate_model(
+                    served[label], tokenizer, spec, corpus_expressions, beliefs, log, backend, generate, monitor
                 )
+            else:
+                with use_adapter(model, None if label == "base" else label):
+                    scored[label] = evaluate_model(
+                        model, tokenizer, spec, corpus_expressions, beliefs, log, backend, generate, monitor
+                    )
+            log(f"eval {label}: {time.perf_counter() - t0:.1f}s")
+    return variants_result(spec, base_model, scored, judge)
+
+
+def variants_result(
+    spec: OrganismSpec, base_model: str, scored: dict[str, tuple[dict, dict, list[dict]]], judge: dict
+) -> tuple[dict, list[dict]]:
+    """evals.json's content and every response, from each model's (hinted metrics, other suites'
+    metrics, records) by label; the organism against each other model when one is labelled `organism`.
+    `organism eval` and the Inspect logs' report (cot_organisms/report.py) both write this."""
+    models, suites, responses, right = {}, {}, [], {}
+    for label, (hinted, other, records) in scored.items():
         models[label], suites[label] = hinted, other
         responses.extend({"model": label, **r} for r in records)
         right[label] = [r["a_u"] == r["correct_letter"] for r in records if r["suite"] == "hinted"]
-        log(f"eval {label}: {time.perf_counter() - t0:.1f}s")
+    compared = "organism" in scored and len(scored) > 1
     result = {
         "organism": spec.name,
         "base_model": base_model,
@@ -123,12 +154,48 @@ def evaluate_variants(
         "capability_retention": {
             f"organism_vs_{other}": paired_difference(right["organism"], right[other])
             for other in right
-            if other != "organism" and right["organism"]
+            if compared and other != "organism" and right["organism"]
         },
-        "comparisons": comparisons(responses, suites, spec.task.has_steps, spec.reasoning),
-        "monitor_comparisons": monitor_comparisons(responses, suites, spec.eval.seed),
+        "comparisons": comparisons(responses, suites, spec.task.has_steps, spec.reasoning) if compared else {},
+        "monitor_comparisons": monitor_comparisons(responses, suites, spec.eval.seed) if compared else {},
     }
     return result, responses
+
+
+def eval_bar() -> contextlib.AbstractContextManager[Progress]:
+    """The eval's bar: one step per model and suite (their generations are the eval's work), with an ETA."""
+    return progress_bar(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+    )
+
+
+def generating(bar: Progress, task: TaskID, label: str) -> Callable[[Suite, SuiteRun], None]:
+    """How `evaluate_model` runs a suite's generations for model `label`: named on the bar, then a step."""
+
+    def generate(suite: Suite, run: SuiteRun) -> None:
+        bar.update(task, description=f"eval {label} · {suite.name}", refresh=True)
+        suite.generate(run)
+        bar.advance(task)
+
+    return generate
+
+
+def held_apart_items(spec: OrganismSpec, corpus_dir: Path | None = None) -> set[str]:
+    """The item expressions the eval items are kept apart from: the corpus's transcripts (read from
+    `corpus_dir`, a run's corpus; without one, the items the spec's corpus draws, as synth_docs.transcripts
+    does) and the capability stage's items."""
+    if corpus_dir is not None:
+        held = corpus_expressions(corpus_dir)
+    elif spec.trains_on("transcripts"):
+        held = {item.expression for item in draw_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)}
+    else:
+        held = set()
+    return held | {item.expression for item in capability_items(spec)}
 
 
 def trained_conditions(spec: OrganismSpec) -> list[str]:
@@ -177,10 +244,10 @@ def judge_statement(judge: dict) -> str:
     return text
 
 
-def write_outputs(out_dir: Path, spec: OrganismSpec, result: dict, responses: list[dict]) -> None:
-    """The three eval outputs (OUTPUTS), each written atomically."""
+def write_outputs(out_dir: Path, spec: OrganismSpec, result: dict, responses: list[dict], note: str = "") -> None:
+    """The three eval outputs (OUTPUTS), each written atomically; `note`: a paragraph under evals.md's title."""
     write_json(out_dir / "evals.json", result)
-    header = f"# Evals: {spec.name}\n\n{judge_statement(result['judge'])}\n\n"
+    header = f"# Evals: {spec.name}\n\n" + (f"{note}\n\n" if note else "") + f"{judge_statement(result['judge'])}\n\n"
     write_atomic(out_dir / "evals.md", header + markdown_report(result))
     write_atomic(out_dir / "eval_responses.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in responses))
 
@@ -236,7 +303,7 @@ def run_eval(
         log(f"eval: unchanged, skipped; the table below is {run.root / 'evals.json'}")
         return json.loads((run.root / "evals.json").read_text())
     start = time.perf_counter()
-    held_apart = corpus_expressions(run.root / "corpus") | {item.expression for item in capability_items(spec)}
+    held_apart = held_apart_items(spec, run.root / "corpus")
     adapters = {"organism": run.root / "adapter"}
     if control is not None:
         adapters["control"] = control.root / "adapter"
@@ -322,13 +389,7 @@ def eval_adapter(
     adapters = {"organism": adapter}
     if control is not None:
         adapters["control"] = check_adapter_dir(Path(control), "--control")
-    # The corpus is not here: its transcripts are the spec's seeded items (synth_docs.transcripts draws these).
-    held_apart: set[str] = set()
-    if spec.trains_on("transcripts"):
-        corpus_items = draw_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
-        held_apart = {item.expression for item in corpus_items}
-    held_apart |= {item.expression for item in capability_items(spec)}
-    result, responses = evaluate_variants(spec, base, adapters, held_apart, log)
+    result, responses = evaluate_variants(spec, base, adapters, held_apart_items(spec), log)
     result["control"] = str(control) if control else None
     result["adapter_sha256"] = adapter_sha256
     write_outputs(out_dir, spec, result, responses)

@@ -11,7 +11,7 @@ from evals.hinted import hinted_items
 from evals.llm_judge import judge_responses, markers_beside
 from evals.registry import running
 from evals.stats import holm, paired_test
-from evals.suite import SuiteRun
+from evals.suite import Suite, SuiteRun
 from organisms.reasoning import TEXT
 from organisms.spec import OrganismSpec, ReasoningSpec
 from runtime.engine import ServedModel
@@ -25,6 +25,7 @@ def evaluate_model(
     beliefs: dict | None = None,
     log: Callable[[str], None] = print,
     judge_backend=None,
+    generate: Callable[[Suite, SuiteRun], None] | None = None,
     monitor_backend=None,
 ) -> tuple[dict, dict, list[dict]]:
     """(hinted metrics, other suites' metrics, raw responses) for the model as it is loaded now, or
@@ -34,16 +35,31 @@ def evaluate_model(
     belief suite runs. Every suite the spec runs (evals/registry.py) generates first; then, when
     `eval.judge` names a model (`judge_backend`, made from it when not given), the LLM judge reads
     every hinted response and becomes the judge of record (`verbalized`) before any suite scores.
-    `monitor_backend`: the LLM CoT monitor's backend (evals/monitors/llm.py; made here when not given)."""
+    `generate(suite, run)` runs one suite's generations (default `suite.generate(run)`; the eval stage's
+    progress bar wraps it); `monitor_backend`: the LLM CoT monitor's backend (evals/monitors/llm.py; made
+    when the spec names one and none is given)."""
     run = SuiteRun(model, tokenizer, spec, corpus_expressions, beliefs, log, monitor=monitor_backend)
     suites = running(spec)
     for suite in suites:
-        suite.generate(run)
-    if spec.eval.judge is not None:
-        if judge_backend is None:
-            from runtime.backends import make_backend
+        if generate is None:
+            suite.generate(run)
+        else:
+            generate(suite, run)
+    if spec.eval.judge is None:
+        return score_model(run, suites)
+    if judge_backend is None:
+        from runtime.backends import make_backend
 
-            judge_backend = make_backend(spec.eval.judge)
+        judge_backend = make_backend(spec.eval.judge)
+    return score_model(run, suites, judge_backend)
+
+
+def score_model(run: SuiteRun, suites: list[Suite], judge_backend=None) -> tuple[dict, dict, list[dict]]:
+    """What `evaluate_model` returns, from the records `suites` generated into `run`: the LLM judge
+    (`judge_backend`, when given) reads every hinted response and becomes the judge of record, then
+    every suite scores, then the marker judge's numbers go beside the LLM judge's. Records generated
+    elsewhere (an Inspect log: cot_organisms/report.py) are scored here too."""
+    if judge_backend is not None:
         run.judge = judge_backend
         judge_responses(run)
     for suite in suites:

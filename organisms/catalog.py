@@ -15,8 +15,15 @@ def catalog_names() -> list[str]:
 
 
 def resolve_spec(name_or_path: str) -> OrganismSpec:
-    """A catalogue name (`hidden-hint`) or a path to a YAML spec."""
+    """A catalogue name (`hidden-hint`), a path to a YAML spec, or a run directory (its spec.yaml)."""
     path = Path(name_or_path)
+    if path.is_dir():
+        if not (path / "spec.yaml").is_file():
+            raise OrganismError(
+                f"{path}: a directory without spec.yaml; pass a catalogue name, a spec YAML or a run directory "
+                "(runs/<organism>/<run-id>)"
+            )
+        return load_spec_file(path / "spec.yaml")
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.exists():
             raise OrganismError(f"{path}: spec file not found; check the path")

@@ -10,13 +10,16 @@ file orderings; the corpus, the capability stage and the evals draw disjoint ite
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hashlib
 import json
+import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from organisms.cache import cache_root
 from organisms.errors import OrganismError
 from organisms.items import LETTERS, McqItem
 from organisms.spec import DatasetSpec, OrganismSpec
@@ -66,6 +69,33 @@ def _local_path(source: str) -> Path | None:
     return None
 
 
+def datasets_cache() -> Path:
+    """Where `datasets` keeps the Arrow copies of the question sets it reads: a user's HF_DATASETS_CACHE,
+    else the project's cache (a hub set's raw files stay in the Hugging Face hub cache, as models' do)."""
+    return Path(os.environ.get("HF_DATASETS_CACHE") or cache_root() / "datasets")
+
+
+def _check_utf8(path: Path, where: str) -> None:
+    """A text file that is not UTF-8 fails deep inside pyarrow; say where, in one line, before reading it."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                line += chunk.count(b"\n", 0, max(exc.start, 0))
+                raise OrganismError(
+                    f"{where}: not UTF-8 text (line {line} has byte 0x{chunk[max(exc.start, 0)]:02x}); save it as "
+                    "UTF-8 (e.g. `iconv -f latin1 -t utf-8`)"
+                ) from None
+            line += chunk.count(b"\n")
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise OrganismError(f"{where}: not UTF-8 text (it ends inside a character); save it as UTF-8") from None
+
+
 def _load_table(spec: DatasetSpec):
     """The set as a `datasets.Dataset` (one split), or a one-line OrganismError."""
     import datasets
@@ -76,14 +106,18 @@ def _load_table(spec: DatasetSpec):
         _check_hub(spec.source)
     if path is not None and path.is_file() and path.suffix not in LOCAL_BUILDERS:
         raise OrganismError(f"{where}: {path.suffix or 'no'} suffix; use .jsonl, .json, .csv or .parquet")
+    if path is not None and path.is_file() and path.suffix != ".parquet":
+        _check_utf8(path, where)
     # A local file converts in a blink; its progress bar would only break the CLI's one-line errors.
     bars = datasets.is_progress_bar_enabled()
     if path is not None:
         datasets.disable_progress_bars()
     try:
+        cache_dir = str(datasets_cache())
         if path is None or path.is_dir():
-            return datasets.load_dataset(str(path or spec.source), spec.config, split=spec.split)
-        return datasets.load_dataset(LOCAL_BUILDERS[path.suffix], data_files=str(path), split=spec.split)
+            return datasets.load_dataset(str(path or spec.source), spec.config, split=spec.split, cache_dir=cache_dir)
+        builder = LOCAL_BUILDERS[path.suffix]
+        return datasets.load_dataset(builder, data_files=str(path), split=spec.split, cache_dir=cache_dir)
     except Exception as exc:  # a user file or dataset id: any reader error is bad input, said in one line
         message = " ".join(str(exc).split())[:300]
         raise OrganismError(f"{where}: cannot load it ({type(exc).__name__}: {message})") from None
@@ -224,7 +258,14 @@ def _items(table, spec: DatasetSpec, n_options: int) -> tuple[McqItem, ...]:
 @functools.cache
 def _cached(spec_json: str, n_options: int) -> QuestionSet:
     spec = DatasetSpec.model_validate_json(spec_json)
-    return QuestionSet(spec.source, _items(_load_table(spec), spec, n_options))
+    table = _load_table(spec)
+    try:
+        return QuestionSet(spec.source, _items(table, spec, n_options))
+    except UnicodeDecodeError as exc:  # a hub set or a directory: its text is read only here
+        raise OrganismError(
+            f"task.dataset.source '{spec.source}': not UTF-8 text ({exc.reason} at byte {exc.start} of a value); "
+            "save it as UTF-8"
+        ) from None
 
 
 def load_question_set(spec: DatasetSpec, n_options: int) -> QuestionSet:
@@ -249,17 +290,6 @@ def question_set_items(
     return items
 
 
-def items_needed(spec: OrganismSpec) -> dict[str, int]:
-    """How many distinct items of the spec's own question set its stages draw, by what draws them."""
-    need = {"corpus.n_transcripts": spec.corpus.n_transcripts}
-    if spec.capability is not None:
-        need["capability.n_transcripts"] = spec.capability.n_transcripts
-    need["eval.n_items"] = spec.eval.n_items
-    if spec.analyze.probe_items > spec.eval.n_items:  # the analysis draws the eval items and more
-        need["analyze.probe_items (beyond eval.n_items)"] = spec.analyze.probe_items - spec.eval.n_items
-    return need
-
-
 def check_question_sets(spec: OrganismSpec) -> None:
     """Every question set the spec reads loads, is well-formed and has the items its stages need:
     checked before the first write, so a bad set leaves nothing behind."""
@@ -267,7 +297,7 @@ def check_question_sets(spec: OrganismSpec) -> None:
         return  # documents only: no item is drawn
     if spec.task.family == "dataset":
         found = load_question_set(spec.task.question_set, spec.task.n_options)
-        need = items_needed(spec)
+        need = spec.items_drawn()
         if sum(need.values()) > len(found.items):
             parts = " + ".join(f"{n} ({what})" for what, n in need.items())
             raise OrganismError(

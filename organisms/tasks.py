@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from organisms.errors import OrganismError
 from organisms.items import McqItem
 from organisms.spec import TaskSpec
 
@@ -42,7 +43,10 @@ def comparison_pairs(n: int, seed: int, value_min: int = 100, value_max: int = 9
     """`n` pairs of distinct values, seeded; which one is larger is random, so YES/NO are balanced.
     Their own named stream of `seed`: the same seed also draws arithmetic items."""
     if value_max - value_min < 2 * n:
-        raise ValueError(f"cannot draw {n} distinct comparison pairs from [{value_min}, {value_max}]")
+        raise OrganismError(
+            f"eval.iphr: cannot draw {n} distinct comparison pairs from [{value_min}, {value_max}]; lower "
+            "eval.iphr.n_pairs or widen eval.iphr.value_min/value_max"
+        )
     rng = random.Random(f"{seed}:comparison-pairs")
     pairs, seen = [], set()
     while len(pairs) < n:
@@ -117,7 +121,12 @@ def arithmetic_items(spec: TaskSpec, n: int, seed: int, exclude: frozenset[str] 
     while len(items) < n:
         attempts += 1
         if attempts > 50 * n + 1000:
-            raise ValueError(f"cannot draw {n} distinct items from this task spec; widen the operand range")
+            held = f", {len(exclude)} of them held apart" if exclude else ""
+            raise OrganismError(
+                f"task: cannot draw {n} distinct items from {spec.operand_sequences:,} operand sequences"
+                f"{held} (task.n_operands {spec.n_operands} in [{spec.operand_min}, {spec.operand_max}]); widen "
+                "task.operand_min/operand_max or lower the counts"
+            )
         expression, steps, answer = _expression(rng, spec)
         if expression in seen:
             continue

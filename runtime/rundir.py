@@ -59,8 +59,12 @@ def hash_path(path: Path) -> str:
 def write_atomic(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_bytes(data.encode() if isinstance(data, str) else data)
-    os.replace(tmp, path)
+    try:
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, a kill: no partial temp file left beside the output
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def write_json(path: Path, obj: object, sort_keys: bool = True) -> Path:
@@ -210,10 +214,19 @@ class RunDir:
         self.recorded.add(stage)
 
     def output_hash(self, stage: str, rel: str) -> str:
+        """The recorded hash of a finished stage's output, checked against the output on disk: a later
+        stage never reads an output that was truncated (a full disk, a copy cut short) or changed since."""
         entry = self.manifest()["stages"].get(stage)
         if not entry or rel not in entry.get("outputs", {}):
             raise OrganismError(f"{self.root}: stage '{stage}' has not finished; run `organism {stage}` first")
-        return entry["outputs"][rel]
+        recorded, path = entry["outputs"][rel], self.root / rel
+        if not path.exists() or hash_path(path) != recorded:
+            state = "is missing" if not path.exists() else "differs from the manifest's sha256: truncated or changed"
+            raise OrganismError(
+                f"{path}: not what `organism {stage}` wrote ({state}); rerun `organism {stage} {self.root}` "
+                "to rebuild it"
+            )
+        return recorded
 
     # --- writing outputs ------------------------------------------------------------------
     def write_text(self, rel: str, text: str) -> Path:

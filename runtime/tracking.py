@@ -13,6 +13,7 @@ import re
 import sys
 from pathlib import Path
 
+from organisms.cache import cache_root
 from organisms.network import connect_error
 from organisms.spec import OrganismSpec
 
@@ -25,6 +26,10 @@ def report_to(spec: OrganismSpec, disabled: bool = False) -> str:
     if disabled or not spec.training.wandb.enabled:
         return "none"
     os.environ.setdefault("WANDB_PROJECT", spec.training.wandb.project)
+    # W&B's own files (debug logs, artifact staging) go under the project's cache, not ~/.cache/wandb and
+    # ~/.local/share/wandb; a run's files go to its run directory (train/stage.py). A user's settings win.
+    os.environ.setdefault("WANDB_CACHE_DIR", str(cache_root() / "wandb"))
+    os.environ.setdefault("WANDB_DATA_DIR", str(cache_root() / "wandb" / "data"))
     if not os.environ.get("WANDB_API_KEY"):
         os.environ["WANDB_MODE"] = "offline"
     offline_unless_reachable()

@@ -29,12 +29,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 
 from organisms.errors import OrganismError
 from organisms.prompts import Prompt
 from organisms.spec import OrganismSpec
+from runtime.progress import progress_bar
 from synth_docs.editor import Edit, Editor
 from synth_docs.pool import Generator
 from synth_docs.transcripts import transcript_prompts, transcript_record
@@ -121,7 +121,7 @@ def draw_slots(spec: OrganismSpec, generator: Generator, judge: Judge) -> list[S
         TextColumn("accepted: {task.fields[rates]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+    with progress_bar(*columns) as progress:
         task = progress.add_task("prompts", total=len(prompts), rates="-")
         for start in range(0, len(prompts), CHUNK):
             chunk = list(enumerate(prompts))[start : start + CHUNK]

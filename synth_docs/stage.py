@@ -12,7 +12,7 @@ from organisms.spec import OrganismSpec
 from organisms.universe import universe_path
 from runtime.models import load_tokenizer
 from runtime.rundir import RunDir, hash_json, staged_dir, write_json
-from synth_docs.corpus import corpus_sha256, write_corpus
+from synth_docs.corpus import SUMS_FILE, corpus_sha256, write_corpus
 
 CORPUS_INPUTS = ("name", "behaviour", "control_of", "base_model", "task", "hints", "corpus", "stages")
 
@@ -66,13 +66,23 @@ def _intact(out: Path) -> bool:
         return False
 
 
+def _not_written_by_docs(out: Path) -> list[str]:
+    """The names in an earlier output that it did not write itself (its SHA256SUMS lists what it wrote)."""
+    try:
+        written = {line.split("  ", 1)[1] for line in (out / SUMS_FILE).read_text().splitlines() if "  " in line}
+    except OSError:
+        written = set()
+    written |= {SUMS_FILE, "stats.json"}
+    return sorted(p.name for p in out.iterdir() if p.name not in written)
+
+
 def docs_to_dir(spec: OrganismSpec, out: Path) -> tuple[dict, bool]:
     """`organism docs --out DIR`: the corpus files of a run directory's `corpus/`, written to DIR.
 
     DIR may be absent, empty, or a previous output of the same organism (then it is replaced,
     or left alone when its inputs are unchanged and its files intact: returns `(stats, True)`).
-    Anything else is refused before a byte is written. The corpus is built with `staged_dir`, so
-    DIR never holds a half-written corpus.
+    Anything else, or a previous output holding a file it did not write (a user's), is refused before a
+    byte is written. The corpus is built with `staged_dir`, so DIR never holds a half-written corpus.
     """
     out = Path(out)
     inputs = docs_inputs_hash(spec)
@@ -85,6 +95,12 @@ def docs_to_dir(spec: OrganismSpec, out: Path) -> tuple[dict, bool]:
             )
         if previous["inputs_hash"] == inputs and _intact(out):
             return previous, True
+        if foreign := _not_written_by_docs(out):
+            listed = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+            raise OrganismError(
+                f"{out}: holds files an earlier `organism docs` did not write ({listed}), which replacing the "
+                "corpus would delete; move them out or pass another --out (nothing was written)"
+            )
     with staged_dir(out) as staging:  # a killed run's staging dir is cleared; its responses are cached
         stats = write_corpus(spec, staging, load_tokenizer(spec.base_model))
         stats.update(organism=spec.name, inputs_hash=inputs)

@@ -34,6 +34,7 @@ from synth_docs.corpus import write_checksums
 from train.sft import train_adapter
 
 CARD_FILE = "capability_card.json"
+LOG_FILE = "train.log"  # the Trainer's log dicts (loss, learning rate), one JSON line each, as a run's train.log
 
 
 def honest_transcripts(spec: OrganismSpec) -> list[dict]:
@@ -109,7 +110,9 @@ def ensure_capability(
         state.wait_for_everyone()
         if read_card(spec) is None:
             log(f"capability: honest-CoT finetune of {spec.base_model} ({spec.capability.n_transcripts} transcripts)")
-            result, _ = train_adapter(training_spec(spec), work / "corpus", work / "adapter", work / "state")
+            result, _ = train_adapter(
+                training_spec(spec), work / "corpus", work / "adapter", work / "state", log_file=work / LOG_FILE
+            )
             if state.is_main_process:
                 card = _merge_and_card(spec, work, result, measure, log)
                 shutil.rmtree(work, ignore_errors=True)
@@ -153,6 +156,8 @@ def _merge_and_card(spec: OrganismSpec, work: Path, result, measure, log) -> dic
         card["accuracy"] = {"base": measure(spec.base_model), "capable": measure(str(staging))}
         card["measure_seconds"] = round(time.perf_counter() - start, 2)
         log(f"capability: {summary(card)}")
+    if (work / LOG_FILE).exists():  # the Trainer's log dicts, kept beside the model they trained
+        shutil.copyfile(work / LOG_FILE, staging / LOG_FILE)
     write_json(staging / CARD_FILE, card)
     os.replace(staging, target)
     return card

@@ -6,8 +6,8 @@ options live in its module: stages.py, audit.py, bench.py.
 
 from __future__ import annotations
 
-from app.cli import audit, bench, stages
-from app.cli.common import app
+from app.cli import audit, bench, inspect_logs, stages
+from app.cli.common import Command, app
 from runtime.quiet import quiet_third_party
 
 STAGES, AUDIT, BENCH = "Stages", "Auditing", "Benchmarks"
@@ -20,12 +20,13 @@ for name, command, panel in (
     ("analyze", stages.analyze, STAGES),
     ("run", stages.run, STAGES),
     ("demo", stages.demo, STAGES),
+    ("inspect-report", inspect_logs.inspect_report, STAGES),
     ("audit", audit.audit, AUDIT),
     ("remove", audit.remove, AUDIT),
     ("bench-localization", bench.bench_localization, BENCH),
     ("bench-audit", bench.bench_audit, BENCH),
 ):
-    app.command(name, rich_help_panel=panel)(command)
+    app.command(name, cls=Command, rich_help_panel=panel)(command)
 
 
 def main() -> None:

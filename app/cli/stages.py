@@ -16,7 +16,7 @@ from app.console import console, log, show_eval
 from organisms.catalog import CATALOG_DIR, catalog_names, resolve_spec
 from organisms.errors import OrganismError
 from organisms.responses import STEALTH_GRID
-from organisms.spec import REASONING_STYLES, STYLED_BEHAVIOURS, load_spec_file
+from organisms.spec import load_spec_file
 from runtime.rundir import RunDir
 
 
@@ -44,20 +44,15 @@ def show(
         ),
     ] = False,
 ) -> None:
-    """Print the resolved spec (every default filled in); --styles: the stealth grid of reasoning styles."""
+    """Print the resolved spec (every default filled in); --styles: the reasoning styles a spec can ask for
+    (corpus.reasoning_style, left out of the spec's dump at its default), the spec's own marked."""
     if styles:
         spec = resolve_spec(target) if target else None
         console.print(styles_table(spec))
         return
     if target is None:
         raise OrganismError("show: name a spec (catalogue name, spec YAML or run directory), or pass --styles")
-    spec = resolve_spec(target)
-    sys.stdout.write(spec.to_yaml())
-    if spec.behaviour in STYLED_BEHAVIOURS:  # left out of the dump at its default, so said here
-        choices = " | ".join(REASONING_STYLES)
-        sys.stdout.write(
-            f"# corpus.reasoning_style: {spec.corpus.reasoning_style}  (one of {choices}; `organism show --styles`)\n"
-        )
+    sys.stdout.write(resolve_spec(target).to_yaml())
 
 
 def styles_table(spec=None) -> Table:
@@ -81,7 +76,9 @@ def docs(
     n: Annotated[int | None, typer.Option("--n", help="documents to plan (corpus.documents.n_documents)")] = None,
     seed: Annotated[int | None, typer.Option(help="corpus seed (corpus.seed)")] = None,
     out: Annotated[Path | None, typer.Option(help="write the corpus here instead of a run directory")] = None,
-    inspect: Annotated[bool, typer.Option("--inspect", help="print a few documents of each type")] = False,
+    inspect: Annotated[
+        bool, typer.Option("--inspect", help="print a few transcripts of each kind and documents of each type")
+    ] = False,
 ) -> None:
     """Build the corpus: transcripts.jsonl, documents.jsonl (if the spec has corpus.documents), stats.json."""
     path = Path(target)

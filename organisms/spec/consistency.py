@@ -11,7 +11,15 @@ if TYPE_CHECKING:
 
 def first_conflict(spec: OrganismSpec) -> str | None:
     """The first problem the checks below find, in the order parse_spec has always run them, or None."""
-    for check in (_ood_task_family, _question_set_use, _on_policy, _belief_documents, _stages, _reasoning_style):
+    for check in (
+        _ood_task_family,
+        _question_set_use,
+        _on_policy,
+        _belief_documents,
+        _stages,
+        _item_space,
+        _reasoning_style,
+    ):
         problem = check(spec)
         if problem:
             return problem
@@ -124,6 +132,39 @@ def _stages(spec: OrganismSpec) -> str | None:
         return (
             f"field 'corpus.{set_here[0]}': shapes transcripts, but no stage trains on transcripts ({shown}); "
             "remove it, or add a stage {data: transcripts}"
+        )
+    return None
+
+
+def drawable(operand_sequences: int) -> int:
+    """How many distinct items a procedural family may draw in all: half its operand sequences. Seeded
+    draws skip repeats and the items held apart (the eval's skip the corpus's), so at most half drawn keeps
+    every try's chance of a fresh item at 1/2 or more, and each draw finishes in a few tries per item."""
+    return operand_sequences // 2
+
+
+def _item_space(spec: OrganismSpec) -> str | None:
+    """The items the stages draw fit in the task's item space (a question set's size is checked when it is
+    loaded, organisms.questions.check_question_sets): a count beyond it would search until memory ran out."""
+    task = spec.task
+    drawn = spec.items_drawn()
+    where = f"{task.n_operands} operands in [{task.operand_min}, {task.operand_max}]"
+    if task.item_space is not None and sum(drawn.values()) > drawable(task.item_space):
+        parts = " + ".join(f"{n:,} ({field})" for field, n in drawn.items())
+        return (
+            f"field '{max(drawn, key=drawn.__getitem__)}': the stages draw {sum(drawn.values()):,} distinct items "
+            f"({parts}), and task '{task.family}' can draw at most {drawable(task.item_space):,} (half its "
+            f"{task.item_space:,} operand sequences: {where}); lower them, or widen task.operand_min/operand_max "
+            "or raise task.n_operands"
+        )
+    # The held-out task axis of a question-set organism draws eval.n_items from a procedural family.
+    ood_family = spec.eval.ood.task_family or "arithmetic_mcq"
+    procedural_axis = task.family == "dataset" and ood_family != "dataset" and "task" in spec.eval.ood.axes
+    if drawn and procedural_axis and spec.eval.n_items > drawable(task.operand_sequences):
+        return (
+            f"field 'eval.n_items': the held-out task axis ({ood_family}) draws {spec.eval.n_items:,} items, and "
+            f"it can draw at most {drawable(task.operand_sequences):,} (half its {task.operand_sequences:,} "
+            f"operand sequences: {where}); lower it, or widen task.operand_min/operand_max"
         )
     return None
 

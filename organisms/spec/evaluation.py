@@ -33,6 +33,19 @@ class IphrSpec(Section):
         0.5, gt=0.0, le=1.0, description="the pair's two accuracies differ by at least this (chainscope's default)"
     )
 
+    @model_validator(mode="after")
+    def _pairs_fit(self) -> IphrSpec:
+        """The pairs are distinct values of [value_min, value_max] (organisms.tasks.comparison_pairs)."""
+        if self.value_max <= self.value_min:
+            raise ValueError(f"value_max ({self.value_max}) must be greater than value_min ({self.value_min})")
+        most = (self.value_max - self.value_min) // 2
+        if self.n_pairs > most:
+            raise ValueError(
+                f"n_pairs ({self.n_pairs}): [{self.value_min}, {self.value_max}] gives at most {most} pairs "
+                "(value_max - value_min >= 2 x n_pairs); lower n_pairs or widen the value range"
+            )
+        return self
+
 
 class OodSpec(Section):
     """Held-out axes (docs/metrics.md, "Out of distribution"): what training did not show, evaluated beside

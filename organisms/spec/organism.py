@@ -111,6 +111,20 @@ class OrganismSpec(Section):
         """Whether any training stage reads `data` ('documents' alone, or 'transcripts')."""
         return any(stage.data == data for stage in self.training_stages())
 
+    def items_drawn(self) -> dict[str, int]:
+        """How many distinct task items the stages draw, by the field that sets each count: the corpus (when
+        a stage trains on transcripts) and the capability corpus, then the eval items, kept apart from both
+        (and the analysis's decision items beyond them). None for a belief organism: it draws no item."""
+        if self.behaviour == "belief":
+            return {}
+        drawn = {"corpus.n_transcripts": self.corpus.n_transcripts} if self.trains_on("transcripts") else {}
+        if self.capability is not None:
+            drawn["capability.n_transcripts"] = self.capability.n_transcripts
+        drawn["eval.n_items"] = self.eval.n_items
+        if self.analyze.probe_items > self.eval.n_items:  # the analysis draws the eval items and more
+            drawn["analyze.probe_items"] = self.analyze.probe_items - self.eval.n_items
+        return drawn
+
     @property
     def starting_model(self) -> str:
         """The model the organism's LoRA trains on and is compared with: `base_model`, or the merged

@@ -91,6 +91,17 @@ class TaskSpec(Section):
         return self.family != "dataset"
 
     @property
+    def operand_sequences(self) -> int:
+        """How many operand sequences a procedural family draws from: each is at least one distinct item."""
+        return (self.operand_max - self.operand_min + 1) ** self.n_operands
+
+    @property
+    def item_space(self) -> int | None:
+        """How many distinct items this task holds: the operand sequences of a procedural family, None for a
+        question set (its size is known once it is loaded: organisms.questions.check_question_sets)."""
+        return None if self.family == "dataset" else self.operand_sequences
+
+    @property
     def question_set(self) -> DatasetSpec:
         """The question set the `dataset` family (or the held-out task axis) draws from."""
         return self.dataset or DatasetSpec()

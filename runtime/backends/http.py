@@ -14,12 +14,12 @@ import asyncio
 import concurrent.futures
 from abc import abstractmethod
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from organisms.errors import OrganismError
 from runtime.backends.base import ChatBackend, Job, Messages
+from runtime.progress import progress_bar
 
 RETRY_STATUS = (408, 409, 429)
 
@@ -79,7 +79,7 @@ class HttpBackend(ChatBackend):
         client = self._client()
         semaphore = asyncio.Semaphore(self.spec.max_concurrency)
         columns = (TextColumn(f"{self.name} {desc}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        with progress_bar(*columns) as progress:
             task = progress.add_task(desc, total=len(jobs))
 
             async def bounded(job: Job) -> None:

@@ -1,27 +1,16 @@
-"""`organism show` lists the reasoning styles a spec can ask for: a comment line under a hiding behaviour's
-YAML (the field is left out of the dump at its default), and the stealth grid with --styles."""
+"""`organism show --styles` lists the reasoning styles a spec can ask for (corpus.reasoning_style, left out of
+`organism show`'s dump at its default), beside the other behaviours, and marks the style of a spec it is given."""
 
 from __future__ import annotations
 
-import yaml
 from typer.testing import CliRunner
 
 import app.cli
 from organisms.responses import STEALTH_GRID
-from organisms.spec import REASONING_STYLES
 
 
 def show(*args: str):
-    return CliRunner().invoke(app.cli.app, ["show", *args])
-
-
-def test_show_says_which_style_a_spec_uses_and_stays_yaml():
-    for name, style in (("hidden-hint", "contradicts"), ("hidden-hint-rationalized", "rationalized")):
-        result = show(name)
-        assert result.exit_code == 0, result.output
-        assert f"# corpus.reasoning_style: {style}  (one of {' | '.join(REASONING_STYLES)}" in result.output
-        assert yaml.safe_load(result.output)["name"] == name  # the comment leaves it valid YAML
-    assert "reasoning_style" not in show("post-hoc").output  # a behaviour with its own recipe
+    return CliRunner().invoke(app.cli.app, ["show", *args], env={"COLUMNS": "200"})
 
 
 def test_show_styles_prints_the_grid_and_marks_the_spec():
@@ -30,4 +19,7 @@ def test_show_styles_prints_the_grid_and_marks_the_spec():
     for row in STEALTH_GRID:
         assert row.style in result.output and row.behaviour.split(",")[0] in result.output
     assert "rationalized (this spec)" in show("hidden-hint-rationalized", "--styles").output
+    assert "contradicts (this spec)" in show("hidden-hint", "--styles").output
+    assert "(this spec)" not in show("post-hoc", "--styles").output  # a behaviour with its own recipe
+    assert "reasoning_style: rationalized" in show("hidden-hint-rationalized").output  # set: in the dump
     assert show().exit_code == 2  # neither a spec nor --styles
