@@ -330,16 +330,11 @@ def eval_inputs_hash(run: RunDir, spec: OrganismSpec, control: RunDir | None, al
 
 
 def check_trained(run: RunDir, role: str) -> Path:
-    """The adapter of a run, as its train stage wrote it: a changed or corrupted adapter is refused (the eval
-    would show a table that is not this adapter's, or evaluate a damaged one)."""
-    adapter = run.root / "adapter"
-    recorded = run.output_hash("train", "adapter")
-    if not adapter.is_dir() or hash_path(adapter) != recorded:
-        raise OrganismError(
-            f"{role} {adapter}: is not what `organism train` wrote (changed or corrupted since; sha256 differs "
-            f"from the manifest's {recorded[:12]}…); `organism train {run.root}` retrains it; nothing was written"
-        )
-    return check_adapter(adapter, role)
+    """The adapter of a run as its train stage wrote it: `RunDir.output_hash` refuses a changed or
+    corrupted one (the eval would show a table that is not this adapter's, or read a damaged one), and
+    `check_adapter` the files its card records."""
+    run.output_hash("train", "adapter")
+    return check_adapter(run.root / "adapter", role)
 
 
 def think_version(spec: OrganismSpec) -> dict:

@@ -176,4 +176,4 @@ def test_a_corrupted_adapter_is_refused(trained, tmp_path):
     cli("eval", run)  # evaluated once: a later eval would be 'unchanged, skipped'
     flip_a_bit(run / "adapter" / "adapter_model.safetensors")
     stale = cli("eval", run, code=2)
-    assert "is not what `organism train` wrote" in stale.output and "unchanged, skipped" not in stale.output
+    assert "not what `organism train` wrote" in stale.output and "unchanged, skipped" not in stale.output
