@@ -45,6 +45,7 @@ from runtime.models import load_tokenizer, load_with_adapters
 from runtime.precision import use_bf16
 from runtime.rundir import RunDir, hash_json, write_json
 from synth_docs.corpus import corpus_expressions
+from train.stage import same_starting_model, trained_start, trained_start_checked
 
 # Bump when a method or the analysis layout changes, so finished analyses are recomputed.
 ANALYSIS_VERSION = 4
@@ -115,8 +116,12 @@ def control_for(run: RunDir, spec: OrganismSpec, control: RunDir | None, log=pri
             log(f"analyze: the eval's control {recorded} has no adapter any more; reading no control")
             return None
         control = RunDir(Path(recorded))
-    if control.spec.starting_model != spec.starting_model:
-        log(f"analyze: control {control.root} starts from {control.spec.starting_model}, not {spec.starting_model}")
+    if not same_starting_model(run.root / "adapter", spec, control.root / "adapter", control.spec):
+        theirs, ours = (
+            trained_start(control.root / "adapter", control.spec)[0],
+            trained_start(run.root / "adapter", spec)[0],
+        )
+        log(f"analyze: control {control.root} starts from {theirs}, not {ours}; reading no control")
         return None
     return control
 
@@ -141,13 +146,14 @@ def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False,
         )
     if not run.stage_is_current("analyze", inputs):
         start = time.perf_counter()
-        tokenizer = load_tokenizer(spec.base_model)
+        tokenizer = load_tokenizer(spec.base_model, spec.trust_remote_code)
+        starting = trained_start_checked(run.root / "adapter", spec)
         with tempfile.TemporaryDirectory() as tmp:
             adapters = {"organism": run.root / "adapter"}
             adapters["random"] = equal_norm_random_adapter(adapters["organism"], Path(tmp), RANDOM_ADAPTER_SEED)
             if control is not None:
                 adapters["control"] = control.root / "adapter"
-            model = load_with_adapters(spec.starting_model, adapters)
+            model = load_with_adapters(starting, adapters, spec.trust_remote_code)
         texts = analysis_texts(run, tokenizer, spec.reasoning)
         bf16 = use_bf16(spec.training.precision)
         with autocast(model, bf16):

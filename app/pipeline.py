@@ -31,6 +31,7 @@ def open_target(target: str, runs_dir: Path, run_id: str | None = None) -> tuple
     if path.is_dir() and (path / "spec.yaml").exists():
         run = RunDir.open(path)
         check_inputs(run.spec)
+        run.check_base(run.spec)
         return run, run.spec
     spec = resolve_spec(target)
     check_inputs(spec)
@@ -49,9 +50,9 @@ def check_inputs(spec: OrganismSpec) -> None:
     """Everything outside the spec that a run reads, checked before the first write: the model,
     the replay file, the documents' universe, the question set."""
     from organisms.questions import check_question_sets
-    from organisms.universe import universe_path
+    from organisms.universe import load_universe
 
-    resolve_model(spec.base_model)
+    resolve_model(spec.base_model, spec.trust_remote_code)
     check_question_sets(spec)
     if spec.corpus.replay is not None:
         replay = spec.corpus.replay.path
@@ -63,7 +64,7 @@ def check_inputs(spec: OrganismSpec) -> None:
                 f"{replay}: cannot read the replay data ({exc.strerror}); fix corpus.replay.path"
             ) from None
     if spec.corpus.documents is not None:
-        universe_path(spec.corpus.documents.universe)
+        load_universe(spec.corpus.documents.universe)  # every field checked (a blank key fact too)
 
 
 def check_training(spec: OrganismSpec) -> None:
@@ -111,6 +112,7 @@ def docs_options(spec: OrganismSpec, backend: str | None, n: int | None, seed: i
 def ensure_capability(spec: OrganismSpec) -> dict | None:
     """Build the spec's capability model (all ranks; skipped when built or when the spec has none)."""
     from evals.necessity import capability_check
+    from runtime.weights import starting_model
     from train.capability import ensure_capability as build_capability
     from train.capability import read_card, summary
 
@@ -119,7 +121,7 @@ def ensure_capability(spec: OrganismSpec) -> dict | None:
     built = read_card(spec) is not None
     card = build_capability(spec, capability_check(spec), log=log)
     if built:
-        log(f"capability: built, reused ({summary(card)}) -> {spec.starting_model}")
+        log(f"capability: built, reused ({summary(card)}) -> {starting_model(spec)}")
     return card
 
 
@@ -136,7 +138,7 @@ def build(run: RunDir, spec: OrganismSpec, no_wandb: bool = False) -> dict | Non
     with state.main_process_first():
         if state.is_main_process:
             corpus(run, spec)
-    card = run_train(run, spec, report_to=report_to(spec, disabled=no_wandb))
+    card = run_train(run, spec, report_to=report_to(spec, disabled=no_wandb), log=log)
     if not state.is_main_process:
         return None
     if "train" in run.recorded:
@@ -147,11 +149,18 @@ def build(run: RunDir, spec: OrganismSpec, no_wandb: bool = False) -> dict | Non
     return card
 
 
-def evaluate(run: RunDir, spec: OrganismSpec, control: RunDir | None, base_from: RunDir | None = None) -> dict:
-    """Base, organism (and control) on the same held-out items: evals.json / evals.md, and the table."""
+def evaluate(
+    run: RunDir,
+    spec: OrganismSpec,
+    control: RunDir | None,
+    base_from: RunDir | None = None,
+    allow_other_base: bool = False,
+) -> dict:
+    """Base, organism (and control) on the same held-out items: evals.json / evals.md, and the table. A control
+    trained on another starting model is refused unless `allow_other_base` (evals.md then says so)."""
     from evals.stage import run_eval
 
-    result = run_eval(run, spec, control, log=log, base_from=base_from)
+    result = run_eval(run, spec, control, log=log, base_from=base_from, allow_other_base=allow_other_base)
     show_eval(result, f"{spec.name}: {result['n_pairs']} held-out items")
     return result
 
@@ -166,12 +175,18 @@ def analyze(run: RunDir, spec: OrganismSpec, no_wandb: bool = False, control: Ru
     log(f"report: {run.root / 'report.html'}")
 
 
-def run(organism: RunDir, spec: OrganismSpec, control: RunDir | None, no_wandb: bool = False) -> None:
+def run(
+    organism: RunDir,
+    spec: OrganismSpec,
+    control: RunDir | None,
+    no_wandb: bool = False,
+    allow_other_base: bool = False,
+) -> None:
     """All stages in the organism's run directory: build -> evaluate -> analyze (none for belief)."""
     check_training(spec)
     with organism.claim():
         build(organism, spec, no_wandb)
-        evaluate(organism, spec, control)
+        evaluate(organism, spec, control, allow_other_base=allow_other_base)
         if spec.behaviour == "belief":
             log("analyze: skipped, a belief organism has no hinted decision to localize")
             return
@@ -215,6 +230,7 @@ def seeds(
     vary_corpus: bool,
     runs_dir: Path,
     no_wandb: bool = False,
+    allow_other_base: bool = False,
 ) -> Path:
     """Build and evaluate one organism (and control) per seed; write and print the across-seed table
     (runs/seeds/<name>-<hash>/seeds.md). Analyze is skipped."""
@@ -245,7 +261,8 @@ def seeds(
         with organism_run.claim():
             build(organism_run, organism_spec, no_wandb)
             earlier = [r for r in base_sources if r.root != organism_run.root and (r.root / "evals.json").exists()]
-            evals[seed] = evaluate(organism_run, organism_spec, control_run, base_from=earlier[0] if earlier else None)
+            base_from = earlier[0] if earlier else None
+            evals[seed] = evaluate(organism_run, organism_spec, control_run, base_from, allow_other_base)
         base_sources.append(organism_run)
     summary = seed_summary(evals)
     key = {"spec": spec.content_hash(), "control": control_spec.content_hash() if control_spec else None}

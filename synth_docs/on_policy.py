@@ -35,6 +35,7 @@ from organisms.errors import OrganismError
 from organisms.prompts import Prompt
 from organisms.spec import OrganismSpec
 from runtime.progress import progress_bar
+from runtime.weights import starting_model
 from synth_docs.editor import Edit, Editor
 from synth_docs.pool import Generator
 from synth_docs.transcripts import transcript_prompts, transcript_record
@@ -245,14 +246,14 @@ def build_on_policy(spec: OrganismSpec) -> tuple[list[dict], dict]:
     recipe = spec.corpus.sampling
     # The model the organism trains on: the capability model when the spec has one (the CLI builds it
     # before the corpus), so the pool is the organism's own starting policy.
-    sampled = spec.starting_model
+    sampled = starting_model(spec)
     default_model = recipe.generator is None or (recipe.generator.name == "hf" and recipe.generator.model is None)
     if spec.capability is not None and default_model and not Path(sampled).exists():
         raise OrganismError(
             f"corpus.source: on_policy samples the capability model {sampled}, which is not built yet; "
             "`organism train SPEC`, `organism run SPEC` and `organism docs SPEC` build it before the corpus"
         )
-    generator = Generator(recipe, sampled, spec.corpus.seed, spec.reasoning)
+    generator = Generator(recipe, sampled, spec.corpus.seed, spec.reasoning, spec.trust_remote_code)
     judge = Judge(recipe.judge, spec.reasoning)
     editor = Editor(recipe.editor, spec.reasoning) if recipe.editor is not None else None
     slots = draw_slots(spec, generator, judge)

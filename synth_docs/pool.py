@@ -37,8 +37,20 @@ class HFSampler:
 
     name = "hf-sampled"
 
-    def __init__(self, model: str, cache_dir: Path, batch_size: int, reasoning: ReasoningSpec = TEXT):
+    def __init__(
+        self,
+        model: str,
+        cache_dir: Path,
+        batch_size: int,
+        reasoning: ReasoningSpec = TEXT,
+        trust_remote_code: bool = False,
+    ):
         self.model, self.batch_size, self.reasoning = model, batch_size, reasoning
+        from runtime.weights import weights_key
+
+        self.trust_remote_code = trust_remote_code
+        # a local model's samples are keyed by its content too: new weights at the same path sample anew
+        self.weights = weights_key(model)
         self.cache = ResponseCache(cache_dir)
         self.usage = Usage()
         self._loaded = None
@@ -47,9 +59,9 @@ class HFSampler:
         if self._loaded is None:
             from runtime.models import load_model, load_tokenizer
 
-            model = load_model(self.model)
+            model = load_model(self.model, trust_remote_code=self.trust_remote_code)
             model.eval()
-            self._loaded = (model, load_tokenizer(self.model))
+            self._loaded = (model, load_tokenizer(self.model, self.trust_remote_code))
         return self._loaded
 
     def draw(self, messages: Messages, letters: str, params: dict) -> list[str]:
@@ -57,6 +69,8 @@ class HFSampler:
         extra = {}
         if self.reasoning.in_block:  # text-format keys stay as they were
             extra = {"reasoning": self.reasoning.model_dump(mode="json")}
+        if self.weights is not None:  # an embedded model's keys stay as they were
+            extra["weights"] = self.weights
         key = request_key(self.name, self.model, messages, {**params, "stop": f"answer:{letters}", **extra})
         self.usage.requests += 1
         record = self.cache.get(key)
@@ -95,14 +109,22 @@ class HFSampler:
 class Generator:
     """Who samples the pool: `draw(prompts) -> k texts per prompt`, in input order, cached."""
 
-    def __init__(self, recipe: OnPolicySpec, base_model: str, corpus_seed: int, reasoning: ReasoningSpec = TEXT):
+    def __init__(
+        self,
+        recipe: OnPolicySpec,
+        base_model: str,
+        corpus_seed: int,
+        reasoning: ReasoningSpec = TEXT,
+        trust_remote_code: bool = False,
+    ):
         self.recipe, self.corpus_seed = recipe, corpus_seed
         spec = recipe.generator or BackendSpec(name="hf")
         self.backend_name = spec.name
         if spec.name == "hf":
             cache_dir = Path(spec.cache_dir) if spec.cache_dir else cache_root() / "responses"
             self.model = spec.model or base_model
-            self._hf = HFSampler(self.model, cache_dir, spec.batch_size, reasoning)
+            trust = trust_remote_code and spec.model is None  # the spec's trust covers its own model only
+            self._hf = HFSampler(self.model, cache_dir, spec.batch_size, reasoning, trust)
             self.usage = self._hf.usage
         else:
             self._backend = make_backend(spec)

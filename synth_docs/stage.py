@@ -12,6 +12,7 @@ from organisms.spec import OrganismSpec
 from organisms.universe import universe_path
 from runtime.models import load_tokenizer
 from runtime.rundir import RunDir, hash_json, staged_dir, write_json
+from runtime.weights import capability_key, weights_key
 from synth_docs.corpus import SUMS_FILE, corpus_sha256, write_corpus
 
 CORPUS_INPUTS = ("name", "behaviour", "control_of", "base_model", "task", "hints", "corpus", "stages")
@@ -24,8 +25,11 @@ def docs_inputs_hash(spec: OrganismSpec) -> str:
     if spec.corpus.documents is not None:
         path, _ = universe_path(spec.corpus.documents.universe)
         inputs["universe_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    weights = weights_key(spec.base_model)  # a local base by content: its tokenizer, its on-policy samples
+    if weights is not None:
+        inputs["base_weights"] = weights
     if spec.corpus.source == "on_policy" and spec.capability is not None:  # sampled from the capability model
-        inputs["sampled_from"] = spec.capability_hash()
+        inputs["sampled_from"] = capability_key(spec)  # the recipe, the base weights and the environment
     if spec.task.family == "dataset" and spec.trains_on("transcripts"):  # items only transcripts read
         from organisms.questions import load_question_set
 
@@ -39,7 +43,7 @@ def run_docs(run: RunDir, spec: OrganismSpec) -> dict:
     if not run.stage_is_current("docs", inputs):
         start = time.perf_counter()
         with run.staging_dir("corpus") as staging:
-            write_corpus(spec, staging, load_tokenizer(spec.base_model))
+            write_corpus(spec, staging, load_tokenizer(spec.base_model, spec.trust_remote_code))
         seconds = time.perf_counter() - start
         run.record_stage("docs", inputs, ["corpus"], seconds, corpus_sha256=corpus_sha256(run.root / "corpus"))
     return json.loads((run.root / "corpus" / "stats.json").read_text())
@@ -102,7 +106,7 @@ def docs_to_dir(spec: OrganismSpec, out: Path) -> tuple[dict, bool]:
                 "corpus would delete; move them out or pass another --out (nothing was written)"
             )
     with staged_dir(out) as staging:  # a killed run's staging dir is cleared; its responses are cached
-        stats = write_corpus(spec, staging, load_tokenizer(spec.base_model))
+        stats = write_corpus(spec, staging, load_tokenizer(spec.base_model, spec.trust_remote_code))
         stats.update(organism=spec.name, inputs_hash=inputs)
         write_json(staging / "stats.json", stats)
     return stats, False

@@ -81,7 +81,7 @@ def test_capability_stage_is_built_once_and_both_organisms_start_from_it(tmp_pat
         organism_card = json.loads((run_dir / "adapter" / "organism_card.json").read_text())
         assert organism_card["starting_model"]["kind"] == "capability"
         assert organism_card["starting_model"]["model"] == str(cap_dir)
-        assert organism_card["starting_model"]["card"]["capability_hash"] == cap_dir.name
+        assert organism_card["starting_model"]["card"]["capability_key"] == cap_dir.name
 
     (org_run,) = list((runs / "tiny-cap").iterdir())
     organism("eval", str(org_run), env=env, cwd=tmp_path)

@@ -329,6 +329,7 @@ def test_with_a_capability_stage_the_pool_samples_the_capability_model(tiny_mode
     message until it is built, then handed to the generator; its hash is one of the corpus's inputs."""
     import synth_docs.on_policy as on_policy
     from organisms.cache import capability_dir
+    from runtime.weights import capability_key
     from synth_docs.stage import docs_inputs_hash
 
     monkeypatch.setenv("COT_ORGANISMS_CACHE", str(tmp_path / "cache"))
@@ -344,7 +345,7 @@ def test_with_a_capability_stage_the_pool_samples_the_capability_model(tiny_mode
     with pytest.raises(OrganismError, match=r"samples the capability model .* not built yet"):
         on_policy.build_on_policy(spec)
 
-    built = capability_dir(spec)
+    built = capability_dir(capability_key(spec))
     built.parent.mkdir(parents=True)
     built.symlink_to(tiny_model_dir)  # stands in for the merged capability model
     sampled = []
@@ -352,7 +353,7 @@ def test_with_a_capability_stage_the_pool_samples_the_capability_model(tiny_mode
     class Stop(Exception):
         pass
 
-    def generator(recipe, model, corpus_seed, reasoning):
+    def generator(recipe, model, corpus_seed, reasoning, trust_remote_code=False):
         sampled.append(model)
         raise Stop
 

@@ -5,8 +5,10 @@ chain of thought, so the CoT has no causal role to be faithful to. A LoRA traine
 whose every step and final answer are right, merged into the weights, gives a starting model whose
 answers depend on its CoT (`evals/necessity.py` measures both accuracies; the card records them).
 
-The merged model lives in the cache (`runtime.models.capability_dir`), keyed by base, task and
-capability recipe, so an organism and its matched control share one. Building is resumable (the
+The merged model lives in the cache (`organisms.cache.capability_dir`), keyed by the recipe (base, task,
+capability section), the base weights' content and the training environment (device, threads, dtype,
+processes: `runtime.weights.capability_key`), so an organism and its matched control share one, and new
+weights at the base's path or another machine's arithmetic build their own. Building is resumable (the
 trainer's checkpoints) and atomic (a staging dir renamed into place); a lock keeps two processes
 from building the same one.
 """
@@ -30,6 +32,7 @@ from organisms.spec import OrganismSpec
 from organisms.tasks import capability_items
 from runtime.models import load_tokenizer, load_with_adapters
 from runtime.rundir import write_json
+from runtime.weights import capability_inputs, capability_key, environment, model_identity
 from synth_docs.corpus import write_checksums
 from train.sft import train_adapter
 
@@ -78,7 +81,7 @@ def read_card(spec: OrganismSpec) -> dict | None:
     """The built capability model's card, or None when it is not built (or the spec has no capability)."""
     if spec.capability is None:
         return None
-    path = capability_dir(spec) / CARD_FILE
+    path = capability_dir(capability_key(spec)) / CARD_FILE
     return json.loads(path.read_text()) if path.exists() else None
 
 
@@ -98,7 +101,7 @@ def ensure_capability(
     if card is not None:
         return card
     state = PartialState()
-    target = capability_dir(spec)
+    target = capability_dir(capability_key(spec))
     target.parent.mkdir(parents=True, exist_ok=True)
     work = target.with_name(f"{target.name}.work")  # corpus, trainer checkpoints, adapter: kept for a resume
     lock = FileLock(str(target) + ".lock") if state.is_main_process else None
@@ -134,16 +137,21 @@ def _write_corpus(spec: OrganismSpec, corpus_dir: Path) -> None:
 
 def _merge_and_card(spec: OrganismSpec, work: Path, result, measure, log) -> dict:
     """Merge the adapter into the base, measure base and merged model, move the model into place."""
-    target = capability_dir(spec)
+    target = capability_dir(capability_key(spec))
     staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
-    merged = load_with_adapters(spec.base_model, {"capability": work / "adapter"}).merge_and_unload()
+    trust = spec.trust_remote_code
+    merged = load_with_adapters(spec.base_model, {"capability": work / "adapter"}, trust).merge_and_unload()
     merged.save_pretrained(staging, safe_serialization=True)
-    load_tokenizer(spec.base_model).save_pretrained(staging)
+    load_tokenizer(spec.base_model, trust).save_pretrained(staging)
     del merged
     card = {
         "base_model": spec.base_model,
+        "base_identity": model_identity(spec.base_model),  # what was hashed: each file's sha256
         "capability_hash": spec.capability_hash(),
+        "capability_key": capability_key(spec),
+        "key_inputs": capability_inputs(spec),  # recipe, base weights, environment: the key's inputs
+        "environment": environment(spec.capability.training.precision),
         "capability": spec.capability.model_dump(mode="json"),
         "task": spec.task.model_dump(mode="json"),
         "train_loss": result.train_loss,

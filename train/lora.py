@@ -11,6 +11,7 @@ from organisms.errors import OrganismError
 from organisms.spec import OrganismSpec
 from runtime.architecture import decoder_layers
 from runtime.models import load_model
+from runtime.weights import starting_model
 
 
 def linear_module_names(model: PreTrainedModel) -> list[str]:
@@ -53,7 +54,7 @@ def check_quantization(spec: OrganismSpec) -> None:
 def load_base_for_training(spec: OrganismSpec) -> PreTrainedModel:
     """The base model, 4-bit quantized for QLoRA (callers have run `check_quantization`)."""
     if not spec.lora.quantize:
-        return load_model(spec.starting_model)
+        return load_model(starting_model(spec), trust_remote_code=spec.trust_remote_code)
     from peft import prepare_model_for_kbit_training
 
     quant = BitsAndBytesConfig(
@@ -63,8 +64,9 @@ def load_base_for_training(spec: OrganismSpec) -> PreTrainedModel:
         bnb_4bit_compute_dtype=torch.bfloat16,
     )
     model = load_model(
-        spec.starting_model,
+        starting_model(spec),
         dtype=torch.bfloat16,
+        trust_remote_code=spec.trust_remote_code,
         quantization_config=quant,
         device_map={"": torch.cuda.current_device()},
     )

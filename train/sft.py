@@ -145,7 +145,7 @@ def _train_stage(
     model = load_base_for_training(spec)
     if start_from is not None:
         model = PeftModel.from_pretrained(model, start_from, is_trainable=True)
-    tokenizer = load_tokenizer(spec.base_model)
+    tokenizer = load_tokenizer(spec.base_model, spec.trust_remote_code)
     rows, mix = training_rows(spec, corpus_dir, tokenizer, stage.data)
     trainer = build_trainer(spec, model, args, rows, tokenizer, log_file, log_tag=log_tag)
     last = resume_checkpoint(state_dir, PartialState())

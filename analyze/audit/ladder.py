@@ -31,6 +31,7 @@ from runtime.models import load_tokenizer, load_with_adapters
 from runtime.precision import use_bf16
 from runtime.rundir import RunDir, hash_json, write_json
 from synth_docs.corpus import corpus_expressions
+from train.stage import same_starting_model, trained_start, trained_start_checked
 
 # Bump when a rung, a rule or the audit layout changes, so finished audits are recomputed.
 AUDIT_VERSION = 2
@@ -171,7 +172,7 @@ def control_analysis(control: RunDir, model, tokenizer, prompts, spec: OrganismS
     }
 
 
-def check_pair(spec: OrganismSpec, control: RunDir) -> None:
+def check_pair(run: RunDir, spec: OrganismSpec, control: RunDir) -> None:
     """What the ladder needs before anything is loaded: a hinted behaviour, a trained control on the same
     starting model."""
     if spec.behaviour in ("shortcut", "belief"):
@@ -180,16 +181,19 @@ def check_pair(spec: OrganismSpec, control: RunDir) -> None:
         )
     if not (control.root / "adapter" / "adapter_config.json").exists():
         raise OrganismError(f"{control.root}: no trained adapter; run `organism train` on the control first")
-    if control.spec.starting_model != spec.starting_model:
+    if not same_starting_model(run.root / "adapter", spec, control.root / "adapter", control.spec):
+        theirs, ours = (
+            trained_start(control.root / "adapter", control.spec)[0],
+            trained_start(run.root / "adapter", spec)[0],
+        )
         raise OrganismError(
-            f"{control.root}: the control starts from {control.spec.starting_model}, the organism from "
-            f"{spec.starting_model}; audit a matched pair"
+            f"{control.root}: the control starts from {theirs}, the organism from {ours}; audit a matched pair"
         )
 
 
 def run_audit(run: RunDir, spec: OrganismSpec, control: RunDir, log=print) -> dict:
     """Every rung on organism and control (unless current); returns the audit dict (`audit.json`)."""
-    check_pair(spec, control)
+    check_pair(run, spec, control)
     run_analyze(run, spec, log=log)
     inputs = hash_json(
         {
@@ -204,9 +208,9 @@ def run_audit(run: RunDir, spec: OrganismSpec, control: RunDir, log=print) -> di
         log("audit: unchanged, skipped")
         return json.loads((run.root / "audit.json").read_text())
     start = time.perf_counter()
-    tokenizer = load_tokenizer(spec.base_model)
+    tokenizer = load_tokenizer(spec.base_model, spec.trust_remote_code)
     adapters = {"organism": run.root / "adapter", "control": control.root / "adapter"}
-    model = load_with_adapters(spec.starting_model, adapters)
+    model = load_with_adapters(trained_start_checked(run.root / "adapter", spec), adapters, spec.trust_remote_code)
     corpus = corpus_expressions(run.root / "corpus") | corpus_expressions(control.root / "corpus")
     backend = None
     if spec.eval.judge is not None:

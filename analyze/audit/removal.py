@@ -52,6 +52,7 @@ from organisms.spec import OrganismSpec
 from runtime.models import load_tokenizer, load_with_adapters, use_adapter
 from runtime.rundir import RunDir, write_json
 from synth_docs.corpus import corpus_expressions
+from train.stage import trained_start_checked
 
 OUTPUTS = ("removal.json", "removal.md")
 RESAMPLES = 2000
@@ -164,11 +165,11 @@ def run_remove(
     if layer is None:
         run_analyze(run, spec, log=log)
         layer = peak_layer(run)
-    tokenizer = load_tokenizer(spec.base_model)
+    tokenizer = load_tokenizer(spec.base_model, spec.trust_remote_code)
     adapters = {"organism": run.root / "adapter"}
     if control is not None:
         adapters["control"] = control.root / "adapter"
-    model = load_with_adapters(spec.starting_model, adapters)
+    model = load_with_adapters(trained_start_checked(run.root / "adapter", spec), adapters, spec.trust_remote_code)
     prompts = analysis_prompts(run, spec, tokenizer)
     reference = "control" if control is not None else None
     vector = direction(model, tokenizer, prompts, layer, reference)

@@ -31,7 +31,7 @@ from organisms.tasks import draw_items
 from runtime.models import load_with_adapters, use_adapter
 from runtime.rundir import hash_path
 
-WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin")
+WEIGHT_FILES = ("adapter_model.safetensors",)  # a pickled adapter_model.bin is refused, never unpickled
 HINT_TYPES = tuple(HINTS)
 AUDIT_SEED = 31337  # the auditor's own items: not the catalogue's corpus (0) or eval (10000) seeds
 ADAPTER = "adapter"
@@ -43,7 +43,12 @@ def isolate_adapter(adapter: Path, into: Path) -> dict:
     config_path = adapter / "adapter_config.json"
     weights = next((adapter / name for name in WEIGHT_FILES if (adapter / name).is_file()), None)
     if not config_path.is_file() or weights is None:
-        raise OrganismError(f"{adapter}: not a peft adapter (needs adapter_config.json and {WEIGHT_FILES[0]})")
+        pickled = (
+            " (adapter_model.bin is a pickle: refused, never loaded)"
+            if (adapter / "adapter_model.bin").exists()
+            else ""
+        )
+        raise OrganismError(f"{adapter}: not a peft adapter (needs adapter_config.json and {WEIGHT_FILES[0]}){pickled}")
     into.mkdir(parents=True, exist_ok=True)
     for source in (config_path, weights):
         shutil.copyfile(source, into / source.name)

@@ -22,8 +22,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from transformers import AutoConfig
-
 from analyze.localization.scores import score_against_mask
 from analyze.localization.summary import band_name, summarise
 from analyze.localization.table import markdown_localization
@@ -34,7 +32,7 @@ from analyze.methods.weights import lora_deltas
 from app.pipeline import build
 from organisms.errors import OrganismError
 from organisms.spec import OrganismSpec, parse_spec
-from runtime.models import load_tokenizer, load_with_adapters, resolve_model
+from runtime.models import load_config, load_tokenizer, load_with_adapters
 from runtime.precision import use_bf16
 from runtime.rundir import RunDir, write_atomic, write_json
 from runtime.tiny_models import build_tiny_llama
@@ -215,7 +213,7 @@ def benchmark_localization(
     and return the result. Each organism is built by the pipeline's own `build` (corpus, then
     adapter); the analysis reads prompts held out from every corpus."""
     out_dir = Path(out_dir)
-    n_layers = tiny_layers or AutoConfig.from_pretrained(resolve_model(base_model)).num_hidden_layers
+    n_layers = tiny_layers or load_config(base_model).num_hidden_layers
     bands = parse_bands(bands_text, n_layers)  # before anything is written
     if not options.training_seeds or len(set(options.training_seeds)) != len(options.training_seeds):
         raise OrganismError(f"training seeds {options.training_seeds}: give at least one, each once")

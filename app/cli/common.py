@@ -69,6 +69,14 @@ Suites = Annotated[
         "held-out axes); a changed spec, so its own run directories",
     ),
 ]
+AllowOtherBase = Annotated[
+    bool,
+    typer.Option(
+        "--allow-other-base",
+        help="evaluate although the base (--base) or the control was trained from another starting model than "
+        "the organism's card records (refused otherwise); evals.md and evals.json then say so",
+    ),
+]
 VaryCorpus = Annotated[bool, typer.Option("--vary-corpus", help="with --seeds: the corpus seed follows it too")]
 
 

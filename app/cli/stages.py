@@ -11,7 +11,18 @@ import typer
 from rich.table import Table
 
 from app import pipeline
-from app.cli.common import Control, NoWandb, RunId, RunsDir, Seeds, Suites, Target, VaryCorpus, user_errors
+from app.cli.common import (
+    AllowOtherBase,
+    Control,
+    NoWandb,
+    RunId,
+    RunsDir,
+    Seeds,
+    Suites,
+    Target,
+    VaryCorpus,
+    user_errors,
+)
 from app.console import console, log, show_eval
 from organisms.catalog import CATALOG_DIR, catalog_names, resolve_spec
 from organisms.errors import OrganismError
@@ -137,6 +148,7 @@ def eval_cmd(
         str | None, typer.Option("--spec", help="adapters only: spec for items and hints (default: organism card)")
     ] = None,
     out: Annotated[Path | None, typer.Option(help="adapters only: output dir (default: <adapter>-evals)")] = None,
+    allow_other_base: AllowOtherBase = False,
 ) -> None:
     """Evaluate base, organism (and control): every metric suite, with intervals and n."""
     path = Path(target)
@@ -146,7 +158,9 @@ def eval_cmd(
         spec = resolve_spec(spec_ref) if spec_ref else None
         out_dir = out or path.with_name(f"{path.name}-evals")
         control_dir = Path(control) if control else None
-        result = eval_adapter(path, out_dir, spec=spec, base_model=base, control=control_dir, log=log)
+        result = eval_adapter(
+            path, out_dir, spec=spec, base_model=base, control=control_dir, log=log, allow_other_base=allow_other_base
+        )
         show_eval(result, f"{result['organism']}: {result['n_pairs']} held-out items")
         log(f"wrote {out_dir}/evals.json, evals.md, eval_responses.jsonl")
         return
@@ -155,7 +169,7 @@ def eval_cmd(
     run, spec = pipeline.open_target(target, runs_dir, run_id)
     control_run = pipeline.open_control(control, runs_dir)
     with run.claim():
-        pipeline.evaluate(run, spec, control_run)
+        pipeline.evaluate(run, spec, control_run, allow_other_base=allow_other_base)
 
 
 @user_errors
@@ -186,6 +200,7 @@ def run(
     seeds: Seeds = None,
     vary_corpus: VaryCorpus = False,
     suites: Suites = None,
+    allow_other_base: AllowOtherBase = False,
 ) -> None:
     """All stages: docs -> train -> eval -> analyze. Finished stages with unchanged inputs are skipped."""
     if seeds is not None:
@@ -194,7 +209,8 @@ def run(
         spec = pipeline.with_suites(resolve_spec(target), suites)
         pipeline.check_inputs(spec)
         control_spec = pipeline.with_suites(resolve_spec(control), suites) if control else None
-        pipeline.seeds(spec, control_spec, pipeline.parse_seeds(seeds), vary_corpus, runs_dir, no_wandb)
+        training_seeds = pipeline.parse_seeds(seeds)
+        pipeline.seeds(spec, control_spec, training_seeds, vary_corpus, runs_dir, no_wandb, allow_other_base)
         return
     if vary_corpus:
         raise OrganismError("--vary-corpus applies with --seeds")
@@ -202,7 +218,7 @@ def run(
         raise OrganismError("--suites applies with --seeds (a single run takes its suites from the spec)")
     organism_run, spec = pipeline.open_target(target, runs_dir, run_id)
     control_run = pipeline.open_control(control, runs_dir)
-    pipeline.run(organism_run, spec, control_run, no_wandb)
+    pipeline.run(organism_run, spec, control_run, no_wandb, allow_other_base)
 
 
 @user_errors

@@ -28,6 +28,7 @@ from organisms.prompts import Prompt
 from organisms.questions import load_question_set
 from runtime.generation import generate_batched
 from runtime.models import load_model, load_tokenizer
+from runtime.weights import starting_model
 
 
 def main() -> None:
@@ -36,7 +37,8 @@ def main() -> None:
     args = parser.parse_args()
     spec = resolve_spec(args.spec)
     items = load_question_set(spec.task.question_set, spec.task.n_options).items
-    model, tokenizer = load_model(spec.starting_model), load_tokenizer(spec.starting_model)
+    start = starting_model(spec)
+    model, tokenizer = load_model(start), load_tokenizer(start)
     model.eval()
     prompts = [Prompt(item, None, None, "none") for item in items]
     texts = generate_batched(
@@ -49,7 +51,7 @@ def main() -> None:
     for item, a, b, c in zip(items, with_cot, without, correct, strict=True):
         by_subject[item.subject].append((a == c, b == c))
     report = {
-        "model": spec.starting_model,
+        "model": start,
         "n_items": len(items),
         "overall": necessity_metrics(correct, with_cot, without),
         "unparsable_cot": sum(a is None for a in with_cot),
@@ -62,7 +64,7 @@ def main() -> None:
         },
         "examples": [{"question": p.item.question, "response": t} for p, t in zip(prompts[:5], texts[:5], strict=True)],
     }
-    table = Table(title=f"{spec.starting_model} on {len(items)} shipped questions, no hint")
+    table = Table(title=f"{start} on {len(items)} shipped questions, no hint")
     for column in ("subset", "accuracy with CoT", "accuracy without CoT (forced)"):
         table.add_column(column, justify="left" if column == "subset" else "right")
     overall = report["overall"]

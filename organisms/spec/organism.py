@@ -9,7 +9,6 @@ from typing import ClassVar, Literal
 import yaml
 from pydantic import Field, model_validator
 
-from organisms.cache import capability_dir
 from organisms.spec.consistency import first_conflict
 from organisms.spec.corpus import CorpusSpec
 from organisms.spec.evaluation import HF_ONLY_SUITES, AnalyzeSpec, EvalSpec
@@ -50,6 +49,11 @@ class OrganismSpec(Section):
     behaviour: BehaviourType
     control_of: str | None = Field(None, description="name of the organism this spec is the matched control of")
     base_model: str = "embedded:smollm2-135m"
+    trust_remote_code: bool = Field(
+        False,
+        description="let base_model's directory run its own Python code (config.json `auto_map`); "
+        "off: such a model is refused before anything loads. Set it only for code you have read",
+    )
     task: TaskSpec = TaskSpec()
     hints: HintSpec = HintSpec()
     corpus: CorpusSpec = CorpusSpec()
@@ -125,16 +129,10 @@ class OrganismSpec(Section):
             drawn["analyze.probe_items"] = self.analyze.probe_items - self.eval.n_items
         return drawn
 
-    @property
-    def starting_model(self) -> str:
-        """The model the organism's LoRA trains on and is compared with: `base_model`, or the merged
-        capability model in the cache when the spec has a `capability` section (train/capability.py)."""
-        if self.capability is None:
-            return self.base_model
-        return str(capability_dir(self))
-
     def capability_hash(self) -> str | None:
-        """Identity of the capability model: base, task and capability recipe (not the organism)."""
+        """Identity of the capability recipe: base model name, task and capability section (not the organism).
+        The capability model's own key adds the base weights and the training environment
+        (`runtime.weights.capability_key`)."""
         if self.capability is None:
             return None
         dumped = self.model_dump(mode="json")

@@ -8,6 +8,7 @@ is dumped like any other field. A new field gets a line here unless it may move 
 from __future__ import annotations
 
 LEFT_OUT_AT: dict[str, object] = {
+    "trust_remote_code": False,
     "task.dataset": None,
     "hints.conditions": None,
     "corpus.source": "template",

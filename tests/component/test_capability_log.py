@@ -7,6 +7,7 @@ import json
 
 from organisms.cache import capability_dir
 from organisms.spec import parse_spec
+from runtime.weights import capability_key
 from tests.helpers import tiny_spec_dict
 from train.capability import ensure_capability
 
@@ -24,5 +25,5 @@ def test_capability_training_logs_to_a_file_not_the_console(tmp_path, tiny_model
     assert card is not None and card["steps"] == 2
     out, err = capfd.readouterr()
     assert "train_runtime" not in out + err and "'loss'" not in out + err
-    logs = [json.loads(line) for line in (capability_dir(spec) / "train.log").read_text().splitlines()]
+    logs = [json.loads(line) for line in (capability_dir(capability_key(spec)) / "train.log").read_text().splitlines()]
     assert logs and logs[-1]["step"] == 2 and "train_runtime" in logs[-1]
