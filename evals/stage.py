@@ -27,7 +27,7 @@ from runtime.rundir import RunDir, hash_json, hash_path, write_atomic, write_jso
 from synth_docs.corpus import corpus_expressions
 
 # Bump when the metrics or the evals.json layout change, so finished evals are recomputed.
-METRICS_VERSION = 7
+METRICS_VERSION = 8
 # Bump when what the suites compute under a think-block reasoning format changes: only those evals are
 # recomputed (a text-format eval's inputs do not include it, so its hash is unchanged).
 THINK_METRICS_VERSION = 1
