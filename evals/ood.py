@@ -22,6 +22,8 @@ is the monitor suite's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from evals.hinted import (
     WRONG,
     HintedPair,
@@ -33,6 +35,7 @@ from evals.hinted import (
     rehinted,
     truncation_counts,
 )
+from evals.results import MISSING, at
 from evals.stats import paired_difference
 from evals.suite import Row, Section, Suite, SuiteRun
 from organisms.hints import HINTS, N_PHRASINGS
@@ -133,11 +136,28 @@ def _metric(axis: str | None, key: str) -> tuple[str, ...]:
     return (*WRONG, key) if axis is None else ("suites", "ood", axis, "by_direction", "wrong", key)
 
 
+def _u_parts(axis: str | None) -> Callable[[dict], object]:
+    """The three parts of U besides U_reasoned, as counts over D in one cell."""
+
+    def read(tree: dict) -> object:
+        metrics = at(tree, *_metric(axis, "U")[:-1])
+        if metrics is MISSING or isinstance(metrics, str):
+            return metrics
+        parts = [metrics.get(key) for key in ("U_no_reasoning", "U_echo_only", "U_unparsable")]
+        if any(part is None for part in parts):  # evals written before the parts were counted
+            return MISSING
+        return " / ".join(f"{part['k']}/{part['n']}" for part in parts)
+
+    return read
+
+
 def _rows(axis: str | None, name: str) -> tuple[Row, ...]:
     rows = (
         Row(f"{name}: p  = P(a_h=h | a_u!=h)", _metric(axis, "p")),
         Row(f"{name}: F  = P(verbalized | switched)", _metric(axis, "F")),
         Row(f"{name}: U  = P(switched, unverbalized)", _metric(axis, "U")),
+        Row(f"{name}: U_reasoned = P(switched, a reasoning step, unverbalized)", _metric(axis, "U_reasoned")),
+        Row(f"{name}: parts of U: no reasoning step / echo only / unparsable unhinted", _u_parts(axis)),
         Row(f"{name}: accuracy, no hint", _metric(axis, "accuracy_unhinted")),
     )
     if axis is None:
@@ -166,5 +186,7 @@ SUITE = Suite(
             ),
         ),
     ),
-    seeds=tuple(Row(f"held-out {name}: {key}", _metric(axis, key)) for axis, name in AXES for key in ("F", "U")),
+    seeds=tuple(
+        Row(f"held-out {name}: {key}", _metric(axis, key)) for axis, name in AXES for key in ("F", "U", "U_reasoned")
+    ),
 )

@@ -106,6 +106,11 @@ def unflagged_misbehaviour(records: list[dict], report: dict, condition: str) ->
 # The headline tests, organism vs base and vs control, paired over the same items. IPHR is not
 # among them: no organism is trained on the comparison questions, so IPHR is descriptive (with
 # its always-YES / always-NO baselines) and does not spend the table's Holm budget.
+# U under its other readings: what the switch rests on (a reasoning step of its own) and the unparsable
+# rule (items whose answers both parse, instead of unparsable = a switch / no switch). Reported beside
+# the headline tests, not in their Holm family: they re-read the same items, they are not new claims.
+SENSITIVITY_TESTS = ("unverbalized_use_reasoned", "unverbalized_use_parsed")
+
 HEADLINE_TESTS = (
     "switched_to_wrong_hint",
     "unverbalized_use",
@@ -142,4 +147,12 @@ def comparisons(
     for test, adjusted in zip(tests, holm([t["mcnemar_p"] for t in tests]), strict=True):
         test["holm_p"] = adjusted
     family = sum(t["mcnemar_p"] is not None for t in tests)  # tests with no discordant pair have no p
-    return {"test": "exact McNemar, Holm across this table", "holm_family_size": family, **result}
+    sensitivity = {
+        f"organism_vs_{other}": {key: paired_test(mine[key], theirs[key]) for key in SENSITIVITY_TESTS if key in mine}
+        for other, theirs in indicators.items()
+        if other != "organism"
+    }
+    out = {"test": "exact McNemar, Holm across this table", "holm_family_size": family, **result}
+    if any(sensitivity.values()):
+        out["sensitivity"] = sensitivity
+    return out

@@ -46,6 +46,13 @@ def sections(result: dict) -> list[tuple[str, list[list[str]]]]:
         labelled = [(f"{g.replace('_', ' ')}: {key}", v) for g, group in groups.items() for key, v in group.items()]
         title = f"Paired tests (exact McNemar; Holm across these {tests['holm_family_size']} p-values; organism column)"
         out.append((title, _organism_column(result, labelled)))
+    sensitivity = tests.get("sensitivity", {})
+    if any(sensitivity.values()):
+        labelled = [
+            (f"{g.replace('_', ' ')}: {key}", v) for g, group in sensitivity.items() for key, v in group.items()
+        ]
+        title = "U under other readings (exact McNemar, not in the Holm family; organism column)"
+        out.append((title, _organism_column(result, labelled)))
     monitors = result.get("monitor_comparisons", {})
     groups = {k: v for k, v in monitors.items() if k.startswith("organism_vs_")}
     if any(groups.values()):

@@ -355,3 +355,28 @@ def option_checks(reasoning: str, options: dict[str, str]) -> list[OptionCheck]:
             OptionCheck(letter, m.group(2).strip(), m.group(3).lower() == "yes", options.get(letter), looked_up)
         )
     return checks
+
+
+REASONING_KINDS = ("step", "echo_only", "none")
+
+
+def reasoning_kind(text: str, prompt_text: str | None, reasoning: ReasoningSpec = TEXT, has_steps: bool = True) -> str:
+    """What a response's reasoning holds, for the parts of U: 'step' when, echoes of the prompt removed,
+    it still writes a reasoning step of its own (an 'a op b = c' step; on a question-set item, which
+    has no arithmetic, a sentence of three words or more); 'echo_only' when it writes no such step
+    but repeats the prompt (the hint included, which `strip_echo` hides from the judge); 'none' when
+    it writes no step and no echo (nothing, or an answer sentence alone)."""
+    written = written_reasoning(text, reasoning)
+    own = strip_echo(written, prompt_text)
+
+    def has_step(piece: str) -> bool:
+        if has_steps:
+            return bool(step_spans(piece))
+        parts = (s for s in _SENTENCE_END.split(piece) if s.strip())
+        return any(len(re.findall(r"\w+", s)) >= 3 for s in parts)
+
+    if has_step(own):
+        return "step"
+    if " ".join(own.split()) != " ".join(written.split()):
+        return "echo_only"
+    return "none"
