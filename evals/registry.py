@@ -1,5 +1,5 @@
 """Every eval suite, in the order they run: a new suite is its file (with its `SUITE`) and one line here
-(and its name in organisms.spec.EvalSuite, which tests/unit/test_suite_registry.py checks against this list).
+(and its name in organisms.spec.EvalSuite, which tests/unit/evals/test_registry.py checks against this list).
 Its rows reach evals.md, the across-seed summary and the report's findings from its `SUITE`."""
 
 from __future__ import annotations

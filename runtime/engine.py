@@ -5,7 +5,7 @@ rendered here by the tokenizer's chat template exactly as for the hf engine (ass
 prefixes appended), sent raw to the server's `/v1/completions` endpoint with `max_concurrency`
 requests in flight, and each completion is cut where the hf engine would have stopped its row
 (`cut_at_stop`). Greedy decoding therefore gives the hf engine's texts, up to the numerics of
-batching (tests/test_engine.py checks equality on the tiny model).
+batching (tests/e2e/runtime/test_engine.py checks equality on the tiny model).
 
 What the server does not give: log-probabilities and hidden states (`transformers serve` returns
 no logprobs; vLLM returns top-k only), so the scoring functions refuse a `ServedModel` with an

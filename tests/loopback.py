@@ -1,6 +1,7 @@
 """Real servers on 127.0.0.1 for the HTTP backends: `transformers serve`, a fault-injecting proxy
 in front of it, and an Anthropic Messages API stub (no real Anthropic server exists offline).
-Used by tests/test_backends.py, bench/http_throughput.py and experiments/docs-backends/docs_backends.py."""
+Used by tests/e2e/runtime/test_backends.py and test_engine.py, tests/component/synth_docs/test_on_policy.py,
+bench/http_throughput.py and experiments/docs-backends/docs_backends.py."""
 
 from __future__ import annotations
 

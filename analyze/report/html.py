@@ -5,7 +5,7 @@ as a heatmap and one line plot per method (numbers collapsed below them); the Ac
 Difference Lens token lists beside the same lists for the equal-norm random adapter and the
 control; the eval tables; the other plots; corpus, training and spec, collapsed. Plots are
 embedded as base64 PNGs, so the file stands alone; it fits a laptop-wide window
-(tests/test_pipeline.py opens it in headless Chromium at 1366 px).
+(tests/e2e/analyze/test_report.py opens it in headless Chromium at 1366 px).
 """
 
 from __future__ import annotations
