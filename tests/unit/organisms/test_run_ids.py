@@ -12,7 +12,7 @@ import pytest
 from organisms.catalog import CATALOG_DIR
 from organisms.spec import load_spec_file
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PINNED = json.loads((ROOT / "tests" / "fixtures" / "run_ids.json").read_text())
 SHIPPED = sorted(CATALOG_DIR.glob("*.yaml")) + sorted((ROOT / "experiments").glob("**/*.yaml"))
 

@@ -119,7 +119,7 @@ def test_every_from_pretrained_in_the_package_says_whether_code_may_run():
     PeftModel loads an adapter's config and safetensors only and takes no such argument)."""
     import ast
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     missing = []
     for package in ("organisms", "runtime", "synth_docs", "train", "evals", "analyze", "app"):
         for path in (root / package).rglob("*.py"):
