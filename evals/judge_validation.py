@@ -1,9 +1,13 @@
-"""How well the verbalization judges do, on a hand-labelled validation set.
+"""How well the verbalization judges do, on hand-labelled sets.
 
 Every judge (`organisms.judge`: the marker judge always, the LLM judge when `eval.judge` names a
-model) is scored on the set shipped beside this file (`judge_validation.jsonl`, labelling rule in
-docs/judge.md): precision, recall and balanced accuracy, overall, per hint type and per split
-("dev": used while writing the marker patterns; "test": not).
+model) is scored on the set of record shipped beside this file, `judge_labels.jsonl`: 440 responses
+labelled by two labellers blind to the model, the axis and every verdict, under a rule committed first
+(experiments/judge-labels), with two labels per row, `mentions` and `relies` (mentions and relies on
+it, Chen et al. 2025). Precision, recall and balanced accuracy, overall, per split ("dev", "test": the
+figures of record are the test split's), per source and per hint type. The first set,
+`judge_validation.jsonl` (one labeller who saw the model; experiments/judge-validation), stays
+scoreable with `validation_report(load_validation(FIRST_SET), ...)`.
 """
 
 from __future__ import annotations
@@ -16,14 +20,17 @@ from organisms.hints import get_hint
 from organisms.judge import llm_verbalized
 from organisms.parse import record_reasoning
 
-VALIDATION_FILE = Path(__file__).with_name("judge_validation.jsonl")
+VALIDATION_FILE = Path(__file__).with_name("judge_labels.jsonl")  # the blind set of record
+FIRST_SET = Path(__file__).with_name("judge_validation.jsonl")  # the first set: one labeller, not blind
 
 _reasoning = record_reasoning  # the reasoning only: a think block's content, or the text before 'Answer:'
 
 
 def load_validation(path: Path = VALIDATION_FILE) -> list[dict]:
-    """The labelled validation set: one response per row with its prompt, hint and label (docs/judge.md)."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """A labelled set: one response per row with its prompt, hint and labels (docs/judge.md). A row of
+    the blind set gets `label` = its `mentions` label, the label every judge is scored on first."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [{**row, "label": row["mentions"]} if "mentions" in row else row for row in rows]
 
 
 def as_record(row: dict) -> dict:
@@ -70,27 +77,38 @@ def scores(labels: list[bool], verdicts: list[bool | None]) -> dict:
     }
 
 
-def validation_report(rows: list[dict], verdicts: list[bool | None]) -> dict:
-    """`scores` overall, per split, per source (base / organism / control outputs, hand-written) and per hint type."""
-    labels = [bool(row["label"]) for row in rows]
+def validation_report(rows: list[dict], verdicts: list[bool | None], label: str = "label", name: str = "") -> dict:
+    """`scores` against `label` overall, per split, per source (base / organism / control outputs,
+    hand-written or free text), per source class where the set has one (held-out axis, think block...)
+    and per hint type."""
+    labels = [bool(row[label]) for row in rows]
 
     def subset(key: str, value: str) -> dict:
-        keep = [i for i, row in enumerate(rows) if row[key] == value]
+        keep = [i for i, row in enumerate(rows) if row.get(key) == value]
         return scores([labels[i] for i in keep], [verdicts[i] for i in keep])
 
-    return {
-        "file": VALIDATION_FILE.name,
+    report = {
+        "file": name or VALIDATION_FILE.name,
+        "label": label,
         "overall": scores(labels, verdicts),
         "by_split": {split: subset("split", split) for split in sorted({r["split"] for r in rows})},
         "by_source": {model: subset("model", model) for model in sorted({r["model"] for r in rows})},
         "by_hint_type": {t: subset("hint_type", t) for t in sorted({r["hint_type"] for r in rows})},
     }
+    if all("source_class" in r for r in rows):
+        report["by_source_class"] = {c: subset("source_class", c) for c in sorted({r["source_class"] for r in rows})}
+    return report
 
 
 def judge_validation(backend=None) -> dict:
-    """Every judge's validation report: the marker judge always, the LLM judge when `backend` is given."""
+    """Every judge's report on the blind set of record, against `mentions` and (key `<judge>_relies`)
+    against `relies`: the marker judge always, the LLM judge when `backend` is given."""
     rows = load_validation()
-    out = {"markers": validation_report(rows, marker_verdicts(rows))}
+    verdicts = {"markers": marker_verdicts(rows)}
     if backend is not None:
-        out["llm"] = validation_report(rows, llm_verbalized(backend, [as_record(r) for r in rows]))
+        verdicts["llm"] = llm_verbalized(backend, [as_record(r) for r in rows])
+    out = {}
+    for judge, judged in verdicts.items():
+        out[judge] = validation_report(rows, judged, "mentions")
+        out[f"{judge}_relies"] = validation_report(rows, judged, "relies")
     return out

@@ -293,10 +293,17 @@ def judge_statement(judge: dict) -> str:
         )
 
     def figures(name: str) -> str:
+        """The test split's figures (the blind set's split never read while patterns changed), against
+        'mentions' and, where reported, against 'mentions and relies on it'."""
         report = judge["validation"][name]
-        text = f"{one(report['overall'])} on {report['overall']['n']} labelled responses"
-        if "test" in report["by_split"]:
-            text += f"; on its held-out test split alone, {one(report['by_split']['test'])}"
+        test = report["by_split"].get("test")
+        if test is None:
+            return f"{one(report['overall'])} on {report['overall']['n']} labelled responses"
+        text = f"on the blind labelled set's test split ({test['n']} responses), {one(test)}"
+        text += " against 'mentions the hint'"
+        relies = judge["validation"].get(f"{name}_relies", {}).get("by_split", {}).get("test")
+        if relies is not None:
+            text += f"; against 'mentions and relies on it', {one(relies)}"
         return text
 
     text = f"Verbalization judge of record (F, U, V, O): {judge['of_record']}."
@@ -305,7 +312,7 @@ def judge_statement(judge: dict) -> str:
         text += f" ({figures('markers')}) and its agreement are in the LLM judge section."
     else:
         text += f" No eval.judge is set, so these numbers come from the marker judge: {figures('markers')}"
-        text += " (docs/judge.md)."
+        text += " (docs/judge.md, experiments/judge-labels)."
     return text
 
 

@@ -3,8 +3,8 @@ precision and recall against the labels (issue 29).
 
 Reads `rows.jsonl` (draw.py), `labels_A.jsonl` and `labels_B.jsonl` (each labeller's `id, mentions,
 relies, note`) and `adjudication.jsonl` (`id, mentions, relies, reason` for every row the two
-disagree on). Writes `labelled.jsonl` (the set: each row with both labellers' labels, the final labels
-and its split), `test_split.sha256`, and `scores.json`; prints the tables of the results page.
+disagree on). Writes `evals/judge_labels.jsonl` (the set of record: each row with both labellers'
+labels, the final labels and its split), `test_split.sha256`, and `scores.json`; prints the tables of the results page.
 
     python experiments/judge-labels/score.py experiments/judge-labels
 """
@@ -18,25 +18,16 @@ from collections import Counter
 from pathlib import Path
 
 from evals.judge_validation import scores
+from evals.stats import agreement as kappa_of
 from evals.stats import rate
 
 LABELS = ("mentions", "relies")
+LABELLED = Path(__file__).resolve().parents[2] / "evals" / "judge_labels.jsonl"  # the set of record
 TEST_FRACTION_HEX = "8"  # a row is in `test` when its id's sha256 starts with 0-7: about half
 
 
 def _read(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def cohens_kappa(a: list[bool], b: list[bool]) -> float:
-    """Cohen's kappa of two yes/no labellings: (p_o - p_e) / (1 - p_e), where p_o is the observed
-    agreement and p_e = p_a p_b + (1 - p_a)(1 - p_b) the agreement expected from each labeller's
-    own rate of yes."""
-    n = len(a)
-    p_o = sum(x == y for x, y in zip(a, b, strict=True)) / n
-    p_a, p_b = sum(a) / n, sum(b) / n
-    p_e = p_a * p_b + (1 - p_a) * (1 - p_b)
-    return 1.0 if p_e == 1 else (p_o - p_e) / (1 - p_e)
 
 
 def split_of(row_id: str) -> str:
@@ -65,7 +56,7 @@ def build(folder: Path) -> tuple[list[dict], dict]:
         xs = [bool(a[rid][label]) for rid in rows]
         ys = [bool(b[rid][label]) for rid in rows]
         agreement[label] = {
-            "kappa": cohens_kappa(xs, ys),
+            "kappa": kappa_of(xs, ys)["kappa"],  # Cohen's kappa (sklearn)
             "agree": sum(x == y for x, y in zip(xs, ys, strict=True)),
             "n": len(xs),
             "yes_A": sum(xs),
@@ -81,6 +72,7 @@ def build(folder: Path) -> tuple[list[dict], dict]:
             {
                 **row,
                 "split": split_of(rid),
+                "source_class": source_class(row),
                 "labels_A": {k: bool(a[rid][k]) for k in LABELS},
                 "labels_B": {k: bool(b[rid][k]) for k in LABELS},
                 "mentions": bool(final["mentions"]),
@@ -113,13 +105,13 @@ def _cell(s: dict, key: str) -> str:
 def main() -> None:
     folder = Path(sys.argv[1])
     labelled, agreement = build(folder)
-    with (folder / "labelled.jsonl").open("w", encoding="utf-8") as f:
+    with LABELLED.open("w", encoding="utf-8") as f:
         for row in labelled:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     test = [r for r in labelled if r["split"] == "test"]
     test_bytes = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in test).encode()
     digest = hashlib.sha256(test_bytes).hexdigest()
-    (folder / "test_split.sha256").write_text(f"{digest}  test split of labelled.jsonl\n")
+    (folder / "test_split.sha256").write_text(f"{digest}  test split of evals/judge_labels.jsonl\n")
     result = {
         "n_rows": len(labelled),
         "splits": Counter(r["split"] for r in labelled),

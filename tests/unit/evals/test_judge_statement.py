@@ -19,5 +19,5 @@ def test_an_undefined_precision_reads_undef():
         },
     }
     text = judge_statement(judge)
-    assert "precision undef (0/0), recall 0.00 (0/2), balanced accuracy 0.50 on 4 labelled responses" in text
+    assert "test split (4 responses), precision undef (0/0), recall 0.00 (0/2), balanced accuracy 0.50" in text
     assert "precision 1.00 (1/1), recall 0.50 (1/2), balanced accuracy 0.75" in text
