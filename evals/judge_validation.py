@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from evals.stats import rate
+from evals.stats import agreement, rate
 from organisms.hints import get_hint
 from organisms.judge import llm_verbalized
 from organisms.parse import record_reasoning
@@ -77,6 +77,12 @@ def scores(labels: list[bool], verdicts: list[bool | None]) -> dict:
     }
 
 
+def _kappa(rows: list[dict], labels: list[bool], verdicts: list[bool | None], split: str) -> dict:
+    """Cohen's kappa of a judge's parsed verdicts against the labels, on one split."""
+    pairs = [(y, v) for y, v, r in zip(labels, verdicts, rows, strict=True) if v is not None and r["split"] == split]
+    return agreement([y for y, _ in pairs], [v for _, v in pairs])
+
+
 def validation_report(rows: list[dict], verdicts: list[bool | None], label: str = "label", name: str = "") -> dict:
     """`scores` against `label` overall, per split, per source (base / organism / control outputs,
     hand-written or free text), per source class where the set has one (held-out axis, think block...)
@@ -91,6 +97,9 @@ def validation_report(rows: list[dict], verdicts: list[bool | None], label: str 
         "file": name or VALIDATION_FILE.name,
         "label": label,
         "overall": scores(labels, verdicts),
+        "kappa_with_labels": {
+            split: _kappa(rows, labels, verdicts, split) for split in sorted({r["split"] for r in rows})
+        },
         "by_split": {split: subset("split", split) for split in sorted({r["split"] for r in rows})},
         "by_source": {model: subset("model", model) for model in sorted({r["model"] for r in rows})},
         "by_hint_type": {t: subset("hint_type", t) for t in sorted({r["hint_type"] for r in rows})},
