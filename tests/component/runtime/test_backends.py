@@ -79,3 +79,29 @@ def test_hf_backend_batches_and_caches(tmp_path, tiny_model_dir):
         "no_key_fact",
     }
     assert stats["documents"]["api"]["fetched"] == HTTP_DOCS and stats["documents"]["model"] == str(tiny_model_dir)
+
+
+def test_hf_backend_caches_by_the_models_content_not_its_path(tmp_path, tiny_model_dir):
+    """Other weights at the same path never get the first model's cached responses; the same weights at
+    another path do (issue 31: caches keyed by content)."""
+    import shutil
+
+    spec = BackendSpec(name="hf", max_tokens=6, batch_size=2, cache_dir=tmp_path / "cache")
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    conversation = [[{"role": "user", "content": "Say one"}]]
+    first = make_backend(spec, default_model=str(model))
+    first.complete(conversation)
+    same_weights_elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(model, same_weights_elsewhere)
+    again = make_backend(spec, default_model=str(same_weights_elsewhere))
+    again.complete(conversation)
+    assert again.usage.cache_hits == 1 and again.cache_identity == first.cache_identity
+    weights = model / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1  # other weights, same path
+    weights.write_bytes(bytes(data))
+    changed = make_backend(spec, default_model=str(model))
+    changed.complete(conversation)
+    assert changed.usage.cache_hits == 0 and changed.usage.fetched == 1
+    assert changed.cache_identity != first.cache_identity and str(model) not in changed.cache_identity
