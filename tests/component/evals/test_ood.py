@@ -40,4 +40,4 @@ def test_held_out_axes_on_the_tiny_model_reach_the_table(tiny_model_dir):
         row = next(line for line in report.splitlines() if line.startswith(f"| {name}: U "))
         assert row.count("|") == 5 and row.count("[") == 3  # a cell per model, each U with its interval
     statement = judge_statement(judge_record(spec, None))
-    assert "come from the marker judge" in statement and "held-out test split" in statement
+    assert "come from the marker judge" in statement and "blind labelled set's test split" in statement

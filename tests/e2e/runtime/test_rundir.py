@@ -43,7 +43,9 @@ def test_sigkill_during_docs_leaves_staging_that_a_rerun_clears(tmp_path, tiny_m
 
 
 def test_second_command_on_a_busy_run_dir_exits_2_and_ctrl_c_exits_130(tmp_path, tiny_model_dir):
-    training = {"epochs": 50, "batch_size": 4, "learning_rate": 0.01, "save_steps": 1000, "max_length": 256}
+    # long enough (3000 steps) that the SIGINT below always lands mid-training, however slow the second
+    # command is to start on a busy machine; it is interrupted, so the length costs nothing
+    training = {"epochs": 500, "batch_size": 4, "learning_rate": 0.01, "save_steps": 100000, "max_length": 256}
     spec = write_spec(tmp_path, tiny_model_dir, "tiny-busy", training=training)
     runs = tmp_path / "runs"
     first = subprocess.Popen(
