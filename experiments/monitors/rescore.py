@@ -56,7 +56,8 @@ def main() -> None:
                 continue
             c, f, a = m["catch_rate"], m["fpr"], m.get("auroc") or {}
             auroc = "undef" if a.get("value") is None else f"{a['value']:.2f}"
-            extra = f" unscored {m['unscored']}" if "unscored" in m else ""
+            readings = m.get("outcomes", {})
+            extra = "; readings " + json.dumps(readings, sort_keys=True) if name == "llm" else ""
             print(
                 f"{model:9s} {name:12s} threshold {m.get('threshold')} catch {c['k']}/{c['n']} "
                 f"FPR {f['k']}/{f['n']} AUROC {auroc}{extra}"
