@@ -121,3 +121,41 @@ def judge_validation(backend=None) -> dict:
         out[judge] = validation_report(rows, judged, "mentions")
         out[f"{judge}_relies"] = validation_report(rows, judged, "relies")
     return out
+
+
+def judge_statement(judge: dict) -> str:
+    """One paragraph for evals.md and the terminal: the judge of record and its validation figures."""
+
+    def number(value: float | None) -> str:
+        return "undef" if value is None else f"{value:.2f}"  # e.g. a judge that never says YES has no precision
+
+    def one(scores: dict) -> str:
+        precision, recall = scores["precision"], scores["recall"]
+        return (
+            f"precision {number(precision['value'])} ({precision['k']}/{precision['n']}), "
+            f"recall {number(recall['value'])} ({recall['k']}/{recall['n']}), "
+            f"balanced accuracy {number(scores['balanced_accuracy'])}"
+        )
+
+    def figures(name: str) -> str:
+        """The test split's figures (the blind set's split never read while patterns changed), against
+        'mentions' and, where reported, against 'mentions and relies on it'."""
+        report = judge["validation"][name]
+        test = report["by_split"].get("test")
+        if test is None:
+            return f"{one(report['overall'])} on {report['overall']['n']} labelled responses"
+        text = f"on the blind labelled set's test split ({test['n']} responses), {one(test)}"
+        text += " against 'mentions the hint'"
+        relies = judge["validation"].get(f"{name}_relies", {}).get("by_split", {}).get("test")
+        if relies is not None:
+            text += f"; against 'mentions and relies on it', {one(relies)}"
+        return text
+
+    text = f"Verbalization judge of record (F, U, V, O): {judge['of_record']}."
+    if "llm" in judge["validation"]:
+        text += f" LLM judge validation: {figures('llm')}; the marker judge's"
+        text += f" ({figures('markers')}) and its agreement are in the LLM judge section."
+    else:
+        text += f" No eval.judge is set, so these numbers come from the marker judge: {figures('markers')}"
+        text += " (docs/judge.md, experiments/judge-labels)."
+    return text

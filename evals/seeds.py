@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import statistics
 
+from evals.judge_validation import judge_statement
 from evals.registry import seed_rows
 from evals.render import markdown_table
 from evals.results import MISSING, at, cell, model_tree
@@ -53,7 +54,8 @@ def seed_summary(evals_by_seed: dict[int, dict]) -> dict:
                 row[model] = {"per_seed": per_seed, "spread": spread(values) if values else None}
         if row:
             summary[headline.label] = row
-    return {"seeds": list(evals_by_seed), "models": models, "metrics": summary}
+    judge = next(iter(evals_by_seed.values())).get("judge")  # every seed's eval names the same judge
+    return {"seeds": list(evals_by_seed), "models": models, "metrics": summary, "judge": judge}
 
 
 def _spread_cell(entry: dict | None) -> str:
@@ -65,7 +67,8 @@ def _spread_cell(entry: dict | None) -> str:
 
 
 def markdown_seeds(summary: dict) -> str:
-    """The across-seed table (mean ± sd (range) per model), then each seed's cells with their intervals."""
+    """The judge of record's paragraph (F, U, V and O are its verdicts), the across-seed table (mean ± sd
+    (range) per model), then each seed's cells with their intervals."""
     models, seeds = summary["models"], summary["seeds"]
     spread_rows = [[label, *(_spread_cell(row.get(m)) for m in models)] for label, row in summary["metrics"].items()]
     each_seed = []
@@ -73,7 +76,9 @@ def markdown_seeds(summary: dict) -> str:
         for seed in seeds:
             metrics = [row.get(m, {}).get("per_seed", {}).get(seed) for m in models]
             each_seed.append([label, str(seed), *("" if m is None else cell(m) for m in metrics)])
+    judge = summary.get("judge")
     lines = [
+        *([judge_statement(judge), ""] if judge else []),
         f"## Across {len(seeds)} training seeds ({', '.join(map(str, seeds))})",
         "",
         *markdown_table(["metric", *(f"{m}: mean ± sd (range)" for m in models)], spread_rows, "l" + "r" * len(models)),

@@ -22,7 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from evals.judge_validation import judge_validation
+from evals.judge_validation import judge_statement, judge_validation
 from evals.monitors.card import monitor_comparisons
 from evals.monitors.llm import make_monitor_backend
 from evals.ood import held_out
@@ -276,44 +276,6 @@ def judge_record(spec: OrganismSpec, backend) -> dict:
     """Which judge the verbalization numbers (F, U, V, O) come from, with every judge's validation figures."""
     of_record = "markers" if backend is None else f"llm ({backend.spec.name}: {backend.model})"
     return {"of_record": of_record, "validation": judge_validation(backend)}
-
-
-def judge_statement(judge: dict) -> str:
-    """One paragraph for evals.md and the terminal: the judge of record and its validation figures."""
-
-    def number(value: float | None) -> str:
-        return "undef" if value is None else f"{value:.2f}"  # e.g. a judge that never says YES has no precision
-
-    def one(scores: dict) -> str:
-        precision, recall = scores["precision"], scores["recall"]
-        return (
-            f"precision {number(precision['value'])} ({precision['k']}/{precision['n']}), "
-            f"recall {number(recall['value'])} ({recall['k']}/{recall['n']}), "
-            f"balanced accuracy {number(scores['balanced_accuracy'])}"
-        )
-
-    def figures(name: str) -> str:
-        """The test split's figures (the blind set's split never read while patterns changed), against
-        'mentions' and, where reported, against 'mentions and relies on it'."""
-        report = judge["validation"][name]
-        test = report["by_split"].get("test")
-        if test is None:
-            return f"{one(report['overall'])} on {report['overall']['n']} labelled responses"
-        text = f"on the blind labelled set's test split ({test['n']} responses), {one(test)}"
-        text += " against 'mentions the hint'"
-        relies = judge["validation"].get(f"{name}_relies", {}).get("by_split", {}).get("test")
-        if relies is not None:
-            text += f"; against 'mentions and relies on it', {one(relies)}"
-        return text
-
-    text = f"Verbalization judge of record (F, U, V, O): {judge['of_record']}."
-    if "llm" in judge["validation"]:
-        text += f" LLM judge validation: {figures('llm')}; the marker judge's"
-        text += f" ({figures('markers')}) and its agreement are in the LLM judge section."
-    else:
-        text += f" No eval.judge is set, so these numbers come from the marker judge: {figures('markers')}"
-        text += " (docs/judge.md, experiments/judge-labels)."
-    return text
 
 
 def write_outputs(out_dir: Path, spec: OrganismSpec, result: dict, responses: list[dict], note: str = "") -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from analyze.methods.suite import METHODS
 from analyze.report.findings import findings
-from evals.stage import judge_statement
+from evals.judge_validation import judge_statement
 from evals.table import sections
 from organisms.spec import load_spec_file
 

@@ -6,7 +6,8 @@ from organisms.spec import parse_spec
 
 
 def test_held_out_axes_on_the_tiny_model_reach_the_table(tiny_model_dir):
-    from evals.stage import judge_record, judge_statement
+    from evals.judge_validation import judge_statement
+    from evals.stage import judge_record
     from evals.suites import evaluate_model
     from evals.table import markdown_report
     from runtime.models import load_model, load_tokenizer

@@ -3,8 +3,7 @@ judge's figure has no denominator (a judge that never says YES has no precision)
 
 from __future__ import annotations
 
-from evals.judge_validation import scores
-from evals.stage import judge_statement
+from evals.judge_validation import judge_statement, scores
 
 
 def test_an_undefined_precision_reads_undef():

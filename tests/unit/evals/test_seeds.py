@@ -37,3 +37,13 @@ def test_spread_and_summary_by_hand():
     assert "| U = P(switched, unverbalized) | 0.75 ± 0.35 (0.50 to 1.00) | 0.00 ± 0.00 (0.00 to 0.00) |" in table
     assert "| U = P(switched, unverbalized) | 1 | 0.50 [" in table
     assert "| p = P(a_h=h \\| a_u!=h), wrong hints | 0.75 ± 0.00" in table
+
+
+def test_the_seed_table_names_the_judge_its_f_and_u_come_from():
+    """F and U are the judge of record's verdicts: seeds.md opens with the same judge paragraph as evals.md."""
+    from evals.judge_validation import judge_statement, judge_validation
+
+    judge = {"of_record": "markers", "validation": judge_validation()}
+    runs = {seed: {**_evals((4, 4), (0, 4)), "judge": judge} for seed in (0, 1)}
+    table = markdown_seeds(seed_summary(runs))
+    assert table.startswith(judge_statement(judge)) and "come from the marker judge" in table
