@@ -88,6 +88,9 @@ def judge_table(rows: list[dict]) -> dict:
     out = {}
     for label in LABELS:
         out[label] = {"all": scores([r[label] for r in rows], [r["marker_verdict"] for r in rows])}
+        for kind in ("model output", "free text"):  # the drawn mix is half written text: each kind apart
+            sub = [r for r in rows if r["kind"] == kind]
+            out[label][f"all {kind}s"] = scores([r[label] for r in sub], [r["marker_verdict"] for r in sub])
         for cls in sorted({source_class(r) for r in rows}):
             sub = [r for r in rows if source_class(r) == cls]
             out[label][cls] = scores([r[label] for r in sub], [r["marker_verdict"] for r in sub])
