@@ -54,6 +54,10 @@ def test_second_command_on_a_busy_run_dir_exits_2_and_ctrl_c_exits_130(tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as a user's shell starts it: Ctrl-C handled. A library used in process earlier in the
+        # session can leave SIGINT ignored in pytest, and an ignored SIGINT is inherited across exec
+        # (Python then installs no KeyboardInterrupt handler): the full suite failed that way
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         # training has taken its first logged steps: a SIGINT during the stage's set-up (model load, W&B
