@@ -183,10 +183,14 @@ def run(
     allow_other_base: bool = False,
 ) -> None:
     """All stages in the organism's run directory: build -> evaluate -> analyze (none for belief)."""
+    from runtime.memory import release
+
     check_training(spec)
     with organism.claim():
         build(organism, spec, no_wandb)
+        release()  # each stage loads its own model: the last one's memory goes back first
         evaluate(organism, spec, control, allow_other_base=allow_other_base)
+        release()
         if spec.behaviour == "belief":
             log("analyze: skipped, a belief organism has no hinted decision to localize")
             return
@@ -283,9 +287,12 @@ def demo(
     no_wandb: bool = False,
     training_seeds: list[int] | None = None,
     suites: str | None = None,
+    quick: bool = False,
 ) -> None:
-    """An organism and its catalogue control on the embedded model: build both, evaluate base /
-    organism / control, analyze the organism. With `training_seeds`: `seeds` over them instead."""
+    """An organism and its catalogue control on the embedded model, progressively (app/progressive.py):
+    build the organism, print it against the base on the hinted pairs; build the control, print the three;
+    the held-out axes and the monitors; then (unless `quick`) every suite, the whole table and the analysis.
+    With `training_seeds`: `seeds` over them instead."""
     start = time.perf_counter()
     spec = resolve_spec(organism)
     control_spec = control_spec_for(spec)
@@ -293,20 +300,59 @@ def demo(
         raise OrganismError(f"organism '{spec.name}' has no matched control in the catalogue; pick another")
     if suites is not None and training_seeds is None:
         raise OrganismError("--suites applies with --seeds (the one-seed demo runs every suite)")
+    if quick and training_seeds is not None:
+        raise OrganismError("--quick applies to the one-seed demo; with --seeds, name the suites with --suites")
     if training_seeds is not None:
         spec, control_spec = with_suites(spec, suites), with_suites(control_spec, suites)
         seeds(spec, control_spec, training_seeds, False, runs_dir, no_wandb)
         log(f"demo finished in {(time.perf_counter() - start) / 60:.1f} min")
         return
     targets = [open_target(str(CATALOG_DIR / f"{each.name}.yaml"), runs_dir) for each in (spec, control_spec)]
-    for _, each in targets:
+    progressive(*targets[0], *targets[1], no_wandb, quick, start)
+
+
+def progressive(
+    organism_run: RunDir,
+    spec: OrganismSpec,
+    control_run: RunDir,
+    control_spec: OrganismSpec,
+    no_wandb: bool = False,
+    quick: bool = False,
+    start: float | None = None,
+) -> None:
+    """The one-seed demo's stages for any organism and its control, each table printed as soon as it exists
+    (app/progressive.py); `start`: when the demo started (perf_counter), for the tables' timings."""
+    from app.progressive import DemoClock, part_table
+    from evals.registry import parts
+    from runtime.memory import release
+
+    for each in (spec, control_spec):
         check_training(each)
-    for run_dir, each in targets:
-        log(f"[bold]{each.name}[/]")
-        with run_dir.claim():
-            build(run_dir, each, no_wandb)
-    (organism_run, spec), (control_run, _) = targets
+    headline, *later = parts(spec)
+    clock = DemoClock(time.perf_counter() if start is None else start, tables=2 + min(len(later), 1) + (not quick))
+    log(f"[bold]{spec.name}[/]")
     with organism_run.claim():
+        build(organism_run, spec, no_wandb)
+        release()
+        part_table(organism_run, spec, None, headline, clock, "organism vs base", f"the control ({control_spec.name})")
+        release()
+    log(f"[bold]{control_spec.name}[/]")
+    with control_run.claim():
+        build(control_run, control_spec, no_wandb)
+        release()
+    with organism_run.claim():
+        coming = "the held-out axes and the CoT monitors" if later else "the whole table and the analysis"
+        part_table(organism_run, spec, control_run, headline, clock, "organism vs control vs base", coming)
+        release()
+        if later:
+            coming = "nothing (--quick)" if quick else "every other suite, the whole table and the analysis"
+            part_table(organism_run, spec, control_run, later[0], clock, "held-out axes and monitors", coming)
+            release()
+        if quick:
+            log(f"demo (--quick) finished in {clock.minutes():.1f} min; `organism demo` goes on from here")
+            return
         evaluate(organism_run, spec, control_run)
+        log(f"the whole table: {clock.next()}")
+        release()
         analyze(organism_run, spec, no_wandb, control_run)
-    log(f"demo finished in {(time.perf_counter() - start) / 60:.1f} min")
+    log(f"demo finished in {clock.minutes():.1f} min")

@@ -10,6 +10,10 @@ model and suite (`suite_metrics.<model>.seconds`) and the analysis's per method
     python bench/demo_stages.py [--workdir DIR] [--threads 2]
     python bench/demo_stages.py --read DIR     # the table of a finished `--workdir DIR`, nothing run
 
+It also records when each table of the progressive demo appeared (app/progressive.py: read off the
+demo's output as it prints, in seconds from the command's start) and the demo's peak resident size
+(its process alone, and with its children; psutil, every 0.5 s).
+
 Timings are only worth reading on an otherwise idle machine (two torch jobs on two cores slow each
 other several times over).
 """
@@ -20,11 +24,14 @@ import glob
 import json
 import os
 import platform
+import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import psutil
 import torch
 from harness import bench_parser, write_report
 from rich.console import Console
@@ -36,8 +43,35 @@ from organisms.cache import cache_root
 DEMO_PAIR = ("hidden-hint", "hidden-hint-faithful")
 
 
-def run_demo(workdir: Path, threads: int) -> float:
-    """`organism demo` with its runs and capability cache under `workdir`; its wall seconds."""
+TABLE = re.compile(r"table (\d+) of (\d+), ([\d.]+) min into the demo")
+# a demo from before the progressive one (app/progressive.py) printed one table, the whole eval's
+WHOLE_TABLE = re.compile(r"hidden-hint: \d+ held-out items")
+
+
+def process_tree_rss(root: psutil.Process) -> tuple[int, int]:
+    """(resident bytes of `root`, of `root` and every descendant) now; processes that end meanwhile count 0."""
+    own = total = 0
+    for proc in (root, *root.children(recursive=True)):
+        try:
+            rss = proc.memory_info().rss
+        except psutil.Error:
+            continue
+        total += rss
+        own = rss if proc.pid == root.pid else own
+    return own, total
+
+
+def sample_rss(proc: psutil.Process, peak: dict, stop: threading.Event) -> None:
+    """Every 0.5 s until `stop`: the largest resident size of the demo's process and of its whole tree."""
+    while not stop.wait(0.5):
+        own, total = process_tree_rss(proc)
+        peak["process"], peak["tree"] = max(peak["process"], own), max(peak["tree"], total)
+
+
+def run_demo(workdir: Path, threads: int) -> tuple[float, list[dict], dict]:
+    """`organism demo` with its runs and capability cache under `workdir`: its wall seconds, when each of its
+    tables appeared (seconds from the command's start, as read off its output, and the demo's own minutes),
+    and its peak resident size (sampled every 0.5 s)."""
     cache = workdir / "cache"
     (cache / "models").mkdir(parents=True, exist_ok=True)
     for converted in (cache_root() / "models").iterdir():  # the embedded model, converted once per machine
@@ -46,16 +80,26 @@ def run_demo(workdir: Path, threads: int) -> float:
             link.symlink_to(converted.resolve())
     env = {**os.environ, "COT_ORGANISMS_CACHE": str(cache), "OMP_NUM_THREADS": str(threads)}
     organism = Path(sys.executable).with_name("organism")
+    tables, peak, stop = [], {"process": 0, "tree": 0}, threading.Event()
     start = time.perf_counter()
     with (workdir / "demo.log").open("w") as log:
-        subprocess.run(
-            [str(organism), "demo", "--runs-dir", str(workdir / "runs"), "--no-wandb"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            check=True,
-        )
-    return time.perf_counter() - start
+        command = [str(organism), "demo", "--runs-dir", str(workdir / "runs"), "--no-wandb"]
+        demo = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        sampler = threading.Thread(target=sample_rss, args=(psutil.Process(demo.pid), peak, stop), daemon=True)
+        sampler.start()
+        for line in demo.stdout:
+            log.write(line)
+            found = TABLE.search(line)
+            number, of = (int(found[1]), int(found[2])) if found else (1, 1) if WHOLE_TABLE.search(line) else (0, 0)
+            if number and not any(t["table"] == number for t in tables):
+                seconds = round(time.perf_counter() - start, 1)
+                tables.append({"table": number, "of": of, "seconds": seconds, "line": line.strip()})
+        stop.set()
+        sampler.join()
+        if demo.wait() != 0:
+            raise SystemExit(f"organism demo exited {demo.returncode}: see {workdir / 'demo.log'}")
+    peak = {key: round(value / 2**30, 2) for key, value in peak.items()}
+    return time.perf_counter() - start, tables, {"peak_rss_gib": peak}
 
 
 def _only(pattern: Path) -> Path:
@@ -122,16 +166,30 @@ def main() -> None:
             parser.error(f"--workdir {workdir}: it holds an earlier demo; name a fresh one or --read it")
         workdir.mkdir(parents=True, exist_ok=True)
         peaks = {**measure_peaks(args.threads), "measured": "before the demo, in the same process"}
-        total = run_demo(workdir, args.threads)
-        (workdir / "total.json").write_text(json.dumps({"seconds": total, "peaks": peaks}))
+        total, tables, memory = run_demo(workdir, args.threads)
+        saved = {"seconds": total, "peaks": peaks, "tables": tables, **memory}
+        (workdir / "total.json").write_text(json.dumps(saved))
     rows = stage_rows(workdir)
-    Console().print(table(rows, total, peaks))
+    console = Console()
+    console.print(table(rows, total, peaks))
+    appeared = saved.get("tables", [])
+    if appeared:
+        shown = Table(title="when each table appeared (from the command's start)")
+        for column in ("table", "minutes", "as printed"):
+            shown.add_column(column)
+        for each in appeared:
+            shown.add_row(f"{each['table']} of {each['of']}", f"{each['seconds'] / 60:.1f}", each["line"][:100])
+        console.print(shown)
+    if "peak_rss_gib" in saved:
+        console.print(f"peak resident size: {saved['peak_rss_gib']} GiB (the demo's process; with its children)")
     write_report(
         args,
         {
             "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), **peaks},
             "total_seconds": round(total, 1),
             "stages": rows,
+            "tables": appeared,
+            "peak_rss_gib": saved.get("peak_rss_gib"),
             "workdir": str(workdir),
         },
     )

@@ -40,6 +40,21 @@ SECTION_ORDER = (
 )
 
 
+# The progressive demo's parts (app/progressive.py), each a table as soon as its generations exist: the
+# hinted pairs (the headline), then the held-out axes and the CoT monitors (with the monitor-awareness
+# suite, whose records the monitors read: every record-making suite they read comes before them), then
+# every other suite the spec runs.
+PARTS: tuple[tuple[str, ...], ...] = (("hinted",), ("ood", "monitor", "monitors"))
+
+
+def parts(spec: OrganismSpec) -> list[tuple[str, ...]]:
+    """The suites `spec` runs, split into PARTS and a last part of the rest (empty parts left out)."""
+    names = [s.name for s in running(spec)]
+    split = [tuple(n for n in names if n in part) for part in PARTS]
+    split.append(tuple(n for n in names if not any(n in part for part in PARTS)))
+    return [part for part in split if part]
+
+
 def running(spec: OrganismSpec) -> list[Suite]:
     """The suites `spec` runs, in registry order: those `eval.suites` names (or its default), the parts
     of those, and every suite one of them needs."""
@@ -50,10 +65,13 @@ def running(spec: OrganismSpec) -> list[Suite]:
     return [s for s in SUITES if s.name in chosen]
 
 
-def sections() -> list[Section]:
-    """evals.md's sections: every suite's (and the LLM judge's) rows, merged by title, in SECTION_ORDER."""
+def sections(only: tuple[str, ...] | None = None) -> list[Section]:
+    """evals.md's sections: every suite's (and the LLM judge's) rows, merged by title, in SECTION_ORDER;
+    `only`: those of these suites alone (a progressive demo table's)."""
     rows: dict[str, list[Row]] = {}
-    for section in (*(s for suite in SUITES for s in suite.sections), *llm_judge.SECTIONS):
+    chosen = [suite for suite in SUITES if only is None or suite.name in only]
+    judge = llm_judge.SECTIONS if only is None or "hinted" in only else ()
+    for section in (*(s for suite in chosen for s in suite.sections), *judge):
         rows.setdefault(section.title, []).extend(section.rows)
     order = {title: i for i, title in enumerate(SECTION_ORDER)}
     titles = sorted(rows, key=lambda title: order.get(title, len(order)))

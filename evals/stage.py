@@ -10,6 +10,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 from rich.progress import (
@@ -26,6 +27,7 @@ from evals.judge_validation import judge_statement, judge_validation
 from evals.monitors.card import monitor_comparisons
 from evals.monitors.llm import make_monitor_backend
 from evals.ood import held_out
+from evals.partial import SavedGenerations
 from evals.registry import running
 from evals.stats import paired_difference
 from evals.suite import Suite, SuiteRun
@@ -40,7 +42,7 @@ from runtime.engine import served_models
 from runtime.models import check_adapter, load_tokenizer, load_with_adapters, use_adapter
 from runtime.progress import progress_bar
 from runtime.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
-from runtime.weights import describe, model_identity, same_model
+from runtime.weights import describe, model_identity, model_key, same_model
 from synth_docs.corpus import corpus_expressions
 from train.stage import read_organism_card, trained_start
 
@@ -50,6 +52,7 @@ METRICS_VERSION = 8
 # recomputed (a text-format eval's inputs do not include it, so its hash is unchanged).
 THINK_METRICS_VERSION = 1
 OUTPUTS = ("evals.json", "evals.md", "eval_responses.jsonl")
+GENERATIONS = "eval_generations"  # each model's generations so far, in a run directory (evals/partial.py)
 
 
 def belief_questions(spec: OrganismSpec) -> dict | None:
@@ -139,16 +142,30 @@ def evaluate_variants(
     corpus_expressions: set[str],
     log: Callable[[str], None] = print,
     known_base: tuple[dict, dict, list[dict]] | None = None,
+    saved_dir: Path | None = None,
+    part: tuple[str, ...] | None = None,
 ) -> tuple[dict, list[dict]]:
     """Load the base once with every adapter, evaluate base and each adapter; return (result, responses).
     `known_base` (hinted metrics, other suites, records) of the same base on the same items is used
-    instead of evaluating the base again (multi-seed runs: `base_of`)."""
+    instead of evaluating the base again (multi-seed runs: `base_of`). `saved_dir`: each model's
+    generations are kept there and reused under the same key (evals/partial.py); the model is loaded
+    only when some suite is left to generate. `part`: generate only these suites (a table of the
+    progressive demo) and score every suite generated so far; without it, every suite the spec runs."""
     tokenizer = load_tokenizer(base_model, spec.trust_remote_code)
+    labels = ("base", *adapters)
+    saved = saved_generations(saved_dir, spec, base_model, adapters, corpus_expressions) if saved_dir else {}
+    chosen = [s for s in running(spec) if part is None or s.name in part]
+    todo = {
+        label: [s for s in chosen if label not in saved or s.name not in saved[label].generated]
+        for label in labels
+        if not (label == "base" and known_base is not None)
+    }
+    model = None
     if spec.eval.engine == "openai":  # every generation on the server; nothing loaded here but the tokenizer
         served = served_models(spec.eval.served, ["base", *adapters])
         names = ", ".join(f"{label}={m.name}" for label, m in served.items())
         log(f"eval engine: openai at {spec.eval.served.base_url} ({names})")
-    else:
+    elif any(todo.values()):
         model = load_with_adapters(base_model, adapters, spec.trust_remote_code)
     beliefs = belief_questions(spec)
     backend = None
@@ -160,28 +177,45 @@ def evaluate_variants(
     log(judge_statement(judge))
     monitor = make_monitor_backend(spec)  # the LLM CoT monitor, one for every model (evals/monitors)
     scored = {}
-    labels, per_model = ("base", *adapters), len(running(spec))
     with eval_bar() as bar:
-        task = bar.add_task("eval", total=len(labels) * per_model)
+        task = bar.add_task("eval", total=sum(len(each) for each in todo.values()) or 1)
         for label in labels:
             t0 = time.perf_counter()
             log(f"eval {label}")
             generate = generating(bar, task, label)
             if label == "base" and known_base is not None:
                 scored[label] = known_base
-                bar.advance(task, per_model)
                 log("  base: the same model on the same items as an earlier seed's eval; its results reused")
-            elif spec.eval.engine == "openai":
-                scored[label] = evaluate_model(
-                    served[label], tokenizer, spec, corpus_expressions, beliefs, log, backend, generate, monitor
-                )
-            else:
-                with use_adapter(model, None if label == "base" else label):
-                    scored[label] = evaluate_model(
-                        model, tokenizer, spec, corpus_expressions, beliefs, log, backend, generate, monitor
-                    )
+                continue
+            if len(todo[label]) < len(chosen):
+                log(f"  {len(chosen) - len(todo[label])} of {len(chosen)} suites' generations reused from {saved_dir}")
+            where = served[label] if spec.eval.engine == "openai" else model
+            args = (where, tokenizer, spec, corpus_expressions, beliefs, log, backend, generate, monitor)
+            active = todo[label] and spec.eval.engine != "openai"
+            with use_adapter(model, None if label == "base" else label) if active else nullcontext():
+                scored[label] = evaluate_model(*args, saved=saved.get(label), part=part)
             log(f"eval {label}: {time.perf_counter() - t0:.1f}s")
+    del model  # before the results are put together: the weights are not needed past this point
     return variants_result(spec, base_model, scored, judge)
+
+
+def saved_generations(
+    saved_dir: Path, spec: OrganismSpec, base_model: str, adapters: dict[str, Path], held_apart: set[str]
+) -> dict[str, SavedGenerations]:
+    """Each model's saved generations in `saved_dir`, keyed by what decides them: the model's content
+    (the base's identity key, an adapter's files), the eval section, the held-apart items, the metrics."""
+    common = {
+        "base": model_key(base_model),
+        "spec": spec.content_hash(),  # the items, hints, reasoning format and eval settings
+        "held_apart": hash_json(sorted(held_apart)),
+        "metrics_version": METRICS_VERSION,
+        **think_version(spec),
+    }
+    models = {"base": None} | {label: hash_path(path) for label, path in adapters.items()}
+    return {
+        label: SavedGenerations(saved_dir / f"{label}.json", hash_json({**common, "adapter": adapter})).load()
+        for label, adapter in models.items()
+    }
 
 
 def variants_result(
@@ -345,11 +379,15 @@ def run_eval(
     log=print,
     base_from: RunDir | None = None,
     allow_other_base: bool = False,
+    part: tuple[str, ...] | None = None,
 ) -> dict:
     """Write `evals.json`, `evals.md` and `eval_responses.jsonl` into the run; return the evals dict.
     `base_from`: a run of the same spec but its training seed, whose base results are reused (`base_of`).
     The base is the model the organism trained on (its card); a control trained on another is refused unless
-    `allow_other_base`."""
+    `allow_other_base`. Each model's generations are kept in the run's GENERATIONS directory and reused
+    (evals/partial.py), so an interrupted eval resumes at the suite it was in. `part`: generate only these
+    suites and return the scores of every suite generated so far, writing no eval output (the progressive
+    demo's tables, app/progressive.py)."""
     start_ref, trained_on = recorded_start(run.root / "adapter", spec)
     check_starting_model(spec, start_ref)
     check_trained(run, "organism")
@@ -358,7 +396,7 @@ def run_eval(
     controls = {"control": recorded_start(control.root / "adapter", control.spec)[1]} if control else {}
     checked = check_base(start_ref, trained_on, controls, allow_other_base, spec.trust_remote_code)
     inputs = eval_inputs_hash(run, spec, control, allow_other_base)
-    if run.stage_is_current("eval", inputs):
+    if part is None and run.stage_is_current("eval", inputs):
         log(f"eval: unchanged, skipped; the table below is {run.root / 'evals.json'}")
         return json.loads((run.root / "evals.json").read_text())
     start = time.perf_counter()
@@ -373,8 +411,11 @@ def run_eval(
         and same_start(base_from, trained_on, spec)
     ):
         known = base_of(base_from, spec)
-    result, responses = evaluate_variants(spec, start_ref, adapters, held_apart, log, known)
+    saved_dir = run.root / GENERATIONS
+    result, responses = evaluate_variants(spec, start_ref, adapters, held_apart, log, known, saved_dir, part)
     result["base_check"] = checked
+    if part is not None:
+        return result
     result["control"] = control.spec.name if control else None
     result["metrics_version"] = METRICS_VERSION
     result.update(think_version(spec))

@@ -9,6 +9,7 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 from evals.consistency import consistency_items
 from evals.hinted import hinted_items
 from evals.llm_judge import judge_responses, markers_beside
+from evals.partial import SavedGenerations
 from evals.registry import running
 from evals.stats import holm, paired_test
 from evals.suite import Suite, SuiteRun
@@ -27,6 +28,8 @@ def evaluate_model(
     judge_backend=None,
     generate: Callable[[Suite, SuiteRun], None] | None = None,
     monitor_backend=None,
+    saved: SavedGenerations | None = None,
+    part: tuple[str, ...] | None = None,
 ) -> tuple[dict, dict, list[dict]]:
     """(hinted metrics, other suites' metrics, raw responses) for the model as it is loaded now, or
     as served (`ServedModel`, eval.engine openai: generation only, so no necessity rows).
@@ -37,14 +40,17 @@ def evaluate_model(
     every hinted response and becomes the judge of record (`verbalized`) before any suite scores.
     `generate(suite, run)` runs one suite's generations (default `suite.generate(run)`; the eval stage's
     progress bar wraps it); `monitor_backend`: the LLM CoT monitor's backend (evals/monitors/llm.py; made
-    when the spec names one and none is given)."""
+    when the spec names one and none is given); `saved`: this model's generations kept on disk
+    (evals/partial.py): restored first, only the missing suites generate, and each is saved; `part`: generate only these
+    suites and score every suite generated so far (a table of the progressive demo)."""
     run = SuiteRun(model, tokenizer, spec, corpus_expressions, beliefs, log, monitor=monitor_backend)
+    if saved is not None:
+        saved.restore(run)
     suites = running(spec)
-    for suite in suites:
-        if generate is None:
-            suite.generate(run)
-        else:
-            generate(suite, run)
+    generate_suites(run, [s for s in suites if part is None or s.name in part], generate, saved)
+    if part is not None:  # score what has been generated so far, this part's suites and any saved before
+        done = set(saved.generated) if saved is not None else set(part)
+        suites = [s for s in suites if s.name in done]
     if spec.eval.judge is None:
         return score_model(run, suites)
     if judge_backend is None:
@@ -52,6 +58,25 @@ def evaluate_model(
 
         judge_backend = make_backend(spec.eval.judge)
     return score_model(run, suites, judge_backend)
+
+
+def generate_suites(
+    run: SuiteRun,
+    suites: list[Suite],
+    generate: Callable[[Suite, SuiteRun], None] | None = None,
+    saved: SavedGenerations | None = None,
+) -> None:
+    """Each of `suites`' generations into `run`, in registry order, skipping those `saved` already holds
+    and saving the state after each one (so an interrupted eval resumes at the suite it was in)."""
+    for suite in suites:
+        if saved is not None and suite.name in saved.generated:
+            continue
+        if generate is None:
+            suite.generate(run)
+        else:
+            generate(suite, run)
+        if saved is not None:
+            saved.save(run, suite.name)
 
 
 def score_model(run: SuiteRun, suites: list[Suite], judge_backend=None) -> tuple[dict, dict, list[dict]]:

@@ -7,6 +7,8 @@ the suites' own (evals/registry.py); each value prints itself (evals/results.py)
 
 from __future__ import annotations
 
+import copy
+
 from rich.table import Table
 
 from evals.registry import sections as suite_sections
@@ -23,11 +25,13 @@ def _organism_column(result: dict, rows: list[tuple[str, object]]) -> list[list[
     return [[label, *(cell(value) if i == column else "" for i in range(n))] for label, value in rows]
 
 
-def sections(result: dict) -> list[tuple[str, list[list[str]]]]:
-    """(title, rows) for every section with at least one value; each row is [label, cell per model]."""
+def sections(result: dict, only: tuple[str, ...] | None = None) -> list[tuple[str, list[list[str]]]]:
+    """(title, rows) for every section with at least one value; each row is [label, cell per model].
+    `only`: the rows of these suites alone, with the paired tests their metrics feed (the hinted suite's,
+    the monitors'); a test group whose `holm_family_size` is None is titled unadjusted (`unadjusted`)."""
     trees = [model_tree(result, label) for label in result["models"]]
     out = []
-    for section in suite_sections():
+    for section in suite_sections(only):
         rows = []
         for row in section.rows:
             values = [row.value(tree) for tree in trees]
@@ -36,18 +40,19 @@ def sections(result: dict) -> list[tuple[str, list[list[str]]]]:
             rows.append([row.label, *("-" if v is MISSING else cell(v) for v in values)])
         if rows:
             out.append((section.title, rows))
+    hinted = only is None or "hinted" in only
     retention = result.get("capability_retention", {})
-    if retention:
+    if retention and hinted:
         labelled = [(f"acc(no hint), {key.replace('_', ' ')}", value) for key, value in retention.items()]
         out.append(("Capability retention (paired, organism column)", _organism_column(result, labelled)))
     tests = result.get("comparisons", {})
     groups = {k: v for k, v in tests.items() if k.startswith("organism_vs_")}
-    if any(groups.values()):
+    if any(groups.values()) and hinted:
         labelled = [(f"{g.replace('_', ' ')}: {key}", v) for g, group in groups.items() for key, v in group.items()]
-        title = f"Paired tests (exact McNemar; Holm across these {tests['holm_family_size']} p-values; organism column)"
+        title = f"Paired tests (exact McNemar; {_family(tests)}; organism column)"
         out.append((title, _organism_column(result, labelled)))
     sensitivity = tests.get("sensitivity", {})
-    if any(sensitivity.values()):
+    if any(sensitivity.values()) and hinted:
         labelled = [
             (f"{g.replace('_', ' ')}: {key}", v) for g, group in sensitivity.items() for key, v in group.items()
         ]
@@ -55,23 +60,47 @@ def sections(result: dict) -> list[tuple[str, list[list[str]]]]:
         out.append((title, _organism_column(result, labelled)))
     monitors = result.get("monitor_comparisons", {})
     groups = {k: v for k, v in monitors.items() if k.startswith("organism_vs_")}
-    if any(groups.values()):
+    if any(groups.values()) and (only is None or "monitors" in only):
         labelled = [(f"{g.replace('_', ' ')}: {key}", v) for g, group in groups.items() for key, v in group.items()]
         title = (
             "CoT monitors, paired over the report split's items: P(switched to the wrong hint, not flagged) "
-            f"(exact McNemar; Holm across these {monitors['holm_family_size']} p-values; organism column)"
+            f"(exact McNemar; {_family(monitors)}; organism column)"
         )
         out.append((title, _organism_column(result, labelled)))
     return out
 
 
-def rich_report(result: dict, title: str) -> Table:
+def _family(tests: dict) -> str:
+    if tests.get("holm_family_size") is None:
+        return "unadjusted p here; evals.md adjusts them with Holm across its whole table"
+    return f"Holm across these {tests['holm_family_size']} p-values"
+
+
+def unadjusted(result: dict) -> dict:
+    """`result` with the Holm-adjusted p-values taken out of its paired tests: a part of the eval adjusts
+    across fewer tests than the whole eval will, so a table printed before the eval ends shows each test's
+    own p, which the whole eval does not revise (app/progressive.py)."""
+    out = copy.deepcopy(result)
+    for key in ("comparisons", "monitor_comparisons"):
+        tests = out.get(key)
+        if not tests:
+            continue
+        tests["holm_family_size"] = None
+        for name, group in tests.items():
+            if name.startswith("organism_vs_"):
+                for test in group.values():
+                    test.pop("holm_p", None)
+    return out
+
+
+def rich_report(result: dict, title: str, only: tuple[str, ...] | None = None) -> Table:
     columns = (METRIC_COLUMN, *result["models"])
-    return rich_table(columns, title=title, align="l" + "r" * len(result["models"]), sections=sections(result))
+    return rich_table(columns, title=title, align="l" + "r" * len(result["models"]), sections=sections(result, only))
 
 
-def markdown_report(result: dict) -> str:
+def markdown_report(result: dict, only: tuple[str, ...] | None = None) -> str:
     columns = (METRIC_COLUMN, *result["models"])
     align = "l" + "r" * len(result["models"])
-    parts = ["\n".join([f"## {title}", "", *markdown_table(columns, rows, align)]) for title, rows in sections(result)]
+    tables = sections(result, only)
+    parts = ["\n".join([f"## {title}", "", *markdown_table(columns, rows, align)]) for title, rows in tables]
     return "\n\n".join(parts) + "\n"

@@ -228,7 +228,11 @@ def demo(
     no_wandb: NoWandb = False,
     seeds: Seeds = None,
     suites: Suites = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="stop after the held-out axes and the monitors (no Lanham, IPHR, analysis)")
+    ] = False,
 ) -> None:
-    """Build an organism and its matched control on the embedded model; print base/organism/control."""
+    """Build an organism and its matched control on the embedded model; print each table as it is ready:
+    organism vs base, then vs control, then the held-out axes and monitors, then every suite and the analysis."""
     training_seeds = pipeline.parse_seeds(seeds) if seeds is not None else None
-    pipeline.demo(runs_dir, organism, no_wandb, training_seeds, suites)
+    pipeline.demo(runs_dir, organism, no_wandb, training_seeds, suites, quick)

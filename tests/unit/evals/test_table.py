@@ -27,3 +27,20 @@ def test_lanham_table_has_hinted_and_paraphrase_rows_with_their_counts():
     # hinted: 1 of 3 kept the answer after paraphrasing, 3 of 3 after the original: b = 0, c = 2, -2/3
     assert row["paraphrased - original, paired, hinted"] == "-0.67 (McNemar p=0.5, b=0, c=2)"
     assert row["early answering AOC, hinted"] == "0.50 [0.10, 0.90] n=3"
+
+
+def test_a_part_of_the_eval_shows_each_paired_test_unadjusted_and_says_so():
+    from evals.table import markdown_report, unadjusted
+
+    test = {"value": 0.5, "b": 3, "c": 0, "n": 6, "mcnemar_p": 0.25, "holm_p": 0.75}
+    result = {
+        "models": {"base": {}, "organism": {}},
+        "suite_metrics": {"base": {}, "organism": {}},
+        "comparisons": {"test": "exact McNemar", "holm_family_size": 3, "organism_vs_base": {"unverbalized_use": test}},
+    }
+    whole = markdown_report(result)
+    assert "Holm across these 3 p-values" in whole and "Holm p=0.75" in whole
+    part = markdown_report(unadjusted(result))
+    assert "unadjusted p here; evals.md adjusts them with Holm" in part and "Holm p=" not in part
+    assert "p=0.25" in part
+    assert result["comparisons"]["organism_vs_base"]["unverbalized_use"]["holm_p"] == 0.75, "the input is unchanged"

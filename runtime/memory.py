@@ -1,0 +1,39 @@
+"""Give memory back between the stages of one process.
+
+A whole run (capability model, two trainings, the evals, the analysis) lives in one process. Python
+frees a stage's model when its last reference goes, but glibc keeps the freed heap for reuse, so the
+resident size of the process grows towards the sum of its stages. `release` collects what is
+unreachable, empties the accelerator's cache and asks glibc to return free pages (malloc_trim), so
+the peak is the largest stage's (bench/demo_progress.py samples it).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import os
+from pathlib import Path
+
+import torch
+
+
+def release() -> None:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    name = ctypes.util.find_library("c")
+    if name is None:  # not glibc (macOS, musl): nothing more to ask for
+        return
+    libc = ctypes.CDLL(name)
+    if hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+
+
+def resident_bytes() -> int:
+    """This process's resident set size now (Linux: /proc; elsewhere 0)."""
+    try:
+        fields = Path("/proc/self/statm").read_text().split()
+    except OSError:
+        return 0
+    return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
