@@ -79,6 +79,7 @@ def run_demo(workdir: Path, threads: int) -> tuple[float, list[dict], dict]:
         if not link.exists():
             link.symlink_to(converted.resolve())
     env = {**os.environ, "COT_ORGANISMS_CACHE": str(cache), "OMP_NUM_THREADS": str(threads)}
+    env["PYTHONUNBUFFERED"] = "1"  # each line as it is printed: a pipe would hold them back in blocks
     organism = Path(sys.executable).with_name("organism")
     tables, peak, stop = [], {"process": 0, "tree": 0}, threading.Event()
     start = time.perf_counter()
