@@ -83,7 +83,7 @@ def run_demo(workdir: Path, threads: int) -> tuple[float, list[dict], dict]:
     organism = Path(sys.executable).with_name("organism")
     tables, peak, stop = [], {"process": 0, "tree": 0}, threading.Event()
     start = time.perf_counter()
-    with (workdir / "demo.log").open("w") as log:
+    with (workdir / "demo.log").open("w", buffering=1) as log:  # line-buffered: `tail -f` shows it live
         command = [str(organism), "demo", "--runs-dir", str(workdir / "runs"), "--no-wandb"]
         demo = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         sampler = threading.Thread(target=sample_rss, args=(psutil.Process(demo.pid), peak, stop), daemon=True)
