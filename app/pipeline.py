@@ -328,6 +328,8 @@ def progressive(
 
     for each in (spec, control_spec):
         check_training(each)
+    if not parts(spec):
+        raise OrganismError(f"spec '{spec.name}': eval.suites is empty, so the demo has no table to show; name a suite")
     headline, *later = parts(spec)
     clock = DemoClock(time.perf_counter() if start is None else start, tables=2 + min(len(later), 1) + (not quick))
     log(f"[bold]{spec.name}[/]")
@@ -354,5 +356,8 @@ def progressive(
         evaluate(organism_run, spec, control_run)
         log(f"the whole table: {clock.next()}")
         release()
-        analyze(organism_run, spec, no_wandb, control_run)
+        if spec.behaviour == "belief":
+            log("analyze: skipped, a belief organism has no hinted decision to localize")
+        else:
+            analyze(organism_run, spec, no_wandb, control_run)
     log(f"demo finished in {clock.minutes():.1f} min")

@@ -4,9 +4,10 @@
 the control and prints the three side by side; then the held-out axes and the CoT monitors; then every
 other suite, the whole evals.md and the analysis. A table is scored from each model's saved generations
 (evals/partial.py), which the whole eval scores again unchanged, so its numbers are the ones evals.md
-holds; the one exception is the Holm adjustment, which depends on how many tests a table holds, so these
-tables show each test's own p and say so (evals.table.unadjusted). Each table is also written to
-`progress/` in the organism's run directory, with how far into the demo it appeared.
+holds; the one exception is the Holm adjustment of the headline paired tests, which depends on how many
+tests a table holds, so these tables show each test's own p and say so (evals.table.unadjusted). Each
+table is also written to `progress/` in the organism's run directory, with how far into the demo it
+appeared.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ def part_table(
     console.print(rich_report(result, heading, only=part))
     out = Path(run.root) / PROGRESS / f"{clock.shown}-{'-'.join(part)}.md"
     note = (
-        f"{where}; next: {coming}. Every number here is final: evals.md repeats it, except that evals.md "
-        "also adjusts the paired tests' p-values with Holm across its whole table.\n\n"
+        f"{where}; next: {coming}. Every number here is final: evals.md repeats it, and adds to the "
+        "organism's paired tests their Holm p across all of its paired tests.\n\n"
     )
     write_atomic(out, f"# {heading}\n\n{note}" + markdown_report(result, only=part))
     log(f"{title}: {out}")

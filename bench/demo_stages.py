@@ -88,15 +88,19 @@ def run_demo(workdir: Path, threads: int) -> tuple[float, list[dict], dict]:
         demo = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         sampler = threading.Thread(target=sample_rss, args=(psutil.Process(demo.pid), peak, stop), daemon=True)
         sampler.start()
-        for line in demo.stdout:
-            log.write(line)
-            found = TABLE.search(line)
-            number, of = (int(found[1]), int(found[2])) if found else (1, 1) if WHOLE_TABLE.search(line) else (0, 0)
-            if number and not any(t["table"] == number for t in tables):
-                seconds = round(time.perf_counter() - start, 1)
-                tables.append({"table": number, "of": of, "seconds": seconds, "line": line.strip()})
-        stop.set()
-        sampler.join()
+        try:
+            for line in demo.stdout:
+                log.write(line)
+                found = TABLE.search(line)
+                number, of = (int(found[1]), int(found[2])) if found else (1, 1) if WHOLE_TABLE.search(line) else (0, 0)
+                if number and not any(t["table"] == number for t in tables):
+                    seconds = round(time.perf_counter() - start, 1)
+                    tables.append({"table": number, "of": of, "seconds": seconds, "line": line.strip()})
+        finally:  # Ctrl-C or an error here: the demo does not go on alone
+            stop.set()
+            sampler.join()
+            if demo.poll() is None and sys.exc_info()[0] is not None:
+                demo.kill()
         if demo.wait() != 0:
             raise SystemExit(f"organism demo exited {demo.returncode}: see {workdir / 'demo.log'}")
     peak = {key: round(value / 2**30, 2) for key, value in peak.items()}

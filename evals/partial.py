@@ -63,4 +63,4 @@ class SavedGenerations:
             "responses": run.responses,
             "seconds": run.seconds,
         }
-        write_atomic(self.path, json.dumps(state, sort_keys=True, default=str))
+        write_atomic(self.path, json.dumps(state, sort_keys=True))  # plain JSON or an error, never a str()

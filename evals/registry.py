@@ -55,6 +55,14 @@ def parts(spec: OrganismSpec) -> list[tuple[str, ...]]:
     return [part for part in split if part]
 
 
+def with_needs(spec: OrganismSpec, names: tuple[str, ...]) -> list[Suite]:
+    """The suites `names` of those `spec` runs and every suite one of them needs, in registry order."""
+    chosen = set(names)
+    while needed := {need for s in SUITES if s.name in chosen for need in s.needs} - chosen:
+        chosen |= needed
+    return [s for s in running(spec) if s.name in chosen]
+
+
 def running(spec: OrganismSpec) -> list[Suite]:
     """The suites `spec` runs, in registry order: those `eval.suites` names (or its default), the parts
     of those, and every suite one of them needs."""
@@ -70,7 +78,7 @@ def sections(only: tuple[str, ...] | None = None) -> list[Section]:
     `only`: those of these suites alone (a progressive demo table's)."""
     rows: dict[str, list[Row]] = {}
     chosen = [suite for suite in SUITES if only is None or suite.name in only]
-    judge = llm_judge.SECTIONS if only is None or "hinted" in only else ()
+    judge = llm_judge.SECTIONS if only is None else ()  # its agreement reads every suite's records
     for section in (*(s for suite in chosen for s in suite.sections), *judge):
         rows.setdefault(section.title, []).extend(section.rows)
     order = {title: i for i, title in enumerate(SECTION_ORDER)}

@@ -28,7 +28,7 @@ from evals.monitors.card import monitor_comparisons
 from evals.monitors.llm import make_monitor_backend
 from evals.ood import held_out
 from evals.partial import SavedGenerations
-from evals.registry import running
+from evals.registry import running, with_needs
 from evals.stats import paired_difference
 from evals.suite import Suite, SuiteRun
 from evals.suites import comparisons, evaluate_model
@@ -154,7 +154,7 @@ def evaluate_variants(
     tokenizer = load_tokenizer(base_model, spec.trust_remote_code)
     labels = ("base", *adapters)
     saved = saved_generations(saved_dir, spec, base_model, adapters, corpus_expressions) if saved_dir else {}
-    chosen = [s for s in running(spec) if part is None or s.name in part]
+    chosen = running(spec) if part is None else with_needs(spec, part)  # a part's needs, unless saved
     todo = {
         label: [s for s in chosen if label not in saved or s.name not in saved[label].generated]
         for label in labels
@@ -195,7 +195,7 @@ def evaluate_variants(
             with use_adapter(model, None if label == "base" else label) if active else nullcontext():
                 scored[label] = evaluate_model(*args, saved=saved.get(label), part=part)
             log(f"eval {label}: {time.perf_counter() - t0:.1f}s")
-    del model  # before the results are put together: the weights are not needed past this point
+    del model, where, args  # every reference: the weights are not needed past this point
     return variants_result(spec, base_model, scored, judge)
 
 

@@ -10,7 +10,7 @@ from evals.consistency import consistency_items
 from evals.hinted import hinted_items
 from evals.llm_judge import judge_responses, markers_beside
 from evals.partial import SavedGenerations
-from evals.registry import running
+from evals.registry import running, with_needs
 from evals.stats import holm, paired_test
 from evals.suite import Suite, SuiteRun
 from organisms.reasoning import TEXT
@@ -47,7 +47,7 @@ def evaluate_model(
     if saved is not None:
         saved.restore(run)
     suites = running(spec)
-    generate_suites(run, [s for s in suites if part is None or s.name in part], generate, saved)
+    generate_suites(run, suites if part is None else with_needs(spec, part), generate, saved)
     if part is not None:  # score what has been generated so far, this part's suites and any saved before
         done = set(saved.generated) if saved is not None else set(part)
         suites = [s for s in suites if s.name in done]

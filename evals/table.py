@@ -72,19 +72,18 @@ def sections(result: dict, only: tuple[str, ...] | None = None) -> list[tuple[st
 
 def _family(tests: dict) -> str:
     if tests.get("holm_family_size") is None:
-        return "unadjusted p here; evals.md adjusts them with Holm across its whole table"
+        return "unadjusted p here; evals.md adjusts them with Holm across all its paired tests"
     return f"Holm across these {tests['holm_family_size']} p-values"
 
 
 def unadjusted(result: dict) -> dict:
-    """`result` with the Holm-adjusted p-values taken out of its paired tests: a part of the eval adjusts
-    across fewer tests than the whole eval will, so a table printed before the eval ends shows each test's
-    own p, which the whole eval does not revise (app/progressive.py)."""
+    """`result` with the Holm-adjusted p-values taken out of its headline paired tests: a part of the eval
+    holds fewer of them than the whole eval will, so a table printed before the eval ends shows each test's
+    own p, which the whole eval does not revise (app/progressive.py). The CoT monitors' paired tests keep
+    theirs: their Holm family is their own, complete in the part that prints them."""
     out = copy.deepcopy(result)
-    for key in ("comparisons", "monitor_comparisons"):
-        tests = out.get(key)
-        if not tests:
-            continue
+    tests = out.get("comparisons")  # the monitors' family is their own suite's tests: final in its part
+    if tests:
         tests["holm_family_size"] = None
         for name, group in tests.items():
             if name.startswith("organism_vs_"):

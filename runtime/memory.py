@@ -4,7 +4,7 @@ A whole run (capability model, two trainings, the evals, the analysis) lives in 
 frees a stage's model when its last reference goes, but glibc keeps the freed heap for reuse, so the
 resident size of the process grows towards the sum of its stages. `release` collects what is
 unreachable, empties the accelerator's cache and asks glibc to return free pages (malloc_trim), so
-the peak is the largest stage's (bench/demo_progress.py samples it).
+the peak is the largest stage's (bench/demo_stages.py samples it).
 """
 
 from __future__ import annotations
