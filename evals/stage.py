@@ -176,7 +176,7 @@ def evaluate_variants(
     judge = judge_record(spec, backend)
     log(judge_statement(judge))
     monitor = make_monitor_backend(spec)  # the LLM CoT monitor, one for every model (evals/monitors)
-    scored = {}
+    scored, where, args = {}, None, ()
     with eval_bar() as bar:
         task = bar.add_task("eval", total=sum(len(each) for each in todo.values()) or 1)
         for label in labels:
