@@ -328,9 +328,10 @@ def progressive(
 
     for each in (spec, control_spec):
         check_training(each)
-    if not parts(spec):
+    split = parts(spec)
+    if not split:
         raise OrganismError(f"spec '{spec.name}': eval.suites is empty, so the demo has no table to show; name a suite")
-    headline, *later = parts(spec)
+    headline, *later = split
     clock = DemoClock(time.perf_counter() if start is None else start, tables=2 + min(len(later), 1) + (not quick))
     log(f"[bold]{spec.name}[/]")
     with organism_run.claim():

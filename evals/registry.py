@@ -55,11 +55,16 @@ def parts(spec: OrganismSpec) -> list[tuple[str, ...]]:
     return [part for part in split if part]
 
 
+def _needed(names: set[str]) -> set[str]:
+    """`names` and every suite one of them needs, transitively."""
+    while needed := {need for s in SUITES if s.name in names for need in s.needs} - names:
+        names = names | needed
+    return names
+
+
 def with_needs(spec: OrganismSpec, names: tuple[str, ...]) -> list[Suite]:
     """The suites `names` of those `spec` runs and every suite one of them needs, in registry order."""
-    chosen = set(names)
-    while needed := {need for s in SUITES if s.name in chosen for need in s.needs} - chosen:
-        chosen |= needed
+    chosen = _needed(set(names))
     return [s for s in running(spec) if s.name in chosen]
 
 
@@ -67,9 +72,7 @@ def running(spec: OrganismSpec) -> list[Suite]:
     """The suites `spec` runs, in registry order: those `eval.suites` names (or its default), the parts
     of those, and every suite one of them needs."""
     named = spec.eval.resolved_suites(spec.behaviour, spec.corpus.documents is not None)
-    chosen = {s.name for s in SUITES if s.name in named or s.part_of in named}
-    while needed := {need for s in SUITES if s.name in chosen for need in s.needs} - chosen:
-        chosen |= needed
+    chosen = _needed({s.name for s in SUITES if s.name in named or s.part_of in named})
     return [s for s in SUITES if s.name in chosen]
 
 
