@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
+import torch
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -40,6 +41,7 @@ from organisms.tasks import capability_items, draw_items
 from organisms.universe import load_universe
 from runtime.engine import served_models
 from runtime.models import check_adapter, load_tokenizer, load_with_adapters, use_adapter
+from runtime.precision import eval_dtype
 from runtime.progress import progress_bar
 from runtime.rundir import RunDir, hash_json, hash_path, write_atomic, write_json
 from runtime.weights import describe, model_identity, model_key, same_model
@@ -166,7 +168,8 @@ def evaluate_variants(
         names = ", ".join(f"{label}={m.name}" for label, m in served.items())
         log(f"eval engine: openai at {spec.eval.served.base_url} ({names})")
     elif any(todo.values()):
-        model = load_with_adapters(base_model, adapters, spec.trust_remote_code)
+        model = load_with_adapters(base_model, adapters, spec.trust_remote_code, eval_dtype(spec.eval.precision))
+        log(f"eval weights: {weights_dtype(spec)} (eval.precision {spec.eval.precision})")
     beliefs = belief_questions(spec)
     backend = None
     if spec.eval.judge is not None:
@@ -209,6 +212,7 @@ def saved_generations(
         "spec": spec.content_hash(),  # the items, hints, reasoning format and eval settings
         "held_apart": hash_json(sorted(held_apart)),
         "metrics_version": METRICS_VERSION,
+        "weights": weights_dtype(spec),  # eval.precision auto: what this machine resolves it to
         **think_version(spec),
     }
     models = {"base": None} | {label: hash_path(path) for label, path in adapters.items()}
@@ -237,6 +241,7 @@ def variants_result(
         "hint_correct_fraction": spec.eval.hint_correct_fraction,
         "suites": spec.eval.resolved_suites(spec.behaviour, spec.corpus.documents is not None),
         "judge": judge,
+        "weights": weights_dtype(spec),
         "ood": {
             "trained": {
                 "hint_types": spec.hints.types,
@@ -315,7 +320,7 @@ def judge_record(spec: OrganismSpec, backend) -> dict:
 def write_outputs(out_dir: Path, spec: OrganismSpec, result: dict, responses: list[dict], note: str = "") -> None:
     """The three eval outputs (OUTPUTS), each written atomically; `note`: a paragraph under evals.md's title."""
     write_json(out_dir / "evals.json", result)
-    base = base_statement(result.get("base_check"))
+    base = base_statement(result.get("base_check")) + weights_statement(result.get("weights", "fp32"))
     header = (
         f"# Evals: {spec.name}\n\n" + (f"{note}\n\n" if note else "") + f"{base}{judge_statement(result['judge'])}\n\n"
     )
@@ -342,6 +347,24 @@ def check_trained(run: RunDir, role: str) -> Path:
     `check_adapter` the files its card records."""
     run.output_hash("train", "adapter")
     return check_adapter(run.root / "adapter", role)
+
+
+def weights_dtype(spec: OrganismSpec) -> str:
+    """What the evaluated models' weights were held in: 'fp32', 'bf16' (`eval.precision` as this machine
+    resolves it), or 'served' (eval.engine openai: the server decides)."""
+    if spec.eval.engine == "openai":
+        return "served"
+    return "bf16" if eval_dtype(spec.eval.precision) == torch.bfloat16 else "fp32"
+
+
+def weights_statement(weights: str) -> str:
+    """evals.md's line on precision, where it is not the fp32 every earlier result was measured in."""
+    if weights != "bf16":
+        return ""
+    return (
+        "**bf16 weights:** the models were evaluated with their weights in bf16 (`eval.precision`); greedy "
+        "texts and scores differ from an fp32 eval in some items (docs/metrics.md, 'Evaluation precision').\n\n"
+    )
 
 
 def think_version(spec: OrganismSpec) -> dict:

@@ -300,15 +300,18 @@ def check_adapter(path: Path, option: str = "adapter") -> Path:
     return path
 
 
-def load_with_adapters(base_ref: str, adapters: dict[str, Path], trust_remote_code: bool = False):
+def load_with_adapters(
+    base_ref: str, adapters: dict[str, Path], trust_remote_code: bool = False, dtype: torch.dtype = torch.float32
+):
     """One base model with several named LoRA adapters, switched with `use_adapter`
     (one copy of the weights instead of one model per variant). Every adapter is checked
-    (`check_adapter`) before anything is loaded."""
+    (`check_adapter`) before anything is loaded. `dtype`: the base's weights (peft keeps the
+    adapters' own weights in fp32 and casts their output back)."""
     from peft import PeftModel
 
     for path in adapters.values():
         check_adapter(path)
-    base = load_model(base_ref, trust_remote_code=trust_remote_code)
+    base = load_model(base_ref, dtype=dtype, trust_remote_code=trust_remote_code)
     model = None
     for name, path in adapters.items():
         if model is None:

@@ -100,6 +100,12 @@ class EvalSpec(Section):
         description="hf engine: rows decoded at once; a row that ends leaves and a waiting prompt takes its "
         "place (continuous batching), so more rows cost no wasted steps; only float rounding depends on it",
     )
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "fp32",
+        description="hf engine: the weights the evaluated models decode and score in; bf16 holds them in bf16 "
+        "(LoRA adapters stay fp32); auto: bf16 where the hardware has bf16 matmuls (CUDA, CPU AVX512-BF16/AMX), "
+        "else fp32. Greedy texts and scores differ from fp32 in some items (docs/metrics.md, 'Evaluation precision')",
+    )
     hint_correct_fraction: float = Field(
         0.25, ge=0.0, le=1.0, description="share of eval items whose hint points to the correct option"
     )

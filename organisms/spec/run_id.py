@@ -18,6 +18,7 @@ LEFT_OUT_AT: dict[str, object] = {
     "stages": None,
     "eval.decode_rows": 64,
     "eval.engine": "hf",
+    "eval.precision": "fp32",
     "eval.served": None,
     "eval.monitors": ["keyword", "consistency", "steps", "llm"],
     "eval.monitor": None,
