@@ -305,8 +305,8 @@ def load_with_adapters(
 ):
     """One base model with several named LoRA adapters, switched with `use_adapter`
     (one copy of the weights instead of one model per variant). Every adapter is checked
-    (`check_adapter`) before anything is loaded. `dtype`: the base's weights (peft keeps the
-    adapters' own weights in fp32 and casts their output back)."""
+    (`check_adapter`) before anything is loaded. `dtype`: every weight's, the adapters' included (peft
+    would keep them in fp32 and cast each LoRA input up and its output back on every forward)."""
     from peft import PeftModel
 
     for path in adapters.values():
@@ -319,7 +319,7 @@ def load_with_adapters(
         else:
             model.load_adapter(str(path), adapter_name=name)
     model = model if model is not None else base
-    model.eval()
+    model.to(dtype).eval()
     return model
 
 

@@ -103,7 +103,7 @@ class EvalSpec(Section):
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "fp32",
         description="hf engine: the weights the evaluated models decode and score in; bf16 holds them in bf16 "
-        "(LoRA adapters stay fp32); auto: bf16 where the hardware has bf16 matmuls (CUDA, CPU AVX512-BF16/AMX), "
+        "(LoRA adapters included); auto: bf16 where the hardware has bf16 matmuls (CUDA, CPU AVX512-BF16/AMX), "
         "else fp32. Greedy texts and scores differ from fp32 in some items (docs/metrics.md, 'Evaluation precision')",
     )
     hint_correct_fraction: float = Field(
