@@ -40,6 +40,7 @@ from organisms.spec import OrganismSpec, parse_spec
 from organisms.tasks import capability_items, draw_items
 from organisms.universe import load_universe
 from runtime.engine import served_models
+from runtime.memory import memory_line
 from runtime.models import check_adapter, load_tokenizer, load_with_adapters, use_adapter
 from runtime.precision import eval_dtype
 from runtime.progress import progress_bar
@@ -185,7 +186,7 @@ def evaluate_variants(
         for label in labels:
             t0 = time.perf_counter()
             log(f"eval {label}")
-            generate = generating(bar, task, label)
+            generate = generating(bar, task, label, log)
             if label == "base" and known_base is not None:
                 scored[label] = known_base
                 log("  base: the same model on the same items as an earlier seed's eval; its results reused")
@@ -278,13 +279,17 @@ def eval_bar() -> contextlib.AbstractContextManager[Progress]:
     )
 
 
-def generating(bar: Progress, task: TaskID, label: str) -> Callable[[Suite, SuiteRun], None]:
-    """How `evaluate_model` runs a suite's generations for model `label`: named on the bar, then a step."""
+def generating(
+    bar: Progress, task: TaskID, label: str, log: Callable[[str], None] = print
+) -> Callable[[Suite, SuiteRun], None]:
+    """How `evaluate_model` runs a suite's generations for model `label`: named on the bar, then a step;
+    the log says the process's memory after each (where a stage's peak comes from)."""
 
     def generate(suite: Suite, run: SuiteRun) -> None:
         bar.update(task, description=f"eval {label} · {suite.name}", refresh=True)
         suite.generate(run)
         bar.advance(task)
+        log(f"  {suite.name} done: {memory_line()}")
 
     return generate
 

@@ -13,6 +13,8 @@ import ctypes
 import ctypes.util
 import gc
 import os
+import resource
+import sys
 from pathlib import Path
 
 import torch
@@ -37,3 +39,16 @@ def resident_bytes() -> int:
     except OSError:
         return 0
     return int(fields[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def peak_resident_bytes() -> int:
+    """The largest resident set size this process has had so far (getrusage; kilobytes on Linux, bytes on
+    macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def memory_line() -> str:
+    """'resident 2.1 GiB, peak 5.3 GiB': what a stage's log says after each part."""
+    gib = 1 << 30
+    return f"resident {resident_bytes() / gib:.1f} GiB, peak {peak_resident_bytes() / gib:.1f} GiB"
