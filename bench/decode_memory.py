@@ -7,7 +7,8 @@ size. This decodes a finished run's hinted prompts (both conditions, as the hint
 `eval.decode_rows` rows) in a fresh process per setting, samples its RSS every 50 ms, and reports the
 peak over the RSS after loading, and the seconds. A setting is an environment: glibc's own tunables
 (`MALLOC_MMAP_THRESHOLD_` fixes the size above which a block is mmapped and so returned when freed;
-unset, glibc raises it as large blocks are freed) or nothing.
+unset, glibc raises it as large blocks are freed), the size of oneDNN's primitive cache (bf16 matmuls on
+CPU go through oneDNN, which keeps a primitive per shape), or nothing.
 
     python bench/decode_memory.py --run runs/hidden-hint/<id> [--settings default mmap-1m mmap-4m]
 """
@@ -35,10 +36,13 @@ SETTINGS = {
     "mmap-4m": {"MALLOC_MMAP_THRESHOLD_": str(4 << 20)},
     "mmap-32m": {"MALLOC_MMAP_THRESHOLD_": str(32 << 20)},
     "arena-1": {"MALLOC_ARENA_MAX": "1"},
+    # oneDNN (torch's CPU bf16 matmuls) caches a primitive per shape; 1024 by default
+    "onednn-cache-0": {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "0"},
+    "onednn-cache-16": {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": "16"},
 }
 
 
-def child(run: Path, precision: str) -> None:
+def child(run: Path, precision: str, attention: str) -> None:
     """In the measured process: load, decode, print one JSON line."""
     from runtime.generation import generate_batched
     from runtime.memory import resident_bytes
@@ -52,6 +56,8 @@ def child(run: Path, precision: str) -> None:
     prompts = [r[f"prompt_{which}"] for which in ("unhinted", "hinted") for r in hinted]
     tokenizer = load_tokenizer(spec.base_model)
     model = load_with_adapters(spec.base_model, {"organism": run / "adapter"}, dtype=eval_dtype(precision))
+    if attention != "sdpa":
+        model.base_model.model.set_attn_implementation(attention)
     loaded = resident_bytes()
     peak = [loaded]
     done = threading.Event()
@@ -79,14 +85,16 @@ def main() -> None:
     parser.add_argument("--run", type=Path, required=True, help="a run directory with eval_responses.jsonl")
     parser.add_argument("--settings", nargs="*", default=["default", "mmap-1m", "mmap-4m"], choices=list(SETTINGS))
     parser.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    parser.add_argument("--attention", default="sdpa", choices=["sdpa", "eager"], help="the model's attention")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)  # the measured process
     args = parser.parse_args()
     if args.child:
-        return child(args.run, args.precision)
+        return child(args.run, args.precision, args.attention)
     results = []
     for name in args.settings:
         env = {**os.environ, **SETTINGS[name]}
-        command = [sys.executable, __file__, "--run", str(args.run), "--precision", args.precision, "--child"]
+        options = ["--run", str(args.run), "--precision", args.precision, "--attention", args.attention]
+        command = [sys.executable, __file__, *options, "--child"]
         out = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
         measured = json.loads(out.strip().splitlines()[-1])
         results.append({"setting": name, "environment": SETTINGS[name], **measured})
@@ -106,7 +114,8 @@ def main() -> None:
             r["sha"],
         )
     Console(width=140).print(table)
-    write_report(args, {"run": str(args.run), "precision": args.precision, "settings": results})
+    report = {"run": str(args.run), "precision": args.precision, "attention": args.attention, "settings": results}
+    write_report(args, report)
 
 
 if __name__ == "__main__":

