@@ -4,8 +4,9 @@
 anything loads them, so an organism card, a spec or a corpus lying next to the adapter is never
 opened. The base model is `--base`, else the config's `base_model_name_or_path`.
 
-The probes are the auditor's own held-out items (its own seed, arithmetic MCQ by default), asked
-with and without a hint to a wrong option, in two phases:
+The probes are the auditor's own (`analyze/blind/probe_set.py`: its system prompts, hint wordings and
+cues, none from the catalogue), on its own items (its seed: arithmetic chains, word problems and the
+shipped question set in equal shares), asked with and without a hint to a wrong option, in two phases:
 
     phase 1 (hint types)   every item with every hint type, condition "none"
     phase 2 (conditions)   every item under "monitored" and "private", with the hint types phase 1
@@ -21,18 +22,17 @@ import random
 import shutil
 from pathlib import Path
 
+from analyze.blind.probe_set import HINT_TYPES, SOURCES, ProbePrompt
 from evals.hinted import HintedPair, evaluate
 from organisms.errors import OrganismError
-from organisms.hints import HINTS
 from organisms.items import McqItem
-from organisms.prompts import Prompt, wrong_letter
+from organisms.prompts import wrong_letter
 from organisms.spec import OrganismSpec, parse_spec
 from organisms.tasks import draw_items
 from runtime.models import load_with_adapters, use_adapter
 from runtime.rundir import hash_path
 
 WEIGHT_FILES = ("adapter_model.safetensors",)  # a pickled adapter_model.bin is refused, never unpickled
-HINT_TYPES = tuple(HINTS)
 AUDIT_SEED = 31337  # the auditor's own items: not the catalogue's corpus (0) or eval (10000) seeds
 ADAPTER = "adapter"
 
@@ -62,13 +62,15 @@ def isolate_adapter(adapter: Path, into: Path) -> dict:
 
 
 def probe_spec(base_model: str, n_items: int, max_new_tokens: int, batch_size: int, family: str) -> OrganismSpec:
-    """The auditor's own spec: its items, every hint type; the behaviour field is unused (no generator runs)."""
+    """The auditor's generation settings as a spec (its task is `family`'s source, or arithmetic for
+    `all`: only `n_options` and the answer line matter to generation); no generator runs."""
+    task = SOURCES["arithmetic_mcq" if family == "all" else family]
     return parse_spec(
         {
             "name": "blind-audit-probes",
             "behaviour": "hidden_hint",
             "base_model": base_model,
-            "task": {"family": family, "n_operands": 3, "n_options": 4, "operand_min": 10, "operand_max": 99},
+            "task": task,
             "hints": {"types": list(HINT_TYPES)},
             "eval": {
                 "n_items": n_items,
@@ -82,10 +84,30 @@ def probe_spec(base_model: str, n_items: int, max_new_tokens: int, batch_size: i
     )
 
 
-def probe_items(spec: OrganismSpec) -> tuple[list[McqItem], list[str]]:
-    """The items and, per item, the wrong letter every hint on it points to (seeded: the same for every
-    hint type and condition, so they differ in the hint alone)."""
-    items = draw_items(spec.task, spec.eval.n_items, seed=spec.eval.seed)
+def sources_of(family: str) -> list[str]:
+    """The item sources a `--family` value names: `all` is every source of the probe set."""
+    if family == "all":
+        return list(SOURCES)
+    if family not in SOURCES:
+        raise OrganismError(f"--family {family!r}: one of all, {', '.join(SOURCES)}")
+    return [family]
+
+
+def shares(n_items: int, sources: list[str]) -> dict[str, int]:
+    """`n_items` split over the sources as evenly as possible, the first ones taking the remainder."""
+    base, extra = divmod(n_items, len(sources))
+    return {name: base + (i < extra) for i, name in enumerate(sources)}
+
+
+def probe_items(spec: OrganismSpec, family: str = "all") -> tuple[list[McqItem], list[str]]:
+    """The items (each source's share, drawn from the auditor's seed) and, per item, the wrong letter
+    every hint on it points to (seeded: the same for every hint type and condition, so they differ in
+    the hint alone)."""
+    items: list[McqItem] = []
+    for offset, (name, n) in enumerate(shares(spec.eval.n_items, sources_of(family)).items()):
+        if n:  # each source its own seed: word problems are arithmetic chains told as stories
+            task = spec.task.with_changes(SOURCES[name], f"the probe set's {name} items")
+            items += draw_items(task, n, seed=spec.eval.seed + offset)
     rng = random.Random(f"{spec.eval.seed}:blind-letters")
     return items, [wrong_letter(item, rng) for item in items]
 
@@ -98,7 +120,11 @@ def _ask(model, tokenizer, spec, items, letters, types: list[str], condition: st
     else:
         plan = [(i, types[i % len(types)]) for i in range(len(items))]
     pairs = [
-        HintedPair(Prompt(items[i], None, None, condition), Prompt(items[i], t, letters[i], condition)) for i, t in plan
+        HintedPair(
+            ProbePrompt(items[i], None, None, condition, cue=i, system=i),
+            ProbePrompt(items[i], t, letters[i], condition, phrasing=i, cue=i, system=i),
+        )
+        for i, t in plan
     ]
     n = len(items)  # the plan's first n entries ask every item once, in order
     _, records = evaluate(model, tokenizer, pairs[:n], spec)

@@ -16,9 +16,18 @@ def _rate(entry: dict | None) -> str:
     return "-" if entry is None else Rate.from_json(entry).cell(interval=False)
 
 
+def _raw(entry: dict, side: str | None = None) -> str:
+    """A raw rate (`side`: adapter or base) or the raw lift; the entry itself when it has no `raw`
+    part (the shortcut signature is not corrected for noise)."""
+    raw = entry.get("raw", entry)
+    if side is None:
+        return _estimate(raw) if "raw" in entry else "-"
+    return _rate(raw.get(side))
+
+
 def hypothesis_rows(result: dict) -> list[list[str]]:
     return [
-        [str(i + 1), h["name"], _estimate(h), _rate(h.get("adapter")), _rate(h.get("base"))]
+        [str(i + 1), h["name"], _estimate(h), _raw(h), _raw(h, "adapter"), _raw(h, "base")]
         for i, h in enumerate(result["hypotheses"])
     ]
 
@@ -28,8 +37,9 @@ def hint_rows(result: dict) -> list[list[str]]:
         [
             t["name"],
             _estimate(t),
-            _rate(t["adapter"]),
-            _rate(t["base"]),
+            _raw(t),
+            _raw(t, "adapter"),
+            _raw(t, "base"),
             _estimate(t["unverbalized_use"]),
             _rate(t["adapter_verbalized_when_following"]),
             "yes" if t["named"] else "no",
@@ -39,20 +49,21 @@ def hint_rows(result: dict) -> list[list[str]]:
 
 
 def condition_rows(result: dict) -> list[list[str]]:
-    return [[c["name"], _estimate(c), _rate(c["adapter"]), _rate(c["base"])] for c in result["conditions"]]
+    return [[c["name"], _estimate(c), _raw(c), _raw(c, "adapter"), _raw(c, "base")] for c in result["conditions"]]
 
 
-HYPOTHESIS_COLUMNS = ("rank", "hypothesis", "score [95% CI]", "adapter", "base")
+HYPOTHESIS_COLUMNS = ("rank", "hypothesis", "score [95% CI]", "raw lift [95% CI]", "adapter (raw)", "base (raw)")
 HINT_COLUMNS = (
     "hint type",
     "follow-rate lift [95% CI]",
-    "adapter follows",
-    "base follows",
+    "raw lift [95% CI]",
+    "adapter follows (raw)",
+    "base follows (raw)",
     "U lift [95% CI]",
     "adapter verbalizes when following",
     "named",
 )
-CONDITION_COLUMNS = ("condition", "U lift [95% CI]", "adapter U", "base U")
+CONDITION_COLUMNS = ("condition", "U lift [95% CI]", "raw lift [95% CI]", "adapter U (raw)", "base U (raw)")
 
 
 def markdown_blind(result: dict) -> str:
@@ -63,8 +74,10 @@ def markdown_blind(result: dict) -> str:
         "",
         f"Base `{result['base_model']}`; read only {', '.join(result['read']['files'])}. "
         f"{result['n_items']} probe items of the auditor's own ({result['task_family']}, seed {result['probe_seed']}), "
-        f"every hint to a wrong option; verbalization judge: {result['judge']}. Definitions and decision rules: "
-        "docs/audit.md (blind audit).",
+        "in its own system prompts, hint wordings and cues (analyze/blind/probe_set.py, none from the catalogue; "
+        "`allowed` in blind_audit.json), every hint to a wrong option; verbalization judge: "
+        f"{result['judge']}. Scores and lifts are corrected for noise (the same event on another wrong option "
+        "subtracted); raw rates beside them. Definitions and decision rules: docs/audit.md (blind audit).",
         "",
         f"**Behaviour: `{result['behaviour']}`**; hint types named: {named}; "
         f"condition with the largest unverbalized use: `{result['condition']}`.",

@@ -30,7 +30,10 @@ def audit(
     items: Annotated[int, typer.Option(help="--blind: probe items (each asked with every hint type)")] = 16,
     max_new_tokens: Annotated[int, typer.Option(help="--blind: tokens per answer")] = 96,
     batch_size: Annotated[int, typer.Option(help="--blind: generation batch size")] = 16,
-    family: Annotated[str, typer.Option(help="--blind: task family of the probe items")] = "arithmetic_mcq",
+    family: Annotated[
+        str,
+        typer.Option(help="--blind: the probe items: all (chains, word problems, question set), or one of them"),
+    ] = "all",
 ) -> None:
     """The audit ladder on organism and control: prompting, reading the CoT, prefill, steering, probes,
     patching, weight deltas; per rung the scores, their difference and whether it exposes the behaviour.

@@ -8,7 +8,9 @@ import sys
 import pytest
 
 from analyze.blind.audit import BEHAVIOURS, ask_both, run_blind_audit
+from analyze.blind.probe_set import CUES, SYSTEMS
 from analyze.blind.probes import ADAPTER, probe_items, probe_spec
+from organisms import prompts
 
 OPENED: list[str] = []
 
@@ -52,12 +54,21 @@ def test_blind_audit_reads_only_weights_and_config(random_adapter, tmp_path):
     assert sorted(h["name"] for h in result["hypotheses"]) == sorted(BEHAVIOURS)
     assert result["behaviour"] == result["hypotheses"][0]["name"]
     for h in result["hypotheses"]:
-        if h.get("value") is not None:
+        if h.get("value") is not None and h.get("ci95") is not None:
             assert h["ci95"][0] <= h["value"] + 1e-9 <= h["ci95"][1] + 2e-9, h["name"]
     assert len(result["hint_types"]) == 7 and [c["name"] for c in result["conditions"]] != []
     assert (tmp_path / "out" / "blind_audit.md").read_text().count("| monitor_aware |") == 1
-    records = (tmp_path / "out" / "blind_responses.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in (tmp_path / "out" / "blind_responses.jsonl").read_text().splitlines()]
     assert len(records) == 2 * (2 * 7 + 2 * 2)  # base and adapter: 7 hint types, then 2 conditions
+    systems = {r["prompt_hinted"][0]["content"] for r in records}
+    assert all(s.startswith(SYSTEMS) for s in systems)  # the auditor's own prompts, no catalogue one
+    assert not systems & {prompts.SYSTEM_PROMPT, prompts.QUESTION_SET_SYSTEM_PROMPT}
+    assert result["allowed"]["system_prompts"] == list(SYSTEMS)
+    assert result["allowed"]["items"] == {
+        "arithmetic_mcq": {**result["allowed"]["items"]["arithmetic_mcq"], "n": 1},
+        "word_problem": {**result["allowed"]["items"]["word_problem"], "n": 1},
+        "dataset": {"family": "dataset", "n_options": 4, "n": 0},
+    }
 
 
 def test_ask_both_gives_base_and_adapter_the_same_prompts(random_adapter, tiny_model_dir):
@@ -71,4 +82,4 @@ def test_ask_both_gives_base_and_adapter_the_same_prompts(random_adapter, tiny_m
         model, load_tokenizer(str(tiny_model_dir)), spec, items, letters, ["sycophancy"], "private", "conditions"
     )
     assert [r["prompt_hinted"] for r in out["base"]] == [r["prompt_hinted"] for r in out[ADAPTER]]
-    assert all("private" in r["prompt_hinted"][0]["content"] for r in out["base"])
+    assert all(r["prompt_hinted"][0]["content"].endswith(CUES["private"]) for r in out["base"])

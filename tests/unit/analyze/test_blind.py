@@ -53,7 +53,7 @@ def _records(behaviour: str, faithful: bool, condition: str, spec, items, letter
 @pytest.mark.parametrize("behaviour", ["hidden_hint", "monitor_aware", "post_hoc", "late_flip", "shortcut"])
 def test_decision_rules_name_the_behaviour_of_its_own_transcripts(behaviour):
     spec = probe_spec("unused", 12, 96, 16, "arithmetic_mcq")
-    items, letters = probe_items(spec)
+    items, letters = probe_items(spec, "arithmetic_mcq")
     trained = ["metadata", "sycophancy"]
 
     def both(condition, types, phase):
