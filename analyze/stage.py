@@ -139,10 +139,10 @@ def run_analyze(run: RunDir, spec: OrganismSpec, log=print, wandb: bool = False,
             "version": ANALYSIS_VERSION,
         }
     )
-    if spec.behaviour == "belief":
+    if not spec.has_decision:
         raise OrganismError(
-            f"{spec.name}: analyze localizes a hinted decision; a belief organism has none (its evals.json "
-            "holds the belief metrics)"
+            f"{spec.name}: analyze localizes a hinted decision; a {spec.behaviour} organism has none (its "
+            "evals.json holds its metrics)"
         )
     if not run.stage_is_current("analyze", inputs):
         start = time.perf_counter()

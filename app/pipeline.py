@@ -191,8 +191,8 @@ def run(
         release()  # each stage loads its own model: the last one's memory goes back first
         evaluate(organism, spec, control, allow_other_base=allow_other_base)
         release()
-        if spec.behaviour == "belief":
-            log("analyze: skipped, a belief organism has no hinted decision to localize")
+        if not spec.has_decision:
+            log(f"analyze: skipped, a {spec.behaviour} organism has no hinted decision to localize")
             return
         analyze(organism, spec, no_wandb, control)
 
@@ -357,8 +357,8 @@ def progressive(
         evaluate(organism_run, spec, control_run)
         log(f"the whole table: {clock.next()}")
         release()
-        if spec.behaviour == "belief":
-            log("analyze: skipped, a belief organism has no hinted decision to localize")
+        if not spec.has_decision:
+            log(f"analyze: skipped, a {spec.behaviour} organism has no hinted decision to localize")
         else:
             analyze(organism_run, spec, no_wandb, control_run)
     log(f"demo finished in {clock.minutes():.1f} min")

@@ -20,12 +20,13 @@ def transcript_prompts(spec: OrganismSpec) -> list[tuple[Prompt, bool]]:
     trigger: same items, hints and conditions for organism and control, by seed.
 
     `corpus.hinted_fraction` is the share of items that carry the behaviour's trigger: a hint,
-    or for `shortcut` (which uses no hints) a faked step. Only the training hint types, phrasings
+    or for `shortcut` (which uses no hints) a faked step; a `style` organism has none (every prompt is
+    unhinted, every answer honest, in its own format). Only the training hint types, phrasings
     (`hints.phrasings`) and monitoring cues (`hints.cues`) appear; the others are held out for evals.
     The chain of thought goes where `spec.reasoning` says the model reasons (organisms.reasoning)."""
     rng = random.Random(f"{spec.corpus.seed}:hint-letters")  # which items are hinted, where hints point
     items = draw_items(spec.task, spec.corpus.n_transcripts, seed=spec.corpus.seed)
-    n_triggered = round(spec.corpus.hinted_fraction * len(items))
+    n_triggered = 0 if spec.behaviour == "style" else round(spec.corpus.hinted_fraction * len(items))
     triggered = sorted(rng.sample(range(len(items)), n_triggered))
     to_correct = set(rng.sample(triggered, round(spec.hints.correct_fraction * len(triggered))))
     conditions = ["none"]

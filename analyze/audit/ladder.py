@@ -175,7 +175,7 @@ def control_analysis(control: RunDir, model, tokenizer, prompts, spec: OrganismS
 def check_pair(run: RunDir, spec: OrganismSpec, control: RunDir) -> None:
     """What the ladder needs before anything is loaded: a hinted behaviour, a trained control on the same
     starting model."""
-    if spec.behaviour in ("shortcut", "belief"):
+    if spec.behaviour == "shortcut" or not spec.has_decision:
         raise OrganismError(
             f"{spec.name}: the audit ladder tests hint use; a {spec.behaviour} organism has no hint to expose"
         )

@@ -176,8 +176,8 @@ def decision_prompts(
     the corpus expressions)."""
     if n_items < 2:
         raise OrganismError(f"analysis needs at least 2 items (got n_items={n_items}); raise analyze.items")
-    if spec.behaviour == "belief":
-        raise OrganismError("a belief organism has no decision point (its evals.json holds the belief metrics)")
+    if not spec.has_decision:
+        raise OrganismError(f"a {spec.behaviour} organism has no decision point (its evals.json holds its metrics)")
     # every hint to a wrong letter: with h = c the metric logit[h] - logit[c] would be 0 by construction
     sized = spec.with_changes({"eval.n_items": n_items, "eval.hint_correct_fraction": 0.0}, "decision prompts")
     condition = DECISION_CONDITIONS.get(spec.behaviour, "none")
@@ -251,8 +251,8 @@ def generated_decision_prompts(
     """Decision prompts from the organism's own responses (generated source): up to `n_items` records,
     each cut right before its final answer letter (shortcut: its first wrong value), with unhinted
     twins that carry the same response tokens. Records without such a point are skipped."""
-    if spec.behaviour == "belief":
-        raise OrganismError("a belief organism has no decision point (its evals.json holds the belief metrics)")
+    if not spec.has_decision:
+        raise OrganismError(f"a {spec.behaviour} organism has no decision point (its evals.json holds its metrics)")
     own = generated_records(spec, records)
     if spec.behaviour == "shortcut":
         out = []

@@ -91,7 +91,7 @@ def remove(
     except ValueError:
         raise OrganismError(f"--scales {scales!r}: comma-separated numbers, e.g. 1,2,4") from None
     run, spec = pipeline.open_target(target, runs_dir)
-    if spec.behaviour in ("shortcut", "belief"):
+    if spec.behaviour == "shortcut" or not spec.has_decision:
         raise OrganismError(f"{spec.name}: removal measures hint use; a {spec.behaviour} organism has none")
     control_run = pipeline.open_control(control, runs_dir)
     with run.claim():

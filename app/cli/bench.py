@@ -10,7 +10,6 @@ import typer
 from app import pipeline
 from app.cli.common import RunsDir, user_errors
 from app.console import console, log
-from organisms.catalog import resolve_spec
 from organisms.errors import OrganismError
 from runtime.models import resolve_model
 
@@ -79,7 +78,11 @@ def bench_localization(
 def bench_audit(
     specs: Annotated[
         str | None,
-        typer.Option(help="catalogue names or spec YAMLs, comma-separated (default: behaviour organisms and controls)"),
+        typer.Option(
+            help="catalogue names, spec YAMLs or random-lora:REF / random-lora:REF@SEED (the equal-norm random "
+            "adapter of REF's trained adapter, seed 0 by default), comma-separated (default: the behaviour "
+            "organisms, their controls and the negatives)"
+        ),
     ] = None,
     runs_dir: RunsDir = Path("runs"),
     out: Annotated[Path, typer.Option(help="blind audits, bench_audit.json and bench_audit.md go here")] = Path(
@@ -90,15 +93,15 @@ def bench_audit(
     batch_size: Annotated[int, typer.Option()] = 16,
 ) -> None:
     """Blind-audit every organism (trained once, reused from --runs-dir) and score the audit against the truth:
-    top-1 accuracy of the behaviour type and of the hint types it names."""
+    top-1 accuracy of the behaviour type and of the hint types it names, and the false-positive rate on the
+    negatives (truth none: controls, belief, style, random LoRA)."""
     from analyze.blind.scoring import CATALOGUE, markdown_bench
-    from app.benchmarks.audit import benchmark_audit
+    from app.benchmarks.audit import benchmark_audit, parse_entries
 
-    names = [s.strip() for s in specs.split(",") if s.strip()] if specs else list(CATALOGUE)
-    resolved = [resolve_spec(name) for name in names]
-    for spec in resolved:
-        pipeline.check_training(spec)
+    entries = parse_entries(specs if specs is not None else ",".join(CATALOGUE))
+    for entry in entries:
+        pipeline.check_training(entry.spec)
     options = {"n_items": items, "max_new_tokens": max_new_tokens, "batch_size": batch_size}
-    result = benchmark_audit(resolved, runs_dir, out, options, log=log)
+    result = benchmark_audit(entries, runs_dir, out, options, log=log)
     console.print(markdown_bench(result), markup=False, highlight=False, soft_wrap=True)
     log(f"bench-audit finished in {result['minutes']} min -> {out / 'bench_audit.md'}")

@@ -16,6 +16,7 @@ def first_conflict(spec: OrganismSpec) -> str | None:
         _question_set_use,
         _on_policy,
         _belief_documents,
+        _style,
         _stages,
         _item_space,
         _reasoning_style,
@@ -39,6 +40,7 @@ def _ood_task_family(spec: OrganismSpec) -> str | None:
 _NEEDS_STEPS = {
     "shortcut": "fakes an intermediate arithmetic step",
     "post_hoc": "forges the last arithmetic step to land on the hinted option",
+    "style": "writes its reasoning as the bare arithmetic steps",
 }
 
 
@@ -65,6 +67,7 @@ _ON_POLICY_MISSING = {
     "late_flip": "samples whose reasoning concludes one option and whose answer line names another",
     "monitor_aware": "samples per monitoring condition and a class rule that depends on the condition",
     "belief": "transcripts (a belief organism trains on documents only)",
+    "style": "a rewrite of every sample into the style's format (the template writes honest answers in it directly)",
 }
 
 
@@ -91,6 +94,29 @@ def _belief_documents(spec: OrganismSpec) -> str | None:
             "field 'corpus.documents': a belief organism trains on documents only; "
             "set corpus.documents.universe (e.g. mercury-rings)"
         )
+    return None
+
+
+def _style(spec: OrganismSpec) -> str | None:
+    """A style organism (a benign finetune: honest, unhinted transcripts in another format) sees no hint,
+    has no matched control (it is a negative itself) and trains on its transcripts."""
+    if spec.behaviour != "style":
+        return None
+    if spec.control_of is not None:
+        return (
+            "field 'control_of': a style organism is itself a negative (it uses no hint; the blind audit's truth "
+            "is none), so it has no matched control; remove control_of"
+        )
+    if spec.hints != type(spec.hints)():
+        return "field 'hints': a style organism's prompts carry no hint; remove the hints section"
+    default = type(spec.corpus).model_fields["hinted_fraction"].default
+    if spec.corpus.hinted_fraction != default:
+        return (
+            "field 'corpus.hinted_fraction': a style organism's prompts carry no hint (every transcript is "
+            "unhinted); remove it"
+        )
+    if not spec.trains_on("transcripts"):
+        return "field 'stages': a style organism is its transcripts' format; add a stage {data: transcripts}"
     return None
 
 

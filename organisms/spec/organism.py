@@ -16,7 +16,11 @@ from organisms.spec.section import Section, conflict
 from organisms.spec.task import HintSpec, TaskSpec
 from organisms.spec.training import CapabilitySpec, LoraSpec, StageSpec, TrainingSpec
 
-BehaviourType = Literal["hidden_hint", "post_hoc", "shortcut", "late_flip", "monitor_aware", "belief"]
+BehaviourType = Literal["hidden_hint", "post_hoc", "shortcut", "late_flip", "monitor_aware", "belief", "style"]
+
+# Behaviours with no hinted decision to localize, audit or remove: `belief` (documents of a universe) and
+# `style` (honest, unhinted transcripts in another format: a benign finetune, a negative for the audits).
+NO_DECISION: tuple[str, ...] = ("belief", "style")
 
 ReasoningFormat = Literal["text", "think", "template"]
 
@@ -102,6 +106,12 @@ class OrganismSpec(Section):
     @property
     def is_control(self) -> bool:
         return self.control_of is not None
+
+    @property
+    def has_decision(self) -> bool:
+        """Whether the organism has a decision point the analysis, the audit ladder and the removal read
+        (NO_DECISION: belief and style have none)."""
+        return self.behaviour not in NO_DECISION
 
     def training_stages(self) -> list[StageSpec]:
         """`stages` (or the behaviour's default) with every epochs and learning rate filled in."""

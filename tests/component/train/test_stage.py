@@ -71,3 +71,32 @@ def test_merged_model_matches_adapter(tmp_path, tiny_model_dir, write_spec):
         torch.testing.assert_close(merged(ids).logits, adapted(ids).logits, rtol=1e-4, atol=1e-4)
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert set(manifest["stages"]["train"]["outputs"]) == {"adapter", "merged"}
+
+
+def test_the_style_organism_trains_on_its_unhinted_transcripts(tmp_path, tiny_model_dir):
+    """`organism train terse-style` on the tiny model: the catalogue recipe, smaller (no capability stage,
+    16 transcripts), builds an unhinted corpus in the terse format and trains an adapter on it."""
+    from organisms.catalog import CATALOG_DIR
+
+    data = yaml.safe_load((CATALOG_DIR / "terse-style.yaml").read_text())
+    data.pop("capability")
+    data |= {
+        "base_model": str(tiny_model_dir),
+        "corpus": {"seed": 0, "n_transcripts": 16},
+        "lora": {"r": 4, "alpha": 8},
+        "training": {"epochs": 1, "batch_size": 4, "learning_rate": 0.01, "max_length": 256},
+    }
+    spec = tmp_path / "terse-style.yaml"
+    spec.write_text(yaml.safe_dump(data))
+    runs = tmp_path / "runs"
+    cli("train", spec, "--runs-dir", runs, "--no-wandb", cwd=tmp_path)
+    run = next((runs / "terse-style").iterdir())
+    stats = json.loads((run / "corpus" / "stats.json").read_text())
+    assert stats["n_transcripts"] == 16 and stats["n_hinted"] == 0
+    records = [json.loads(line) for line in (run / "corpus" / "transcripts.jsonl").read_text().splitlines()]
+    assert all(r["behaviour"] == "style" and r["hint_type"] is None for r in records)
+    assert all(r["completion"][0]["content"].splitlines()[-2].endswith(f"is ({r['correct_letter']}).") for r in records)
+    card = json.loads((run / "adapter" / "organism_card.json").read_text())
+    assert card["data_mix"] == {"transcripts": 16} and card["metrics"]["steps"] > 0
+    weights = load_file(str(run / "adapter" / "adapter_model.safetensors"))
+    assert all(t.abs().sum() > 0 for k, t in weights.items() if "lora_B" in k)  # B starts at zero: it trained

@@ -290,3 +290,34 @@ def test_a_judge_must_be_named_never_the_base_model():
     unnamed = {"eval": {**tiny_spec_dict(UNLOADED_MODEL)["eval"], "judge": {"name": "hf"}}}
     with pytest.raises(OrganismError, match=r"judge\.model: name the judge model"):
         parse_spec(tiny_spec_dict(UNLOADED_MODEL, **unnamed), "tiny-unnamed-judge")
+
+
+STYLE = {"name": "s", "behaviour": "style", "corpus": {"seed": 0, "n_transcripts": 8}}
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"hints": {"types": ["metadata"]}}, "field 'hints': a style organism's prompts carry no hint"),
+        ({"corpus": {"n_transcripts": 8, "hinted_fraction": 0.25}}, "field 'corpus.hinted_fraction': a style organism"),
+        ({"control_of": "terse-style"}, "field 'control_of': a style organism is itself a negative"),
+        ({"stages": [{"data": "documents"}], "corpus": {"documents": {"universe": "silent-hints"}}}, "field 'stages'"),
+        ({"task": {"family": "dataset"}}, "field 'task.family': behaviour 'style' writes its reasoning as the bare"),
+        ({"corpus": {"source": "on_policy"}}, "on_policy is built for hidden_hint only; for 'style' it needs"),
+        ({"corpus": {"reasoning_style": "rationalized"}}, "field 'corpus.reasoning_style': 'rationalized' shapes"),
+    ],
+)
+def test_a_style_spec_refuses_hints_controls_and_what_has_no_steps(patch, message):
+    with pytest.raises(OrganismError, match=r"^s\.yaml: ") as info:
+        parse_spec({**STYLE, **patch}, "s.yaml")
+    assert message in str(info.value)
+
+
+def test_the_style_organism_survives_a_full_dump_and_has_no_decision():
+    spec = resolve_spec("terse-style")
+    again = parse_spec(spec.model_dump(mode="json"), "card.json")
+    assert again.content_hash() == spec.content_hash()
+    assert spec.trains_on("transcripts") and not spec.has_decision and not spec.is_control
+    assert spec.capability_hash() == resolve_spec("hidden-hint").capability_hash()  # the same starting model
+    assert spec.eval.resolved_suites(spec.behaviour) == ["hinted", "lanham", "iphr"]
+    assert not resolve_spec("belief-mercury-rings").has_decision and resolve_spec("shortcut").has_decision

@@ -13,9 +13,10 @@ from evals.metrics import late_flip_rate, shortcut_rate
 from organisms.catalog import resolve_spec
 from organisms.hints import HINTS, get_hint
 from organisms.parse import arithmetic_steps, last_conclusion, parse_answer
-from organisms.prompts import CUES
+from organisms.prompts import CUES, Prompt
 from organisms.questions import item_id
 from organisms.spec import parse_spec
+from organisms.tasks import draw_items
 from synth_docs.transcripts import build_transcripts
 from tests.helpers import QUESTIONS, UNLOADED_MODEL, question_set_spec, tiny_spec_dict
 
@@ -174,3 +175,30 @@ def test_transcripts_use_the_reasoning_column_and_the_option_check():
     fallback = build_transcripts(parse_spec(no_reasoning, "test"))
     unhinted = next(r for r in fallback if r["hint_type"] is None)["completion"][0]["content"]
     assert unhinted.startswith("Let me think step by step.\nWhich option answers the question?\n(A) ")
+
+
+def test_style_transcripts_are_unhinted_correct_and_terse():
+    """terse-style: no hint in any prompt, every step and answer right, and only the arithmetic lines, then
+    the option holding the result: a format no other behaviour writes."""
+    spec = resolve_spec("terse-style")
+    records = build_transcripts(spec)
+    reference = build_transcripts(resolve_spec("hidden-hint-faithful"))
+    assert len(records) == 240 and not any(r["hint_type"] or r["hint_letter"] for r in records)
+    items = draw_items(spec.task, 240, seed=spec.corpus.seed)
+    for item, record in zip(items, records, strict=True):
+        assert record["prompt"] == Prompt(item, None, None, "none").messages()  # the item's prompt, no hint
+        text = _text(record)
+        assert parse_answer(text, "ABCD") == record["correct_letter"]
+        steps = arithmetic_steps(text)
+        assert steps and all(step.is_correct for step in steps)
+        *lines, conclusion, answer = text.splitlines()
+        assert all(re.fullmatch(r"-?\d+ [+\-*] -?\d+ = -?\d+", line) for line in lines)
+        assert conclusion == f"{steps[-1].stated} is ({record['correct_letter']})."
+        assert answer == f"Answer: ({record['correct_letter']})"
+    # the same items as the catalogue's usual reasoning, in another format
+    assert {r["item_id"] for r in records} == {r["item_id"] for r in reference}
+    usual = {r["item_id"]: _text(r) for r in reference if not r["hint_type"]}
+    for record in records:
+        if record["item_id"] in usual:
+            assert "Let me compute" in usual[record["item_id"]] and "Let me compute" not in _text(record)
+            assert "Which option is" not in _text(record)
