@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analyze.blind.audit import adapter_digest, run_blind_audit
+from analyze.blind.probe_set import probe_set_digest
 from analyze.blind.scoring import markdown_bench, saw_hints, score, truth
 from analyze.methods.random_adapter import equal_norm_random_adapter
 from app.pipeline import build
@@ -108,14 +109,17 @@ def random_lora(reference: Path, runs_dir: Path, name: str, seed: int) -> Path:
 
 
 def finished_audit(adapter: Path, out_dir: Path, audit_options: dict) -> dict | None:
-    """The blind audit already in `out_dir` when it audited these very weights with these options
-    (an interrupted benchmark, or one process per organism before a last call that only scores)."""
+    """The blind audit already in `out_dir` when it audited these very weights with these options and
+    this probe set (an interrupted benchmark, or one process per organism before a last call that only
+    scores)."""
     path = out_dir / "blind_audit.json"
     if not path.exists():
         return None
     saved = json.loads(path.read_text())
-    same = saved.get("adapter_sha256") == adapter_digest(adapter) and all(
-        saved.get(k) == audit_options[k] for k in ("n_items", "max_new_tokens")
+    same = (
+        saved.get("adapter_sha256") == adapter_digest(adapter)
+        and saved.get("probe_set_sha256") == probe_set_digest()
+        and all(saved.get(k) == audit_options[k] for k in ("n_items", "max_new_tokens"))
     )
     return saved if same else None
 
