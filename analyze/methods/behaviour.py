@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import torch
 from transformers import BatchEncoding, PreTrainedTokenizerBase
 
-from evals.hinted import eval_pairs
+from evals.hinted import HintedPair, eval_pairs
 from organisms.errors import OrganismError
 from organisms.parse import step_spans
 from organisms.prompts import Prompt
@@ -165,23 +165,37 @@ def _with_twins(
     return hinted + twins
 
 
+def decision_pairs(
+    spec: OrganismSpec, n_items: int, exclude: set[str] | None = None, after: int = 0
+) -> list[HintedPair]:
+    """The hinted pairs the decision prompts are cut from: items `after .. after + n_items` of the eval
+    draw, every hint to a wrong letter, under the behaviour's decision condition."""
+    # every hint to a wrong letter: with h = c the metric logit[h] - logit[c] would be 0 by construction
+    changes = {"eval.n_items": after + n_items, "eval.hint_correct_fraction": 0.0}
+    sized = spec.with_changes(changes, "decision prompts")
+    condition = DECISION_CONDITIONS.get(spec.behaviour, "none")
+    return eval_pairs(sized, exclude or set(), condition=condition)[after:]
+
+
 def decision_prompts(
-    spec: OrganismSpec, tokenizer: PreTrainedTokenizerBase, n_items: int, exclude: set[str] | None = None
+    spec: OrganismSpec,
+    tokenizer: PreTrainedTokenizerBase,
+    n_items: int,
+    exclude: set[str] | None = None,
+    after: int = 0,
 ) -> list[DecisionPrompt]:
     """The behaviour's own decision prompts (template source): for hinted behaviours `2 * n_items`,
     each held-out item hinted (to a wrong letter) and its unhinted twin, hinted first; for shortcut
     `n_items` prompts cut at the faked value.
 
     Items come from the eval item generator (seeded by `spec.eval.seed`, disjoint from `exclude`,
-    the corpus expressions)."""
+    the corpus expressions): its first `n_items`, or with `after` the `n_items` after its first
+    `after` (the removal fits on items past the `eval.n_items` it scores)."""
     if n_items < 2:
         raise OrganismError(f"analysis needs at least 2 items (got n_items={n_items}); raise analyze.items")
     if not spec.has_decision:
         raise OrganismError(f"a {spec.behaviour} organism has no decision point (its evals.json holds its metrics)")
-    # every hint to a wrong letter: with h = c the metric logit[h] - logit[c] would be 0 by construction
-    sized = spec.with_changes({"eval.n_items": n_items, "eval.hint_correct_fraction": 0.0}, "decision prompts")
-    condition = DECISION_CONDITIONS.get(spec.behaviour, "none")
-    pairs = eval_pairs(sized, exclude or set(), condition=condition)
+    pairs = decision_pairs(spec, n_items, exclude, after)
     if spec.behaviour == "shortcut":
         rng = random.Random(f"{spec.eval.seed}:faked-steps")
         out = []

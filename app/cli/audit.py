@@ -79,22 +79,44 @@ def remove(
         "1,2,4"
     ),
     layer: Annotated[int | None, typer.Option(help="default: where the analysis's steering score peaks")] = None,
+    null_directions: Annotated[
+        int,
+        typer.Option(help="random directions of the same norm in the null (0: none); resumed from removal_null.jsonl"),
+    ] = 100,
+    null_seed: Annotated[int, typer.Option(help="seed of the null's random directions")] = 0,
+    null_scale: Annotated[
+        float | None,
+        typer.Option(help="scale the real direction is reported and the null run at (default: the largest)"),
+    ] = None,
+    both_ways: Annotated[
+        bool, typer.Option("--both-ways/--one-way", help="also add the direction to the control (base without one)")
+    ] = True,
 ) -> None:
-    """Steer the organism against its organism-minus-control direction, and project that direction out
-    of every layer, beside a random direction of the same norm: does hint use (U) drop or the
-    verbalization return, at what cost in no-hint accuracy and neutral perplexity? Writes removal.json / .md."""
-    from analyze.audit.removal import COLUMNS, removal_rows, run_remove
+    """Steer the organism against its organism-minus-control direction (fitted on items disjoint from the
+    scored ones), and project that direction out of every layer: does hint use (U) drop or the
+    verbalization return, at what cost in no-hint accuracy and neutral perplexity, and where does the drop
+    fall among N random directions matched on norm and on perplexity cost? With --both-ways the direction
+    is also added to the control. Writes removal.json / .md (and removal_null.jsonl)."""
+    from analyze.audit.removal import COLUMNS, NULL_COLUMNS, null_rows, removal_rows, run_remove
     from evals.render import rich_table
 
     try:
         values = [float(v) for v in scales.split(",") if v.strip()]
     except ValueError:
         raise OrganismError(f"--scales {scales!r}: comma-separated numbers, e.g. 1,2,4") from None
+    if not values:
+        raise OrganismError("--scales: give at least one scale, e.g. 1,2,4")
+    if null_directions < 0:
+        raise OrganismError(f"--null-directions {null_directions}: give 0 or more")
     run, spec = pipeline.open_target(target, runs_dir)
     if spec.behaviour == "shortcut" or not spec.has_decision:
         raise OrganismError(f"{spec.name}: removal measures hint use; a {spec.behaviour} organism has none")
     control_run = pipeline.open_control(control, runs_dir)
     with run.claim():
-        result = run_remove(run, spec, control_run, values, layer, log=log)
+        result = run_remove(
+            run, spec, control_run, values, layer, null_directions, null_seed, null_scale, both_ways, log=log
+        )
     console.print(rich_table(COLUMNS, removal_rows(result), f"removal: {result['direction']} at {result['site']}"))
+    if result["null"] is not None:
+        console.print(rich_table(NULL_COLUMNS, null_rows(result), "removal: the null"))
     log(f"remove: {run.root / 'removal.md'} ({result['seconds']}s)")

@@ -1,11 +1,25 @@
-"""Removal (analyze/audit/removal.py): the random direction of the null."""
+"""Removal (analyze/audit/removal.py, analyze/audit/null.py): the null's random directions, its p-value, the
+perplexity matching, the resumable null file and the across-seed summary, on constructed numbers."""
 
 from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
 
 import pytest
 import torch
 
-from analyze.audit.removal import random_like
+from analyze.audit.null import (
+    load_measured,
+    match_scale,
+    null_directions,
+    null_p_value,
+    null_summary,
+    random_like,
+    save_measured,
+)
+from analyze.audit.removal import across_seeds, markdown_seeds
 
 
 def test_random_direction_has_the_norm_and_not_the_direction():
@@ -14,3 +28,130 @@ def test_random_direction_has_the_norm_and_not_the_direction():
     assert r.norm() == pytest.approx(float(vector.norm()), rel=1e-5)
     assert abs(float(torch.nn.functional.cosine_similarity(r, vector, dim=0))) < 0.5
     assert torch.equal(r, random_like(vector, seed=0))
+
+
+def test_null_directions_are_fixed_by_the_seed_whatever_n():
+    vector = torch.randn(64)
+    three = null_directions(vector, 3, seed=0)
+    assert three.shape == (3, 64)
+    assert torch.allclose(three.norm(dim=-1), vector.norm().expand(3), rtol=1e-5)
+    assert torch.equal(three, null_directions(vector, 3, seed=0))
+    assert torch.equal(three[:2], null_directions(vector, 2, seed=0))  # a larger N only adds directions
+    other = null_directions(vector, 3, seed=1)
+    assert not any(torch.allclose(a, b) for a in three for b in other)
+    assert len({tuple(d.tolist()) for d in three}) == 3
+    assert null_directions(vector, 0, seed=0).shape == (0, 64)
+
+
+def test_p_value_counts_the_real_direction_as_one_draw():
+    assert null_p_value(0.5, [0.1, 0.5, 0.7, 0.2]) == pytest.approx((1 + 2) / 5)  # ties count as >=
+    assert null_p_value(0.9, [0.1] * 99) == pytest.approx(1 / 100)  # never 0
+    assert null_p_value(-1.0, [0.0, 0.2]) == pytest.approx(1.0)
+    assert null_p_value(0.3, []) == 1.0
+
+
+def _arm(u_k: int, u_n: int, scale: float, ratio: float, **extra) -> dict:
+    rate = {"value": u_k / u_n if u_n else None, "k": u_k, "n": u_n, "ci95": None}
+    other = {"value": 0.5, "k": 1, "n": 2, "ci95": None}
+    return {
+        "U": rate,
+        "F": other,
+        "p": other,
+        "accuracy_no_hint": other,
+        "scale": scale,
+        "neutral_ppl_ratio": ratio,
+        **extra,
+    }
+
+
+def test_null_summary_places_the_real_drop():
+    # U(0) = 0.8; null U = 0.7, 0.6, 0.8, undefined -> drops 0.1, 0.2, 0.0 (the undefined one left out)
+    records = [
+        {"norm": _arm(7, 10, 4.0, 1.2), "perplexity": _arm(7, 10, 2.0, 1.1, matched=True)},
+        {"norm": _arm(6, 10, 4.0, 1.4), "perplexity": _arm(6, 10, 3.0, 1.1, matched=True)},
+        {"norm": _arm(8, 10, 4.0, 1.3), "perplexity": _arm(8, 10, 8.0, 1.0, matched=False)},
+        {"norm": _arm(0, 0, 4.0, 1.5), "perplexity": _arm(0, 0, 1.0, 1.1, matched=True)},
+    ]
+    norm = null_summary(0.15, 0.8, records, "norm")
+    assert norm["n_directions"] == 4 and norm["n_undefined"] == 1
+    assert norm["U_drop_values"] == pytest.approx([0.1, 0.2, 0.0])
+    assert norm["U_drop"]["median"] == pytest.approx(0.1)
+    assert norm["U_drop"]["p"] == pytest.approx((1 + 1) / 4)
+    assert norm["neutral_ppl_ratio"]["median"] == pytest.approx(1.35)
+    assert norm["U_drop"]["range95"][0] == pytest.approx(0.005) and norm["U_drop"]["range95"][1] == pytest.approx(0.195)
+    ppl = null_summary(0.15, 0.8, records, "perplexity")
+    assert ppl["n_matched"] == 3 and ppl["scale"]["median"] == pytest.approx(2.5)
+    assert null_summary(None, 0.8, records, "norm")["U_drop"]["p"] is None
+
+
+def test_match_scale_bisects_to_the_target_ratio():
+    calls = []
+
+    def ratio(t: float) -> float:  # perplexity ratio exp(t^2): 1 at t = 0, increasing
+        calls.append(t)
+        return math.exp(t * t)
+
+    found = match_scale(ratio, 1.5, start=4.0)
+    assert found["matched"] and abs(found["ratio"] / 1.5 - 1) <= 0.01
+    assert found["scale"] == pytest.approx(math.sqrt(math.log(1.5)), rel=0.02)
+    assert found["evaluations"] == len(calls) <= 1 + 6 + 12
+    # the bracket doubles when the start scale is too small
+    assert match_scale(ratio, 1.5, start=0.1)["matched"]
+    # a target at or below 1: scale 0 (matched within 1%, else flagged)
+    assert match_scale(ratio, 1.005, start=4.0) == {"scale": 0.0, "ratio": 1.0, "matched": True, "evaluations": 0}
+    assert match_scale(ratio, 0.9, start=4.0)["matched"] is False
+    # never reached: the top of the bracket, unmatched
+    capped = match_scale(lambda t: 1 + 0.1 * math.tanh(t), 2.0, start=1.0)
+    assert capped["matched"] is False and capped["scale"] == 64.0
+
+
+def test_null_file_keeps_each_key_apart(tmp_path):
+    path = tmp_path / "removal_null.jsonl"
+    assert load_measured(path, "a") == {}
+    save_measured(path, "a", {0: {"key": "a", "index": 0}, 1: {"key": "a", "index": 1}})
+    save_measured(path, "b", {0: {"key": "b", "index": 0}})
+    assert sorted(load_measured(path, "a")) == [0, 1] and sorted(load_measured(path, "b")) == [0]
+    save_measured(path, "a", {**load_measured(path, "a"), 2: {"key": "a", "index": 2}})
+    assert sorted(load_measured(path, "a")) == [0, 1, 2] and len(path.read_text().splitlines()) == 4
+
+
+def _removal_json(run_dir, seed: int, drop: float, p_norm: float, p_ppl: float) -> None:
+    steer = {
+        "arm": "steer",
+        "scale": 4.0,
+        "change_from_unsteered": {"U": {"value": -drop, "ci95": [-drop - 0.1, -drop + 0.1]}},
+    }
+    null = {
+        "n_directions": 100,
+        "norm_matched": {"U_drop": {"median": 0.05, "p": p_norm}},
+        "perplexity_matched": {"U_drop": {"median": 0.02, "p": p_ppl}},
+    }
+    result = {"organism": "o", "training_seed": seed, "layer": 3, "reported_scale": 4.0, "arms": [steer], "null": null}
+    run_dir.mkdir()
+    (run_dir / "removal.json").write_text(json.dumps(result))
+
+
+def test_across_seeds_reports_each_seed_and_the_mean(tmp_path):
+    _removal_json(tmp_path / "s0", 0, 0.6, 0.01, 0.02)
+    _removal_json(tmp_path / "s1", 1, 0.2, 0.3, 0.4)
+    summary = across_seeds([tmp_path / "s0", tmp_path / "s1"])
+    assert [r["training_seed"] for r in summary["seeds"]] == [0, 1]
+    assert [r["U_drop"] for r in summary["seeds"]] == pytest.approx([0.6, 0.2])
+    assert summary["seeds"][0]["U_drop_ci95"] == pytest.approx([0.5, 0.7])
+    assert [(r["p_norm"], r["p_perplexity"]) for r in summary["seeds"]] == [(0.01, 0.02), (0.3, 0.4)]
+    assert summary["mean_U_drop"] == pytest.approx(0.4) and summary["n_seeds"] == 2
+    md = markdown_seeds(summary)
+    assert "+0.60 [+0.50, +0.70]" in md and "Mean U drop over 2 seeds: +0.40" in md
+
+
+def test_the_seeds_script_prints_the_table_and_writes_json(tmp_path, monkeypatch, capsys):
+    import runpy
+
+    _removal_json(tmp_path / "s0", 0, 0.6, 0.01, 0.02)
+    _removal_json(tmp_path / "s1", 1, 0.2, 0.3, 0.4)
+    script = Path(__file__).resolve().parents[3] / "experiments" / "removal" / "seeds.py"
+    out = tmp_path / "summary.json"
+    monkeypatch.setattr("sys.argv", ["seeds.py", str(tmp_path / "s0"), str(tmp_path / "s1"), "--out", str(out)])
+    runpy.run_path(str(script), run_name="__main__")
+    assert "Mean U drop over 2 seeds: +0.40" in capsys.readouterr().out
+    assert json.loads(out.read_text())["mean_U_drop"] == pytest.approx(0.4)
