@@ -10,11 +10,18 @@ Both are scored by `analyze/localization/scores.py`, as the methods are. A metho
 beat them has located nothing the construction did not hand it. AUROC, Spearman and the peak depend
 only on ranks, so the uniform's choice does not matter for them; the onset does (a first value
 below a tenth of the maximum misses). The expected AUROC of the random null is exact:
-(b0 + a/2) / (b0 + a), a = the layers after the band.
+(b0 + a/2) / (b0 + a), a = the layers after the band. Band vs downstream (the layers from b0 on
+only) both nulls score AUROC 1/2 (the random one in expectation, the step one exactly: all tied);
+the step's Spearman there is undefined (constant).
+
+The random-LoRA null (`analyze/methods/random_adapter.py`, run by `app/benchmarks/localization.py`)
+is the measured counterpart: a real adapter in the same band, of the organism's size, that learned
+nothing, through the same methods.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -54,9 +61,31 @@ def expected_random_auroc(n_layers: int, band: Sequence[int]) -> float:
     return (before + after / 2) / (before + after)
 
 
+def sign_flip(values: Sequence[float], centre: float) -> dict:
+    """The exchangeability null of a mean of organism - control scores, exact over all 2^n sign flips.
+
+    If the organism and its control were exchangeable (two draws of "an adapter in this band": nothing
+    the one property adds), each difference d = s_org - s_ctrl would be as likely as -d, and each
+    score v of d as likely as its mirror 2 centre - v: AUROC(-d) = 1 - AUROC(d) (centre 1/2),
+    Spearman(-d) = -Spearman(d) (centre 0), in all layers or band vs downstream alike. With
+    v_i - centre = x_i (i = 1..n, one per seed, or per band and seed), the null's means are
+    centre + (1/n) sum_i e_i x_i over e in {-1, +1}^n; `p` is the share of them at least as far
+    from the centre as the observed mean (two-sided; its smallest value is 2 / 2^n)."""
+    x = np.asarray(values, dtype=float) - centre
+    flips = np.array(list(itertools.product((1.0, -1.0), repeat=x.size)))
+    means = flips @ x / x.size
+    observed = abs(x.mean())
+    p = float((np.abs(means) >= observed - 1e-12).mean())
+    return {"mean": float(centre + x.mean()), "centre": centre, "p": p, "flips": int(flips.shape[0])}
+
+
 def describe(values: np.ndarray) -> dict:
-    """Mean and central 95% interval of a null's values (an exact null: one value, no interval)."""
+    """Mean and central 95% interval of a null's defined values (an exact null: one value, no interval;
+    none defined: all None)."""
     values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return {"mean": None, "low": None, "high": None, "draws": None}
     if values.size == 1:
         return {"mean": float(values[0]), "low": float(values[0]), "high": float(values[0]), "draws": None}
     low, high = np.quantile(values, [0.025, 0.975])
@@ -65,9 +94,10 @@ def describe(values: np.ndarray) -> dict:
 
 def versus(value: float | None, values: np.ndarray) -> dict | None:
     """A method's score against a null: margin over the null mean, and the fraction of null values
-    it beats (ties count 1/2)."""
-    if value is None:
-        return None
+    it beats (ties count 1/2); None where either is undefined."""
     values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if value is None or values.size == 0:
+        return None
     beats = (values < value).mean() + 0.5 * (values == value).mean()
     return {"margin": float(value - values.mean()), "beats": float(beats)}

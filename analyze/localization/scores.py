@@ -12,6 +12,17 @@ layer is b0, and P = the layers tied at the maximum:
     onset     the first layer with |s_l| >= ONSET_FRACTION max|s| (magnitude, so a signed score such
               as organism - control has one too); onset hit = [onset == b0]; s = 0 has no onset
 
+Band vs downstream (`band_vs_downstream`): the same AUROC and Spearman over D = {l : l >= b0} only,
+
+    AUROC_D   (sum_{i in B} rank_D(s)_i - |B|(|B|+1)/2) / (|B| (|D| - |B|)),  rank_D = ranks among D
+    Spearman_D  Pearson correlation of rank_D(s) with the mask on D
+
+With the adapter confined to B, every layer before b0 scores 0 by construction and hands the
+all-layer AUROC b0 free wins per band layer; over D that credit is gone, and a score that is
+anything-but-0 from b0 on with no preference for the band (iid, or a step) has AUROC_D 1/2.
+Undefined (nan) when D holds no layer outside B (the band reaches the last layer), and Spearman_D
+for a score constant on D.
+
 Ties at the maximum are values within TIE_TOLERANCE of the score's range from it.
 """
 
@@ -22,31 +33,53 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import rankdata
 
-SCORES = ("auroc", "spearman", "peak_hit", "onset_hit")
-BOUNDS = {"auroc": (0.0, 1.0), "spearman": (-1.0, 1.0), "peak_hit": (0.0, 1.0), "onset_hit": (0.0, 1.0)}
+SCORES = ("auroc", "spearman", "peak_hit", "onset_hit", "auroc_downstream", "spearman_downstream")
+BOUNDS = {
+    "auroc": (0.0, 1.0),
+    "spearman": (-1.0, 1.0),
+    "peak_hit": (0.0, 1.0),
+    "onset_hit": (0.0, 1.0),
+    "auroc_downstream": (0.0, 1.0),
+    "spearman_downstream": (-1.0, 1.0),
+}
 ONSET_FRACTION = 0.1
 TIE_TOLERANCE = 1e-6
+
+
+def _auroc_spearman(s: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """AUROC and Spearman of each row of `s` ([draws, layers]) against the boolean `mask` ([layers]);
+    nan where undefined (no layer outside the mask; a constant row for Spearman)."""
+    n_layers, k = s.shape[1], int(mask.sum())
+    ranks = rankdata(s, axis=1)
+    constant = s.max(axis=1) == s.min(axis=1)
+    centred = ranks - ranks.mean(axis=1, keepdims=True)
+    m = mask - mask.mean()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auroc = (ranks[:, mask].sum(axis=1) - k * (k + 1) / 2) / (k * (n_layers - k))
+        spearman = centred @ m / np.sqrt((centred**2).sum(axis=1) * (m**2).sum())
+    spearman[constant] = np.nan
+    return auroc, spearman
+
+
+def band_vs_downstream(scores: np.ndarray | Sequence[float], band: Sequence[int]) -> dict[str, np.ndarray]:
+    """AUROC and Spearman of `scores` ([draws, layers] or [layers]) over the layers from the band's
+    first on (the band against the layers after it): `{"auroc": [draws], "spearman": [draws]}`."""
+    s = np.atleast_2d(np.asarray(scores, dtype=float))
+    first = min(band)
+    auroc, spearman = _auroc_spearman(s[:, first:], np.isin(np.arange(first, s.shape[1]), band))
+    return {"auroc": auroc, "spearman": spearman}
 
 
 def score_layers(scores: np.ndarray | Sequence[float], band: Sequence[int]) -> dict[str, np.ndarray]:
     """Every score of `scores` ([draws, layers] or [layers]) against `band`: `{name: [draws]}`,
     plus `onset_layer` ([draws], nan where undefined)."""
     s = np.atleast_2d(np.asarray(scores, dtype=float))
-    n_layers = s.shape[1]
-    mask = np.isin(np.arange(n_layers), band)
-    k = int(mask.sum())
-    ranks = rankdata(s, axis=1)
-    auroc = (ranks[:, mask].sum(axis=1) - k * (k + 1) / 2) / (k * (n_layers - k))
+    mask = np.isin(np.arange(s.shape[1]), band)
+    auroc, spearman = _auroc_spearman(s, mask)
+    downstream = band_vs_downstream(s, band)
 
-    low, high = s.min(axis=1, keepdims=True), s.max(axis=1, keepdims=True)
-    span = high - low
-    constant = span[:, 0] == 0
-    centred = ranks - ranks.mean(axis=1, keepdims=True)
-    m = mask - mask.mean()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        spearman = centred @ m / np.sqrt((centred**2).sum(axis=1) * (m**2).sum())
-    spearman[constant] = np.nan
-
+    high = s.max(axis=1, keepdims=True)
+    span = high - s.min(axis=1, keepdims=True)
     tied = s >= high - TIE_TOLERANCE * span
     peak_hit = tied[:, mask].sum(axis=1) / tied.sum(axis=1)
 
@@ -59,6 +92,8 @@ def score_layers(scores: np.ndarray | Sequence[float], band: Sequence[int]) -> d
         "spearman": spearman,
         "peak_hit": peak_hit,
         "onset_hit": (onset == band[0]).astype(float),
+        "auroc_downstream": downstream["auroc"],
+        "spearman_downstream": downstream["spearman"],
         "onset_layer": onset,
     }
 
@@ -71,12 +106,18 @@ def score_against_mask(scores: Sequence[float], band: Sequence[int]) -> dict:
     span = s.max() - s.min()
     return {
         "auroc": row["auroc"],
-        "spearman": None if np.isnan(row["spearman"]) else row["spearman"],
+        "spearman": _defined(row["spearman"]),
         "peak_hit": row["peak_hit"],
         "peak_layers": [int(i) for i in np.flatnonzero(s >= s.max() - TIE_TOLERANCE * span)],
         "onset_hit": row["onset_hit"],
         "onset_layer": None if np.isnan(row["onset_layer"]) else int(row["onset_layer"]),
+        "auroc_downstream": _defined(row["auroc_downstream"]),
+        "spearman_downstream": _defined(row["spearman_downstream"]),
     }
+
+
+def _defined(value: float) -> float | None:
+    return None if np.isnan(value) else value
 
 
 def peak_layers(scores: Sequence[float]) -> list[int]:

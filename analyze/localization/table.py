@@ -12,7 +12,10 @@ TITLES = {
     "spearman": "Spearman rho (score vs band mask)",
     "peak_hit": "Peak hit (share of the layers tied at the maximum that lie in the band)",
     "onset_hit": "Onset hit (first layer above 10% of the score's range = the band's first layer)",
+    "auroc_downstream": "AUROC, band vs downstream (layers from the band's first on only: no credit for the 0s before)",
+    "spearman_downstream": "Spearman rho, band vs downstream (layers from the band's first on only)",
 }
+PAIRED = ("auroc", "auroc_downstream")  # scores shown over the random-LoRA null, paired by seed
 
 
 def _num(value: float | None, signed: bool = False) -> str:
@@ -41,7 +44,7 @@ def _null_cell(null: dict, signed: bool) -> str:
 def score_table(result: dict, score: str) -> list[str]:
     summary = result["summary"]
     names = [band_name(b) for b in result["bands"]] + [MEAN]
-    signed = score == "spearman"
+    signed = score.startswith("spearman")
     n_seeds = len(result["options"]["training_seeds"])
     draws = summary["nulls"][names[0]]["random_after_onset"][score]["draws"]
     lines = [
@@ -64,9 +67,41 @@ def score_table(result: dict, score: str) -> list[str]:
     return lines
 
 
+def random_lora_table(result: dict) -> list[str]:
+    """Each row with a random-LoRA counterpart minus that counterpart, paired by training seed."""
+    summary = result["summary"]
+    names = [band_name(b) for b in result["bands"]] + [MEAN]
+    items = summary["rows"].items()
+    paired = [(row, by_band) for row, by_band in items if "random_lora" in by_band[MEAN]["auroc"]["vs"]]
+    if not paired:
+        return []
+    lines = [
+        "### Over the random-LoRA null (row minus its random-LoRA row, paired by training seed)",
+        "",
+        "`<method>` minus `<method> [random LoRA]`, and `<method> - control` minus `<method> - control [random "
+        "LoRAs]`: mean over seeds [95% t-interval]. Above 0: the trained adapter's row beats an adapter of "
+        "its size in its band that learned nothing.",
+        "",
+    ]
+    rows = []
+    for row, by_band in paired:
+        for score in PAIRED:
+            label = f"{row}: {'AUROC' if score == 'auroc' else 'AUROC downstream'}"
+            rows.append([label, *(_paired_cell(by_band[n][score]["vs"]["random_lora"]) for n in names)])
+    columns = ["row", *(f"layers {n}" if n != MEAN else "mean over bands" for n in names)]
+    return lines + markdown_table(columns, rows)
+
+
+def _paired_cell(vs: dict) -> str:
+    text = _num(vs["margin"], signed=True)
+    if vs["low"] is not None:
+        text += f" [{_num(vs['low'], signed=True)}, {_num(vs['high'], signed=True)}]"
+    return text
+
+
 def runs_table(result: dict) -> list[str]:
-    """Per band, seed and role: train loss, the behaviour metric base vs model, and how well
-    attribution patching agrees with exact patching."""
+    """Per band, seed and role: train loss (none for a random LoRA), the behaviour metric base vs model,
+    and how well attribution patching agrees with exact patching."""
     columns = (
         "band",
         "seed",
@@ -85,7 +120,7 @@ def runs_table(result: dict) -> list[str]:
                     band_name(r["band"]),
                     str(r["training_seed"]),
                     role,
-                    f"{rec['train_loss']:.3f}",
+                    f"{rec['train_loss']:.3f}" if "train_loss" in rec else "-",
                     f"{rec['behaviour']['base']:+.2f}",
                     f"{rec['behaviour']['organism']:+.2f}",
                     f"{_num(agree['spearman'], signed=True)}, {agree['top_k_overlap']:.2f}",
@@ -95,8 +130,11 @@ def runs_table(result: dict) -> list[str]:
 
 
 def markdown_localization(result: dict) -> str:
-    """Every score's table (AUROC, Spearman, peak hit, onset hit), then the runs table."""
+    """Every score's table (AUROC, Spearman, peak hit, onset hit, AUROC and Spearman band vs downstream),
+    the rows over their random-LoRA null, then the runs table."""
     lines = []
     for score in TITLES:
         lines += [*score_table(result, score), ""]
+    if paired := random_lora_table(result):
+        lines += [*paired, ""]
     return "\n".join(lines + runs_table(result))

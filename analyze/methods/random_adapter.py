@@ -7,7 +7,9 @@ so that ||s B' A'||_F = ||s B A||_F. Per-module norms equal means per-layer norm
 
 Whatever a readout shows for this adapter, it shows for a finetune of that size that learned
 nothing: tokens the Activation Difference Lens lists for it are what the lens returns for any
-perturbation (`analyze/methods/lens_baselines.py`).
+perturbation (`analyze/methods/lens_baselines.py`), and layers a localization method scores for it
+are what the method finds for any adapter in that band (the random-LoRA null of
+`organism bench-localization`, `app/benchmarks/localization.py`).
 """
 
 from __future__ import annotations

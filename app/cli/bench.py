@@ -35,10 +35,18 @@ def bench_localization(
     controls: Annotated[
         bool, typer.Option(help="also train each band's faithful control in the same band; score organism - control")
     ] = True,
+    random_null: Annotated[
+        bool,
+        typer.Option(
+            help="also run each adapter's equal-norm random LoRA (same band, same norms) through the same methods: "
+            "the measured null; trains nothing, and completes records made without it"
+        ),
+    ] = True,
     null_draws: Annotated[int, typer.Option(help="draws simulating the random-after-onset null")] = 20000,
 ) -> None:
-    """Ground truth: organisms confined to known layer bands; score every method's per-layer localization
-    beside the null baselines, over training seeds, with band-matched controls."""
+    """Ground truth: organisms confined to known layer bands; score how well every method's per-layer score
+    finds the band the adapter changed, beside the null baselines and equal-norm random LoRAs in the same band,
+    over training seeds, with band-matched controls."""
     from analyze.localization.table import markdown_localization
     from app.benchmarks.localization import LocalizationOptions, benchmark_localization
 
@@ -65,6 +73,7 @@ def bench_localization(
         probe_items=probe_items,
         training_seeds=tuple(pipeline.parse_seeds(seeds)),
         controls=controls,
+        random_null=random_null,
         null_draws=null_draws,
     )
     if not tiny_layers:

@@ -1,17 +1,20 @@
 """The benchmarks (app/benchmarks/) on trained tiny organisms: the blind audit scored against the truth,
-and the ground-truth localization benchmark (two seeds, band-matched controls, a 6-layer tiny model)."""
+and the ground-truth localization benchmark (two seeds, band-matched controls, equal-norm random LoRAs,
+a 6-layer tiny model)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from analyze.blind.audit import adapter_digest
 from analyze.localization.scores import score_against_mask
 from analyze.methods.weights import lora_deltas
-from app.benchmarks.localization import LocalizationOptions, record_key
+from app.benchmarks.localization import LocalizationOptions, null_rows, record_key
 from tests.helpers import cli
 
 
@@ -97,22 +100,24 @@ def test_bench_audit_reuses_audits_of_the_same_weights_and_options(benched):
     assert json.loads((root / "bench" / "tiny-hidden-hint" / "blind_audit.json").read_text())["max_new_tokens"] == 6
 
 
+RECIPE = ["--tiny-layers", "6", "--controls", "--transcripts", "8", "--lr", "0.01", "--rank", "4"]
+RECIPE += ["--batch-size", "4", "--items", "2", "--probe-items", "4", "--null-draws", "2000"]
+
+
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
     out = tmp_path_factory.mktemp("localization")
-    args = ["--tiny-layers", "6", "--bands", "1-2,4-5", "--seeds", "0,1", "--controls", "--transcripts", "8"]
-    args += ["--lr", "0.01", "--rank", "4", "--batch-size", "4", "--items", "2", "--probe-items", "4"]
-    args += ["--null-draws", "2000", "--out", str(out)]
-    result = cli("bench-localization", *args)
+    result = cli("bench-localization", *RECIPE, "--bands", "1-2,4-5", "--seeds", "0,1", "--out", str(out))
     return out, result.stdout, json.loads((out / "localization.json").read_text())
 
 
 METHODS = ("patching", "attribution", "steering", "adl", "lens_kl", "probes")
+ROWS = ("{}", "{} [control]", "{} [random LoRA]", "{} - control", "{} - control [random LoRAs]")
 
 
 def test_bench_localization_scores_every_method_seed_and_control(bench):
     out, stdout, result = bench
-    rows = {*METHODS, *(f"{m} - control" for m in METHODS), "weight_deltas"}
+    rows = {*(row.format(m) for row in ROWS for m in METHODS), "weight_deltas"}
     assert set(result["summary"]["rows"]) == rows
     assert [(r["band"], r["training_seed"]) for r in result["runs"]] == [
         ([1, 2], 0),
@@ -124,10 +129,23 @@ def test_bench_localization_scores_every_method_seed_and_control(bench):
     assert table.strip() in stdout.replace("\r", "")
     assert "| null: random after onset |" in table and "| null: step from onset |" in table
     assert "| patching - control |" in table and "| weight_deltas (white-box) |" in table
+    assert "| lens_kl [random LoRA] |" in table and "| adl - control [random LoRAs] |" in table
+    assert "### AUROC, band vs downstream" in table and "| patching: AUROC downstream |" in table
     for r in result["runs"]:
         band, records = r["band"], r["runs"]
-        assert set(records) == {"organism", "control"}
+        assert set(records) == {"organism", "control", "random", "random_control"}
         assert "control" in Path(records["control"]["run_dir"]).parent.name
+        for role, source in (("random", "organism"), ("random_control", "control")):
+            null, trained = records[role], records[source]
+            # equal norm, new directions: the same ||delta W||_F per layer, other weights
+            np.testing.assert_allclose(
+                null["layer_scores"]["weight_deltas"], trained["layer_scores"]["weight_deltas"], rtol=1e-5
+            )
+            assert null["drawn_from_sha256"] == trained["adapter_sha256"] != null["adapter_sha256"]
+            # the same decision prompts: the base model's metric on them is the same number
+            assert null["behaviour"]["base"] == pytest.approx(trained["behaviour"]["base"])
+            assert "train_loss" not in null
+        assert records["random"]["random_seed"] != records["random_control"]["random_seed"]
         for rec in records.values():
             scores = rec["layer_scores"]
             assert set(scores) == {*METHODS, "weight_deltas"} and all(len(v) == 6 for v in scores.values())
@@ -137,15 +155,24 @@ def test_bench_localization_scores_every_method_seed_and_control(bench):
             for method in ("patching", "attribution", "adl", "lens_kl", "steering"):
                 assert all(abs(v) < 1e-6 for v in scores[method][: band[0]]), method
         assert r["scores"]["weight_deltas"]["auroc"] == 1.0
-        difference = [o - c for o, c in zip(*(records[k]["layer_scores"]["lens_kl"] for k in records), strict=True)]
-        assert r["scores"]["lens_kl - control"] == score_against_mask(difference, band)
-    # two seeds: every defined cell has an interval, and sits beside both nulls
+        for roles, row in (
+            (("organism", "control"), "lens_kl - control"),
+            (("random", "random_control"), "adl - control [random LoRAs]"),
+        ):
+            first, second = (records[k]["layer_scores"][row.split()[0]] for k in roles)
+            difference = [a - b for a, b in zip(first, second, strict=True)]
+            assert r["scores"][row] == score_against_mask(difference, band)
+    # two seeds: every defined cell has an interval, and sits beside both nulls (and its random-LoRA row)
+    paired = null_rows(list(result["summary"]["rows"]))
+    assert paired["patching"] == "patching [random LoRA]"
+    assert paired["probes - control"] == "probes - control [random LoRAs]" and len(paired) == 12
     for row, by_band in result["summary"]["rows"].items():
         for name, cells in by_band.items():
             for score, cell in cells.items():
                 if cell["n"] == 2:
                     assert cell["low"] <= cell["mean"] <= cell["high"], (row, name, score)
-                    assert set(cell["vs"]) == {"random_after_onset", "step_from_onset"}
+                    nulls = {"random_after_onset", "step_from_onset"} | ({"random_lora"} if row in paired else set())
+                    assert set(cell["vs"]) == nulls
     assert result["summary"]["rows"]["weight_deltas"]["mean"]["auroc"]["n"] == 2
 
 
@@ -153,10 +180,8 @@ def test_bench_localization_reuses_finished_records(bench):
     """A second call (or a last call after one process per band) trains and analyses nothing again:
     every (band, seed) record comes from `records/`, and the table is the same."""
     out, _, first = bench
-    args = ["--tiny-layers", "6", "--bands", "1-2,4-5", "--seeds", "0,1", "--controls", "--transcripts", "8"]
-    args += ["--lr", "0.01", "--rank", "4", "--batch-size", "4", "--items", "2", "--probe-items", "4"]
-    again = cli("bench-localization", *args, "--null-draws", "2000", "--out", out)
-    assert again.stdout.count("reused ") == 4 and "trained: loss" not in again.stdout
+    again = cli("bench-localization", *RECIPE, "--bands", "1-2,4-5", "--seeds", "0,1", "--out", out)
+    assert again.stdout.count("reused ") == 4 and "trained: loss" not in again.stdout and "adding" not in again.stdout
     second = json.loads((out / "localization.json").read_text())
     assert second["runs"] == first["runs"] and second["summary"] == first["summary"]
     assert sorted(p.name for p in (out / "records").iterdir()) == [
@@ -169,3 +194,37 @@ def test_bench_localization_reuses_finished_records(bench):
     key = record_key(first["base_model"], [1, 2], 0, LocalizationOptions(causal_items=2))
     assert key != record_key(first["base_model"], [1, 2], 0, LocalizationOptions(causal_items=3))
     assert key == record_key(first["base_model"], [1, 2], 0, LocalizationOptions(causal_items=2, null_draws=5000))
+
+
+def test_bench_localization_adds_the_random_null_to_a_record_made_without_it(bench):
+    """A record made before the random-LoRA null (or with --no-random-null) is completed, not redone:
+    nothing is trained, organism and control are not analysed again, and the random LoRAs (the same
+    draws) score what they scored when the record was made with them. Without their run dirs it stops."""
+    out, _, _ = bench
+    path = out / "records" / "1-2-seed0.json"
+    made = json.loads(path.read_text())
+    trained = {role: made["runs"][role] for role in ("organism", "control")}
+    path.write_text(json.dumps({**made, "runs": trained}))
+    args = ["bench-localization", *RECIPE, "--bands", "1-2", "--seeds", "0", "--out", out]
+
+    without = cli(*args, "--no-random-null")
+    assert "reused " in without.stdout and "adding" not in without.stdout
+    assert not any("random" in row for row in json.loads((out / "localization.json").read_text())["summary"]["rows"])
+
+    adapter = Path(trained["organism"]["run_dir"]) / "adapter"
+    shutil.move(adapter, out / "moved")
+    stopped = cli(*args, expect=2)
+    assert "lacks its adapter or corpus" in stopped.stderr and "--no-random-null" in stopped.stderr
+    shutil.move(out / "moved", adapter)
+
+    again = cli(*args)
+    assert "adding the random-LoRA null" in again.stdout and "trained: loss" not in again.stdout
+    assert "  organism:" not in again.stdout and "  random_control:" in again.stdout
+    completed = json.loads(path.read_text())["runs"]
+    assert {role: completed[role] for role in trained} == trained
+    for role in ("random", "random_control"):
+        assert completed[role]["random_seed"] == made["runs"][role]["random_seed"]
+        for method, scores in completed[role]["layer_scores"].items():
+            np.testing.assert_allclose(scores, made["runs"][role]["layer_scores"][method], rtol=1e-5, atol=1e-7)
+    rows = json.loads((out / "localization.json").read_text())["summary"]["rows"]
+    assert "lens_kl [random LoRA]" in rows and "lens_kl - control [random LoRAs]" in rows

@@ -1,5 +1,5 @@
-"""Localization scores by hand and the null baselines against their known values, seed intervals and the
-summary (analyze/localization/)."""
+"""Localization scores by hand (all layers and band vs downstream) and the null baselines against their
+known values, the sign-flip null, seed intervals and the summary (analyze/localization/)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from analyze.localization.null import expected_random_auroc, null_draws, step_from_onset, versus
-from analyze.localization.scores import score_against_mask, score_layers
-from analyze.localization.summary import seed_interval, summarise
+from analyze.localization.null import (
+    describe,
+    expected_random_auroc,
+    null_draws,
+    sign_flip,
+    step_from_onset,
+    versus,
+)
+from analyze.localization.scores import band_vs_downstream, score_against_mask, score_layers
+from analyze.localization.summary import paired_difference, seed_interval, summarise
 from evals.stats import auroc
 
 BANDS_30 = ([4, 5, 6, 7], [13, 14, 15, 16], [22, 23, 24, 25])  # the embedded model's benchmark bands
@@ -100,3 +107,69 @@ def test_summary_puts_every_row_beside_the_nulls():
     for name in ("4-7", "13-16", "22-25", "mean"):
         for score in ("auroc", "peak_hit", "onset_hit"):
             assert summary["rows"]["step"][name][score]["vs"]["step_from_onset"]["margin"] == pytest.approx(0)
+
+
+def test_band_vs_downstream_drops_the_free_credit_before_the_band():
+    """Scores over the layers from the band's first on only, by hand."""
+    s = [0.0, 0.0, 0.9, 0.1, 0.5, 0.3]
+    # all layers: 0.9 beats all 4 others, 0.1 beats the two 0s and loses to 0.5, 0.3 -> (4 + 2) / 8
+    # from layer 2 on: [0.9, 0.1 | 0.5, 0.3]: 0.9 wins twice, 0.1 loses twice -> 2 / 4
+    assert score_layers(s, [2, 3])["auroc"][0] == 0.75
+    down = band_vs_downstream(s, [2, 3])
+    # ranks [4, 1, 3, 2] centred [1.5, -1.5, 0.5, -0.5] against the centred mask [.5, .5, -.5, -.5]: 0
+    assert down["auroc"][0] == 0.5 and down["spearman"][0] == pytest.approx(0.0)
+    # a signed difference: [0.2, -0.1 | 0.05, -0.3] -> 3 of 4 pairs; reversed, 1 - that
+    d = np.array([0.0, 0.0, 0.2, -0.1, 0.05, -0.3])
+    assert band_vs_downstream(d, [2, 3])["auroc"][0] == 0.75 and band_vs_downstream(-d, [2, 3])["auroc"][0] == 0.25
+    assert score_against_mask(d, [2, 3])["auroc"] == pytest.approx(5 / 8)  # 0.2 beats 4; -0.1 beats -0.3 only
+    # a step from the band's first layer: 0.75 over all layers, a coin (all tied) from the band on
+    step = score_against_mask([0.0, 0.0, 1.0, 1.0, 1.0, 1.0], [2, 3])
+    assert step["auroc"] == 0.75 and step["auroc_downstream"] == 0.5 and step["spearman_downstream"] is None
+    # a band that reaches the last layer has nothing downstream; a band from layer 0 changes nothing
+    assert score_against_mask([0.0, 1.0, 2.0], [1, 2])["auroc_downstream"] is None
+    first = score_against_mask([0.3, 0.9, 0.1, 0.2], [0, 1])
+    assert first["auroc_downstream"] == first["auroc"] and first["spearman_downstream"] == first["spearman"]
+
+
+def test_band_vs_downstream_matches_sklearn_on_the_layers_from_the_band_on():
+    rng = np.random.default_rng(2)
+    draws = rng.integers(0, 4, size=(50, 9)).astype(float)
+    draws[:, :3] = 0.0
+    band = [3, 4, 5]
+    down = band_vs_downstream(draws, band)
+    for i, s in enumerate(draws):
+        assert down["auroc"][i] == pytest.approx(auroc(list(s[3:6]), list(s[6:])))
+
+
+def test_nulls_score_a_half_band_vs_downstream():
+    for band in BANDS_30:
+        sims = null_draws(30, band, 3, 4000, seed=1)
+        assert sims["step_from_onset"]["auroc_downstream"][0] == 0.5
+        assert np.isnan(sims["step_from_onset"]["spearman_downstream"][0])  # constant from the onset on
+        random = sims["random_after_onset"]
+        assert random["auroc_downstream"].mean() == pytest.approx(0.5, abs=4 * random["auroc_downstream"].std() / 63)
+    assert describe(np.array([np.nan]))["mean"] is None and versus(0.5, np.array([np.nan])) is None
+
+
+def test_sign_flip_null_by_hand():
+    # x = [.2, .1, .4]: the 8 flips' sums are +-.7, +-.5, +-.3, +-.1; only +-.7 are as far out as .7
+    flip = sign_flip([0.7, 0.6, 0.9], centre=0.5)
+    assert flip == pytest.approx({"mean": 0.7333333, "centre": 0.5, "p": 0.25, "flips": 8})
+    assert sign_flip([0.6, 0.4], 0.5)["p"] == 1.0
+    assert sign_flip([0.5] * 4, 0.0)["p"] == 2 / 16  # the smallest p of 4 values: 2 of 16 flips
+
+
+def test_summary_compares_each_row_with_its_random_lora_row_paired_by_seed():
+    bands = [[1, 2], [4, 5]]
+
+    def two_seeds(first: list[float], second: list[float]) -> list[list[dict]]:
+        return [[score_against_mask(first, bands[0])] * 2, [score_against_mask(second, bands[1])] * 2]
+
+    row = two_seeds([0, 1.0, 1.0, 0.2, 0.1, 0.0], [0, 0, 0, 0, 1.0, 0.5])
+    null = two_seeds([0, 0.2, 0.1, 1.0, 0.5, 0.3], [0, 0, 0, 0, 0.2, 1.0])
+    summary = summarise({"m": row, "m [random LoRA]": null}, bands, 6, draws=1000, null_rows={"m": "m [random LoRA]"})
+    vs = summary["rows"]["m"]["1-2"]["auroc"]["vs"]["random_lora"]
+    # row: the band wins every pair (1); null: 0.2 and 0.1 each beat only the 0 of the four others (2 / 8)
+    assert vs == pytest.approx({"margin": 0.75, "low": 0.75, "high": 0.75, "n": 2})
+    assert "random_lora" not in summary["rows"]["m [random LoRA]"]["mean"]["auroc"]["vs"]
+    assert paired_difference([0.5, None], [0.25, 0.1], "auroc") == {"margin": 0.25, "low": None, "high": None, "n": 1}
