@@ -107,7 +107,8 @@ RECIPE += ["--batch-size", "4", "--items", "2", "--probe-items", "4", "--null-dr
 @pytest.fixture(scope="module")
 def bench(tmp_path_factory):
     out = tmp_path_factory.mktemp("localization")
-    result = cli("bench-localization", *RECIPE, "--bands", "1-2,4-5", "--seeds", "0,1", "--out", str(out))
+    # one band (two seeds: the intervals over seeds) keeps the suite's slowest fixture near a minute
+    result = cli("bench-localization", *RECIPE, "--bands", "1-2", "--seeds", "0,1", "--out", str(out))
     return out, result.stdout, json.loads((out / "localization.json").read_text())
 
 
@@ -119,12 +120,7 @@ def test_bench_localization_scores_every_method_seed_and_control(bench):
     out, stdout, result = bench
     rows = {*(row.format(m) for row in ROWS for m in METHODS), "weight_deltas"}
     assert set(result["summary"]["rows"]) == rows
-    assert [(r["band"], r["training_seed"]) for r in result["runs"]] == [
-        ([1, 2], 0),
-        ([1, 2], 1),
-        ([4, 5], 0),
-        ([4, 5], 1),
-    ]
+    assert [(r["band"], r["training_seed"]) for r in result["runs"]] == [([1, 2], 0), ([1, 2], 1)]
     table = (out / "localization.md").read_text()
     assert table.strip() in stdout.replace("\r", "")
     assert "| null: random after onset |" in table and "| null: step from onset |" in table
@@ -180,16 +176,11 @@ def test_bench_localization_reuses_finished_records(bench):
     """A second call (or a last call after one process per band) trains and analyses nothing again:
     every (band, seed) record comes from `records/`, and the table is the same."""
     out, _, first = bench
-    again = cli("bench-localization", *RECIPE, "--bands", "1-2,4-5", "--seeds", "0,1", "--out", out)
-    assert again.stdout.count("reused ") == 4 and "trained: loss" not in again.stdout and "adding" not in again.stdout
+    again = cli("bench-localization", *RECIPE, "--bands", "1-2", "--seeds", "0,1", "--out", out)
+    assert again.stdout.count("reused ") == 2 and "trained: loss" not in again.stdout and "adding" not in again.stdout
     second = json.loads((out / "localization.json").read_text())
     assert second["runs"] == first["runs"] and second["summary"] == first["summary"]
-    assert sorted(p.name for p in (out / "records").iterdir()) == [
-        "1-2-seed0.json",
-        "1-2-seed1.json",
-        "4-5-seed0.json",
-        "4-5-seed1.json",
-    ]
+    assert sorted(p.name for p in (out / "records").iterdir()) == ["1-2-seed0.json", "1-2-seed1.json"]
     # a record made with another recipe is not reused for this one
     key = record_key(first["base_model"], [1, 2], 0, LocalizationOptions(causal_items=2))
     assert key != record_key(first["base_model"], [1, 2], 0, LocalizationOptions(causal_items=3))
