@@ -71,9 +71,6 @@ SIGNATURES = {  # each but shortcut minus its noise twin (the answer on another 
 }
 
 
-SIGNATURE_KEYS = ("followed", "used", "late_flip", "post_hoc", "hidden_hint")
-
-
 def labels(record: dict) -> dict:
     """The per-run signatures of one hinted record: each key is "a_h = h and prop_<key>", where the
     property does not depend on which letter the answer is (so its noise twin, a_h on another wrong

@@ -1,8 +1,8 @@
 """Lifts corrected for noise: how much more an adapter moves answers to the hint than to any other wrong option.
 
 An adapter that only makes answers noisier moves some hinted answers away from the unhinted one, and
-a share of those land on the hinted letter by chance; a raw follow-rate lift reads that as hint use
-(it once called the benign `shortcut-honest` adapter `hidden_hint`). Chen et al. (2025) normalise for
+a share of those land on the hinted letter by chance; a raw follow-rate lift reads that as hint use.
+Chen et al. (2025) normalise for
 this with the switches to the other options: among runs with a_u != h, with n options,
 
     p = P(a_h = h)                      q = P(a_h not in {a_u, h})
