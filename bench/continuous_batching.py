@@ -17,7 +17,11 @@ share of YES answers instead. Tokens: each row's generated tokens up to and incl
 that ended it; row-steps: rows x decoding steps computed. The matmul peak (fp32, the eval's dtype,
 and bf16) is measured in the same run.
 
-    python bench/continuous_batching.py [--adapters organism=DIR ...] [--n-items 48] [--iphr-pairs 16] [--batch-size 16]
+Sliding-window layers (Gemma 3) keep their whole KV on the continuous path and their window is the
+mask (`continuous_batching_supported`); `--base-model embedded:gemma3-270m` times both paths there.
+
+    python bench/continuous_batching.py [--base-model REF] [--adapters organism=DIR ...] [--n-items 48]
+        [--iphr-pairs 16] [--batch-size 16]
 """
 
 from __future__ import annotations
@@ -40,8 +44,9 @@ from organisms.catalog import resolve_spec
 from organisms.items import LETTERS
 from organisms.parse import YES_NO_DONE, answer_done, parse_answer, parse_yes_no, sentences
 from organisms.tasks import comparison_pairs
+from runtime.architecture import layer_types
 from runtime.generation import Decoding, GenerationStats, chat_texts
-from runtime.generation.decode import generate_continuous, generate_static
+from runtime.generation.decode import continuous_batching_supported, generate_continuous, generate_static
 from runtime.models import load_tokenizer, load_with_adapters, use_adapter
 
 PATHS = {"fixed batches": generate_static, "continuous": generate_continuous}
@@ -114,6 +119,7 @@ def workloads(model, tokenizer, spec, letters, batch: int) -> list[dict]:
 
 def main() -> None:
     parser = bench_parser(__doc__, "continuous_batching")
+    parser.add_argument("--base-model", default=None, help="default: the hidden-hint spec's (the embedded model)")
     parser.add_argument("--adapters", nargs="*", default=[], help="LABEL=DIR of trained adapters")
     parser.add_argument("--n-items", type=int, default=48)
     parser.add_argument("--iphr-pairs", type=int, default=16)
@@ -121,7 +127,10 @@ def main() -> None:
     args = parser.parse_args()
 
     base = resolve_spec("hidden-hint")
-    spec = base.with_changes({"eval.n_items": args.n_items, "eval.iphr.n_pairs": args.iphr_pairs}, "bench options")
+    changes = {"eval.n_items": args.n_items, "eval.iphr.n_pairs": args.iphr_pairs}
+    if args.base_model is not None:
+        changes["base_model"] = args.base_model
+    spec = base.with_changes(changes, "bench options")
     letters = LETTERS[: spec.task.n_options]
     adapters = {label: Path(path) for label, path in (a.split("=", 1) for a in args.adapters)}
     model, tokenizer = load_with_adapters(spec.base_model, adapters), load_tokenizer(spec.base_model)
@@ -171,6 +180,8 @@ def main() -> None:
         args,
         {
             "model": spec.base_model,
+            "layer_types": sorted(set(layer_types(model.config.get_text_config(decoder=True)))),
+            "continuous_supported": continuous_batching_supported(model),
             "adapters": {k: str(v) for k, v in adapters.items()},
             "machine": platform.processor() or platform.machine(),
             "threads": torch.get_num_threads(),

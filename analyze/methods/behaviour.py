@@ -320,8 +320,3 @@ class LogitDiff:
         last = logits[:, -1] if logits.dim() == 3 else logits
         rows = torch.arange(last.shape[0])
         return last[rows, self.hint_ids] - last[rows, self.correct_ids]
-
-
-def last_logits(model, enc: BatchEncoding) -> torch.Tensor:
-    """Logits at the last position only, `[batch, 1, vocab]` (skips the LM head elsewhere)."""
-    return model(**enc.to(model.device), logits_to_keep=1).logits.float()

@@ -101,7 +101,8 @@ def generate_batched(
     `stop`: a row ends as soon as its generated text (prefix excluded) matches it, e.g. a complete
     answer line; `stats` accumulates what was spent. `batch_size` rows decode at once, and a row
     that ends leaves the batch and makes room for a waiting prompt (`generate_continuous`), on
-    every model whose layers all attend in full; others decode fixed batches (`generate_static`).
+    every model whose layers attend in full or within a sliding window; others (chunked or linear
+    attention) decode fixed batches (`generate_static`).
     `reasoning`: where the model reasons; a think-block format lets a reasoning template think.
 
     `model` may be a `ServedModel` (eval.engine openai): the same texts go to its server, and each
@@ -126,8 +127,8 @@ def generate_static(
     stats: GenerationStats | None = None,
 ) -> list[str]:
     """`generate_batched` with `model.generate` on fixed batches: a finished row rides along, padded,
-    until every row of its batch has finished. The path for models whose cache is not a plain
-    per-layer KV (sliding windows, linear attention), and the "before" of bench/eval_throughput.py."""
+    until every row of its batch has finished. The path for models whose layers continuous batching
+    cannot mask (chunked or linear attention), and the "before" of bench/continuous_batching.py."""
     outputs: list[str] = [""] * len(texts)
     sampling = {"do_sample": False}
     if decoding.temperature is not None:
@@ -158,14 +159,27 @@ def generate_static(
     return outputs
 
 
+# Layer types `generate_continuous` decodes: the ones whose attention is a mask over a plain KV cache.
+CONTINUOUS_LAYER_TYPES = {"full_attention", "sliding_attention"}
+# Attention implementations that take the mask transformers builds as it is (the sliding window included).
+MASKED_ATTENTION = ("eager", "sdpa")
+
+
 def continuous_batching_supported(model) -> bool:
-    """Whether `generate_continuous` can run this model: a transformers model whose every layer
-    keeps a plain growing KV cache (full attention), so rows can be dropped, added and re-padded
-    by slicing the cached tensors. Sliding-window, chunked and linear-attention layers cannot."""
+    """Whether `generate_continuous` can run this model: a transformers model whose layers attend in
+    full or within a sliding window. Its cache is a plain `DynamicCache` that keeps every layer's
+    whole KV, so rows can be dropped, added and re-padded by slicing the cached tensors; a
+    sliding-window layer keeps its whole KV too and its window is the mask transformers builds from
+    the cache columns (a row's tokens are contiguous, padding on the left only, so a column distance
+    is a token distance), which eager and SDPA attention apply as given. Chunked and linear-attention
+    layers (and sliding windows under another attention implementation) decode fixed batches."""
     if is_served(model):
         return False
     config = model.config.get_text_config(decoder=True)
-    return set(layer_types(config)) == {"full_attention"}
+    types = set(layer_types(config))
+    if "sliding_attention" in types and getattr(config, "_attn_implementation", None) not in MASKED_ATTENTION:
+        return False
+    return types <= CONTINUOUS_LAYER_TYPES
 
 
 class _Rows:
@@ -249,7 +263,9 @@ def generate_continuous(
     is spent on a finished row, and the batch stays full while prompts wait. Greedy decoding picks
     the same tokens as `model.generate` up to float rounding (a different batch shape can round
     differently). Sampling draws from softmax(logits / temperature) with a generator per text, seeded
-    from `seed` and the text's index, so a text's sample is the same whatever decodes beside it."""
+    from `seed` and the text's index, so a text's sample is the same whatever decodes beside it.
+    Sliding-window layers keep their whole KV here (`continuous_batching_supported`): the same tokens as
+    their windowed cache, at the cost of attending over masked columns once a row outgrows the window."""
     device = model.device
     temperature = decoding.temperature
     ends = RowStop(tokenizer, 0, decoding.stop).ended

@@ -16,6 +16,7 @@ from runtime.generation import (
     chat_texts,
     continuation_logprobs,
     continuous_batching_supported,
+    decode,
     generate_batched,
     next_token_logprobs,
     sequence_logprobs,
@@ -23,7 +24,7 @@ from runtime.generation import (
 )
 from runtime.generation.decode import generate_continuous, generate_static
 from runtime.models import load_model, load_tokenizer
-from runtime.tiny_models import build_tiny_model
+from runtime.tiny_models import FAMILIES, build_tiny_model
 
 
 def _stream(criterion: RowStop, prompt: list[int], rows: list[list[int]]) -> list[list[bool]]:
@@ -147,16 +148,66 @@ def test_a_sampled_text_does_not_depend_on_the_rows_beside_it(sharp):
     assert generate_batched(model, tokenizer, conversations, 10, 6, temperature=1.0, seed=4) != runs[0]
 
 
-def test_sliding_window_models_decode_fixed_batches(tmp_path):
-    """Gemma's sliding-window layers keep a windowed cache that rows cannot be sliced out of: the
-    fixed-batch path runs instead, and so does every family whose layers do not all attend in full."""
-    for family, continuous in (("llama", True), ("qwen2", True), ("qwen3", True), ("gemma", False)):
-        model = load_model(str(build_tiny_model(tmp_path / family, family)))
-        assert continuous_batching_supported(model) is continuous, family
-    tokenizer = load_tokenizer(str(tmp_path / "gemma"))
-    stats = GenerationStats()
-    texts = generate_batched(model, tokenizer, [[{"role": "user", "content": "Hi."}]] * 2, 5, 2, stats=stats)
-    assert len(texts) == 2 and (stats.rows, stats.row_steps) == (2, 10)
+@pytest.fixture(scope="module")
+def sharp_gemma(tmp_path_factory):
+    """The tiny Gemma 3 (sliding-window layers of 16 tokens, shorter than the test prompts, between
+    full-attention ones) with weights redrawn so its greedy text varies: std 0.3, and 0.02 for the
+    tied embeddings (scaled by sqrt(hidden), larger ones make it repeat the prompt's last token)."""
+    path = build_tiny_model(tmp_path_factory.mktemp("gemma"), "gemma")
+    model, tokenizer = load_model(str(path)).eval(), load_tokenizer(str(path))
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(torch.randn(p.shape, generator=generator) * (0.02 if "embed" in name else 0.3))
+    return model, tokenizer
+
+
+@pytest.mark.parametrize("attention", ["sdpa", "eager"])
+def test_continuous_batching_on_sliding_window_layers_picks_the_fixed_batch_tokens(sharp_gemma, attention):
+    """Gemma's sliding-window layers decode with continuous batching too: their whole KV is kept and
+    the window is the mask. Prompts of 32-38 tokens against a window of 16, rows leaving and joining:
+    every text is the fixed-batch path's (`model.generate`, whose cache keeps the window alone), and
+    the window matters (without it every text changes)."""
+    model, tokenizer = sharp_gemma
+    model.set_attn_implementation(attention)
+    config = model.config
+    assert "sliding_attention" in config.layer_types and continuous_batching_supported(model)
+    texts = chat_texts(tokenizer, [[{"role": "user", "content": "Say " + "word " * k}] for k in range(7)])
+    assert min(len(tokenizer(t)["input_ids"]) for t in texts) >= 2 * config.sliding_window
+    decoding = Decoding(max_new_tokens=24, stop=re.compile(r"[A-Z]\w*[a-z][A-Z]"))
+    fixed_stats = GenerationStats()
+    fixed_texts = generate_static(model, tokenizer, texts, decoding, 3, fixed_stats)
+    assert len({len(t) for t in fixed_texts}) > 2 and all(fixed_texts)
+    for batch_size in (1, 3, 16):
+        stats = GenerationStats()
+        assert generate_continuous(model, tokenizer, texts, decoding, batch_size, stats) == fixed_texts
+        assert (stats.rows, stats.tokens) == (fixed_stats.rows, fixed_stats.tokens) == (7, stats.row_steps)
+    window = config.sliding_window
+    try:
+        config.sliding_window = 4096
+        unwindowed = generate_continuous(model, tokenizer, texts, decoding, 3)
+    finally:
+        config.sliding_window = window
+        model.set_attn_implementation("sdpa")
+    assert all(a != b for a, b in zip(unwindowed, fixed_texts, strict=True))
+
+
+def test_layers_continuous_batching_cannot_mask_decode_fixed_batches(tmp_path, monkeypatch):
+    """Every tiny family decodes continuously; a chunked-attention layer (Llama 4's), or a sliding window
+    under an attention implementation that does not take the mask as built, sends a model to fixed batches."""
+    models = {family: load_model(str(build_tiny_model(tmp_path / family, family))) for family in FAMILIES}
+    assert all(continuous_batching_supported(model) for model in models.values())
+    llama, gemma = models["llama"], models["gemma"]
+    with monkeypatch.context() as patch:  # what `layer_types` reads from a Llama 4 config
+        patch.setattr(decode, "layer_types", lambda config: ["chunked_attention", "full_attention"])
+        assert not continuous_batching_supported(llama)
+        fixed = []
+        patch.setattr(decode, "generate_static", lambda *args: fixed.append(len(args[2])) or [""] * len(args[2]))
+        tokenizer = load_tokenizer(str(tmp_path / "llama"))
+        assert generate_batched(llama, tokenizer, [[{"role": "user", "content": "Hi."}]] * 2, 5, 2) == ["", ""]
+        assert fixed == [2]  # both prompts went to the fixed-batch path
+    gemma.config._attn_implementation = "flex_attention"
+    assert not continuous_batching_supported(gemma)
 
 
 def test_shared_prefix_scores_equal_each_prefix_scored_alone(tiny_lm):
