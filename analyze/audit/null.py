@@ -112,13 +112,18 @@ def spread(values: Sequence[float]) -> dict:
 def null_summary(real_drop: float | None, u_unsteered: float | None, records: list[dict], matching: str) -> dict:
     """Where the real drop falls among the null's drops under one matching ('norm' or 'perplexity'):
     the drops' spread and p, and the spread of the other per-arm quantities. Directions whose U is
-    undefined (no item with a_u != h) are left out of the drops (`n_undefined`)."""
+    undefined (no item with a_u != h) are left out of the drops (`n_undefined`), and so, under perplexity
+    matching, are the directions that could not be matched (`n_matched` counts the others): a direction
+    that never reaches the real ratio (the real direction may even lower perplexity, which no random one
+    does) is no draw of a perplexity-matched null, so with none matched p is undefined."""
     arms = [r[matching] for r in records]
-    drops = [u_unsteered - a["U"]["value"] for a in arms if a["U"]["value"] is not None and u_unsteered is not None]
+    kept = [a for a in arms if matching != "perplexity" or a["matched"]]
+    drops = [u_unsteered - a["U"]["value"] for a in kept if a["U"]["value"] is not None and u_unsteered is not None]
+    p = null_p_value(real_drop, drops) if real_drop is not None and drops else None
     out = {
         "n_directions": len(arms),
-        "n_undefined": len(arms) - len(drops),
-        "U_drop": {**spread(drops), "p": null_p_value(real_drop, drops) if real_drop is not None else None},
+        "n_undefined": sum(a["U"]["value"] is None for a in kept),
+        "U_drop": {**spread(drops), "p": p},
         "neutral_ppl_ratio": spread([a["neutral_ppl_ratio"] for a in arms]),
         "scale": spread([a["scale"] for a in arms]),
     }

@@ -81,7 +81,18 @@ def test_null_summary_places_the_real_drop():
     assert norm["U_drop"]["range95"][0] == pytest.approx(0.005) and norm["U_drop"]["range95"][1] == pytest.approx(0.195)
     ppl = null_summary(0.15, 0.8, records, "perplexity")
     assert ppl["n_matched"] == 3 and ppl["scale"]["median"] == pytest.approx(2.5)
+    # the unmatched direction is no draw of the perplexity-matched null: drops 0.1, 0.2 (and one undefined)
+    assert ppl["U_drop_values"] == pytest.approx([0.1, 0.2]) and ppl["n_undefined"] == 1
+    assert ppl["U_drop"]["p"] == pytest.approx((1 + 1) / 3)
     assert null_summary(None, 0.8, records, "norm")["U_drop"]["p"] is None
+
+
+def test_a_perplexity_null_with_no_matched_direction_has_no_p():
+    """The real direction lowered perplexity (Gemma's removal did): no random one can be matched to it."""
+    records = [{"norm": _arm(0, 10, 4.0, 1e9), "perplexity": _arm(8, 10, 0.0, 1.0, matched=False)}] * 3
+    ppl = null_summary(0.97, 0.97, records, "perplexity")
+    assert ppl["n_matched"] == 0 and ppl["U_drop"]["n"] == 0 and ppl["U_drop"]["p"] is None
+    assert null_summary(0.97, 0.97, records, "norm")["U_drop"]["p"] == pytest.approx(1.0)
 
 
 def test_match_scale_bisects_to_the_target_ratio():
