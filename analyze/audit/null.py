@@ -122,7 +122,7 @@ def null_summary(real_drop: float | None, u_unsteered: float | None, records: li
     p = null_p_value(real_drop, drops) if real_drop is not None and drops else None
     out = {
         "n_directions": len(arms),
-        "n_undefined": sum(a["U"]["value"] is None for a in kept),
+        "n_undefined": len(kept) - len(drops),
         "U_drop": {**spread(drops), "p": p},
         "neutral_ppl_ratio": spread([a["neutral_ppl_ratio"] for a in arms]),
         "scale": spread([a["scale"] for a in arms]),
