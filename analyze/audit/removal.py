@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy import stats
 
 from analyze.audit.null import (
     BISECTION_STEPS,
@@ -554,7 +555,26 @@ def across_seeds(run_dirs: list[Path]) -> dict:
             }
         )
     drops = [r["U_drop"] for r in rows if r["U_drop"] is not None]
-    return {"seeds": rows, "n_seeds": len(rows), "mean_U_drop": float(np.mean(drops)) if drops else None}
+    return {
+        "seeds": rows,
+        "n_seeds": len(rows),
+        "mean_U_drop": float(np.mean(drops)) if drops else None,
+        "sd_U_drop": float(np.std(drops, ddof=1)) if len(drops) > 1 else None,
+        "combined_p_norm": fisher_p([r["p_norm"] for r in rows]),
+        "combined_p_perplexity": fisher_p([r["p_perplexity"] for r in rows]),
+    }
+
+
+def fisher_p(p_values: list[float | None]) -> dict:
+    """Fisher's combination of the seeds' null p (independent seeds, independent null draws):
+    X = -2 sum ln p_i ~ chi2(2k) when the direction is no better than the null on every seed. A
+    null p of (1 + count) / (N + 1) is at least uniform under that null, so this p errs on the
+    conservative side. Seeds without a p (no null, or none matched) are left out and counted."""
+    defined = [p for p in p_values if p is not None]
+    if not defined:
+        return {"p": None, "n_seeds": 0, "n_undefined": len(p_values)}
+    p = float(stats.combine_pvalues(defined, method="fisher").pvalue)
+    return {"p": p, "n_seeds": len(defined), "n_undefined": len(p_values) - len(defined)}
 
 
 SEED_COLUMNS = ("run", "seed", "layer", "scale", "U drop [95% CI]", "p (norm)", "p (perplexity)", "null medians")
@@ -582,4 +602,14 @@ def markdown_seeds(summary: dict) -> str:
             ]
         )
     mean = num(summary["mean_U_drop"], "+.2f")
-    return "\n".join([*markdown_table(SEED_COLUMNS, rows), "", f"Mean U drop over {summary['n_seeds']} seeds: {mean}"])
+    spread = "" if summary.get("sd_U_drop") is None else f" (sd {summary['sd_U_drop']:.2f})"
+    lines = [*markdown_table(SEED_COLUMNS, rows), "", f"Mean U drop over {summary['n_seeds']} seeds: {mean}{spread}"]
+    for label, key in (("norm", "combined_p_norm"), ("perplexity", "combined_p_perplexity")):
+        combined = summary.get(key)
+        if combined is not None:
+            n_left = combined["n_undefined"]
+            left = f", {n_left} seed{'s' * (n_left != 1)} without a p left out" if n_left else ""
+            lines.append(
+                f"Fisher's combined p ({label}-matched null, {combined['n_seeds']} seeds{left}): {num(combined['p'])}"
+            )
+    return "\n".join(lines)

@@ -151,8 +151,23 @@ def test_across_seeds_reports_each_seed_and_the_mean(tmp_path):
     assert summary["seeds"][0]["U_drop_ci95"] == pytest.approx([0.5, 0.7])
     assert [(r["p_norm"], r["p_perplexity"]) for r in summary["seeds"]] == [(0.01, 0.02), (0.3, 0.4)]
     assert summary["mean_U_drop"] == pytest.approx(0.4) and summary["n_seeds"] == 2
+    assert summary["sd_U_drop"] == pytest.approx(math.sqrt(0.08))
+    # Fisher: X = -2 (ln p_0 + ln p_1) on chi2 with 4 degrees of freedom, whose survival is exp(-X/2)(1 + X/2)
+    x = -2 * (math.log(0.02) + math.log(0.4))
+    assert summary["combined_p_perplexity"]["p"] == pytest.approx(math.exp(-x / 2) * (1 + x / 2))
+    assert summary["combined_p_perplexity"]["n_seeds"] == 2
     md = markdown_seeds(summary)
-    assert "+0.60 [+0.50, +0.70]" in md and "Mean U drop over 2 seeds: +0.40" in md
+    assert "+0.60 [+0.50, +0.70]" in md and "Mean U drop over 2 seeds: +0.40 (sd 0.28)" in md
+    assert "Fisher's combined p (perplexity-matched null, 2 seeds)" in md
+
+
+def test_across_seeds_leaves_a_seed_without_a_null_p_out_of_the_combination(tmp_path):
+    _removal_json(tmp_path / "s0", 0, 0.6, 0.01, 0.02)
+    _removal_json(tmp_path / "s1", 1, 0.2, 0.3, None)
+    combined = across_seeds([tmp_path / "s0", tmp_path / "s1"])["combined_p_perplexity"]
+    assert combined["n_seeds"] == 1 and combined["n_undefined"] == 1
+    assert combined["p"] == pytest.approx(0.02)  # one p combines to itself
+    assert "1 seed without a p left out" in markdown_seeds(across_seeds([tmp_path / "s0", tmp_path / "s1"]))
 
 
 def test_the_seeds_script_prints_the_table_and_writes_json(tmp_path, monkeypatch, capsys):
