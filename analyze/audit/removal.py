@@ -53,9 +53,11 @@ from analyze.audit.null import (
     direction_seed,
     load_measured,
     match_scale,
+    null_p_value,
     null_summary,
     random_like,
     save_measured,
+    spread,
 )
 from analyze.methods.behaviour import (
     DecisionPrompt,
@@ -562,14 +564,46 @@ def across_seeds(run_dirs: list[Path]) -> dict:
         "sd_U_drop": float(np.std(drops, ddof=1)) if len(drops) > 1 else None,
         "combined_p_norm": fisher_p([r["p_norm"] for r in rows]),
         "combined_p_perplexity": fisher_p([r["p_perplexity"] for r in rows]),
+        "pooled_norm": pooled_null(run_dirs, "norm"),
+        "pooled_perplexity": pooled_null(run_dirs, "perplexity"),
     }
 
 
+def pooled_null(run_dirs: list[Path], matching: str) -> dict:
+    """The seeds pooled against directions shared across them: with one `--null-seed`, null direction i
+    is the same unit direction on every seed, so T_i = sum over seeds of its drop in U is one draw of
+    "a random direction, run on every organism", and the real T = sum of the seeds' real drops;
+    p = (1 + #{T_i >= T}) / (N + 1) over the N directions measured (and, perplexity-matched, matched) on
+    every seed. Unlike Fisher's combination it keeps the dependence the shared directions bring (the
+    same direction tends to drop U on every organism alike). Undefined (p None, with `why`) when a seed
+    has no null or the seeds' null seeds differ."""
+    reals, drops = [], []
+    for run_dir in run_dirs:
+        result = json.loads((Path(run_dir) / "removal.json").read_text())
+        null = result.get("null")
+        if null is None or "key" not in null or null.get("real", {}).get("U_drop") is None:
+            return {"p": None, "why": f"{run_dir}: no null file to pool, or no real drop"}
+        u0 = next(a for a in result["arms"] if a["arm"] == "none")["U"]["value"]
+        measured = load_measured(Path(run_dir) / NULL_FILE, null["key"])
+        arms = {i: r[matching] for i, r in measured.items() if i < null["n_directions"]}
+        usable = {i: a for i, a in arms.items() if matching != "perplexity" or a["matched"]}
+        drops.append({i: u0 - a["U"]["value"] for i, a in usable.items() if a["U"]["value"] is not None})
+        reals.append((null["seed"], null["real"]["U_drop"]))
+    if len({seed for seed, _ in reals}) != 1:
+        return {"p": None, "why": "the seeds' nulls were drawn with different --null-seed: no direction is shared"}
+    shared = sorted(set.intersection(*(set(d) for d in drops)))
+    sums = [sum(d[i] for d in drops) for i in shared]
+    real = sum(drop for _, drop in reals)
+    p = null_p_value(real, sums) if sums else None
+    return {"p": p, "real_sum": real, "n_directions": len(sums), "null_sum": spread(sums)}
+
+
 def fisher_p(p_values: list[float | None]) -> dict:
-    """Fisher's combination of the seeds' null p (independent seeds, independent null draws):
-    X = -2 sum ln p_i ~ chi2(2k) when the direction is no better than the null on every seed. A
-    null p of (1 + count) / (N + 1) is at least uniform under that null, so this p errs on the
-    conservative side. Seeds without a p (no null, or none matched) are left out and counted."""
+    """Fisher's combination of the seeds' null p: X = -2 sum ln p_i ~ chi2(2k) when the direction is no
+    better than the null on every seed and the p_i are independent. They are not when the seeds share
+    their null directions (one `--null-seed`) and a direction acts alike on every organism: then this
+    p is too small, and `pooled_null` is the test. Seeds without a p (no null, or none matched) are
+    left out and counted."""
     defined = [p for p in p_values if p is not None]
     if not defined:
         return {"p": None, "n_seeds": 0, "n_undefined": len(p_values)}
@@ -609,7 +643,20 @@ def markdown_seeds(summary: dict) -> str:
         if combined is not None:
             n_left = combined["n_undefined"]
             left = f", {n_left} seed{'s' * (n_left != 1)} without a p left out" if n_left else ""
-            lines.append(
-                f"Fisher's combined p ({label}-matched null, {combined['n_seeds']} seeds{left}): {num(combined['p'])}"
-            )
+            combined_p = num(combined["p"])
+            lines += [
+                "",
+                f"Fisher's combined p ({label}-matched null, {combined['n_seeds']} seeds{left}): {combined_p}",
+            ]
+    for label, key in (("norm", "pooled_norm"), ("perplexity", "pooled_perplexity")):
+        pooled = summary.get(key)
+        if pooled is not None:
+            if pooled["p"] is None:
+                text = f"undef ({pooled.get('why', 'no direction measured on every seed')})"
+            else:
+                text = (
+                    f"{num(pooled['p'])} (sum of the real drops {pooled['real_sum']:+.2f}; "
+                    f"{pooled['n_directions']} shared directions, median sum {pooled['null_sum']['median']:+.2f})"
+                )
+            lines += ["", f"Pooled p ({label}-matched null, each direction run on every seed): {text}"]
     return "\n".join(lines)

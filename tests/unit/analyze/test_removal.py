@@ -181,3 +181,61 @@ def test_the_seeds_script_prints_the_table_and_writes_json(tmp_path, monkeypatch
     runpy.run_path(str(script), run_name="__main__")
     assert "Mean U drop over 2 seeds: +0.40" in capsys.readouterr().out
     assert json.loads(out.read_text())["mean_U_drop"] == pytest.approx(0.4)
+
+
+def _seed_with_null(run_dir, real_drop: float, null_u: list[float | None], matched=None, null_seed: int = 0) -> None:
+    """A removal.json with an unsteered U of 0.9 and its null file: direction i leaves U at null_u[i]."""
+    none = {"arm": "none", "scale": 0.0, "U": {"value": 0.9}}
+    steer = {"arm": "steer", "scale": 4.0, "change_from_unsteered": {"U": {"value": -real_drop, "ci95": None}}}
+    null = {
+        "n_directions": len(null_u),
+        "seed": null_seed,
+        "key": "k",
+        "real": {"U_drop": real_drop},
+        "norm_matched": {"U_drop": {"median": 0.0, "p": 0.5}},
+        "perplexity_matched": {"U_drop": {"median": 0.0, "p": 0.5}},
+    }
+    result = {
+        "organism": "o",
+        "training_seed": 0,
+        "layer": 3,
+        "reported_scale": 4.0,
+        "arms": [none, steer],
+        "null": null,
+    }
+    run_dir.mkdir()
+    (run_dir / "removal.json").write_text(json.dumps(result))
+    matched = matched or [True] * len(null_u)
+    records = {
+        i: {"key": "k", "index": i, "norm": {"U": {"value": u}}, "perplexity": {"U": {"value": u}, "matched": m}}
+        for i, (u, m) in enumerate(zip(null_u, matched, strict=True))
+    }
+    save_measured(run_dir / "removal_null.jsonl", "k", records)
+
+
+def test_pooled_null_sums_each_shared_direction_over_the_seeds(tmp_path):
+    # real drops 0.3 + 0.3 = 0.6; the directions drop (0.4, 0.5, 0.0) on seed 0 and (0.4, 0.0, 0.0) on
+    # seed 1: on seed 0 alone two directions reach 0.3, pooled only direction 0 (0.8) reaches 0.6
+    _seed_with_null(tmp_path / "s0", 0.3, [0.5, 0.4, 0.9])
+    _seed_with_null(tmp_path / "s1", 0.3, [0.5, 0.9, 0.9])
+    pooled = across_seeds([tmp_path / "s0", tmp_path / "s1"])["pooled_norm"]
+    assert pooled["real_sum"] == pytest.approx(0.6) and pooled["n_directions"] == 3
+    assert pooled["p"] == pytest.approx((1 + 1) / 4)  # only direction 0's sum (0.8) reaches 0.6
+    assert "Pooled p (norm-matched null, each direction run on every seed): 0.5" in markdown_seeds(
+        across_seeds([tmp_path / "s0", tmp_path / "s1"])
+    )
+
+
+def test_pooled_null_keeps_only_directions_defined_and_matched_on_every_seed(tmp_path):
+    _seed_with_null(tmp_path / "s0", 0.3, [0.5, None, 0.9], matched=[False, True, True])
+    _seed_with_null(tmp_path / "s1", 0.3, [0.5, 0.4, 0.9])
+    summary = across_seeds([tmp_path / "s0", tmp_path / "s1"])
+    assert summary["pooled_norm"]["n_directions"] == 2  # direction 1's U is undefined on seed 0
+    assert summary["pooled_perplexity"]["n_directions"] == 1  # and direction 0 is unmatched there
+
+
+def test_pooled_null_is_undefined_when_the_seeds_drew_different_directions(tmp_path):
+    _seed_with_null(tmp_path / "s0", 0.3, [0.5], null_seed=0)
+    _seed_with_null(tmp_path / "s1", 0.3, [0.5], null_seed=1)
+    pooled = across_seeds([tmp_path / "s0", tmp_path / "s1"])["pooled_norm"]
+    assert pooled["p"] is None and "--null-seed" in pooled["why"]
