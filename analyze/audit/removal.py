@@ -636,8 +636,8 @@ def markdown_seeds(summary: dict) -> str:
             ]
         )
     mean = num(summary["mean_U_drop"], "+.2f")
-    spread = "" if summary.get("sd_U_drop") is None else f" (sd {summary['sd_U_drop']:.2f})"
-    lines = [*markdown_table(SEED_COLUMNS, rows), "", f"Mean U drop over {summary['n_seeds']} seeds: {mean}{spread}"]
+    sd = "" if summary.get("sd_U_drop") is None else f" (sd {summary['sd_U_drop']:.2f})"
+    lines = [*markdown_table(SEED_COLUMNS, rows), "", f"Mean U drop over {summary['n_seeds']} seeds: {mean}{sd}"]
     for label, key in (("norm", "combined_p_norm"), ("perplexity", "combined_p_perplexity")):
         combined = summary.get(key)
         if combined is not None:
