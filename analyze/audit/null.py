@@ -143,6 +143,15 @@ def load_measured(path: Path, key: str) -> dict[int, dict]:
     return {r["index"]: r for _, r in records if r.get("key") == key}
 
 
+def other_keys(path: Path, key: str) -> int:
+    """How many directions in the null file were measured under another key (another adapter, spec,
+    items or options): kept in the file, never reused. A retrained adapter that is not byte-identical
+    (e.g. bf16 on another CPU) lands here."""
+    if not path.exists():
+        return 0
+    return sum(r.get("key") != key for _, r in read_jsonl(path, "", "null direction"))
+
+
 def save_measured(path: Path, key: str, measured: dict[int, dict]) -> None:
     """Rewrite the null file (atomically) with `measured` under `key` and every other key's lines kept."""
     kept = []

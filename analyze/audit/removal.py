@@ -55,6 +55,7 @@ from analyze.audit.null import (
     match_scale,
     null_p_value,
     null_summary,
+    other_keys,
     random_like,
     save_measured,
     spread,
@@ -261,6 +262,11 @@ def measure_null(
     measured = load_measured(path, key)
     pending = [i for i in range(n) if i not in measured]
     log(f"remove: null, {n - len(pending)} of {n} directions already measured in {path.name}")
+    if stale := other_keys(path, key):
+        log(
+            f"remove: null, {stale} directions in {path.name} were measured under another key (another adapter, "
+            "spec, items or options): kept there, not reused"
+        )
     scale, target = real["scale"], real["target_ratio"]
     picked = {}
     for i in pending:

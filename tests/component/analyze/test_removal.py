@@ -144,6 +144,7 @@ def test_a_rerun_measures_no_null_direction_again(removed):
     assert before[0].decode() == removed["files"][NULL_FILE]
     again = remove(pair)
     assert "3 of 3 directions already measured" in again.stdout
+    assert "another key" not in again.stdout  # said only when the file holds another key's directions
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before  # not even rewritten
     result = json.loads((pair.run / "removal.json").read_text())
     assert result["null"]["n_measured_now"] == 0

@@ -16,6 +16,7 @@ from analyze.audit.null import (
     null_directions,
     null_p_value,
     null_summary,
+    other_keys,
     random_like,
     save_measured,
 )
@@ -124,6 +125,9 @@ def test_null_file_keeps_each_key_apart(tmp_path):
     assert sorted(load_measured(path, "a")) == [0, 1] and sorted(load_measured(path, "b")) == [0]
     save_measured(path, "a", {**load_measured(path, "a"), 2: {"key": "a", "index": 2}})
     assert sorted(load_measured(path, "a")) == [0, 1, 2] and len(path.read_text().splitlines()) == 4
+    # what a rerun under another key (e.g. a retrained adapter that is not byte-identical) is told
+    assert other_keys(path, "a") == 1 and other_keys(path, "b") == 3 and other_keys(path, "c") == 4
+    assert other_keys(tmp_path / "none.jsonl", "a") == 0
 
 
 def _removal_json(run_dir, seed: int, drop: float, p_norm: float, p_ppl: float) -> None:
