@@ -145,8 +145,8 @@ def load_measured(path: Path, key: str) -> dict[int, dict]:
 
 def other_keys(path: Path, key: str) -> int:
     """How many directions in the null file were measured under another key (another adapter, spec,
-    items or options): kept in the file, never reused. A retrained adapter that is not byte-identical
-    (e.g. bf16 on another CPU) lands here."""
+    items or options): kept in the file, never reused. An adapter retrained on another machine, not
+    byte-identical to the first, lands here."""
     if not path.exists():
         return 0
     return sum(r.get("key") != key for _, r in read_jsonl(path, "", "null direction"))
